@@ -1,0 +1,65 @@
+# NeuroMesh make-driven flows. Every target is documented in README.md ("Make targets").
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+NM      := $(VENV)/bin/neuromesh
+STAMP   := $(VENV)/.installed
+JOBS    ?= 2
+NET     ?= examples/tiny/network.json
+STIM    ?= examples/tiny/stimulus.json
+OUT     ?= build/run
+HW      ?=
+PYTEST_FLAGS ?=
+
+.PHONY: install demo example test test-long sim rtl verilog synth waves bench digits clean help
+
+help:
+	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | waves | bench | digits | clean"
+
+# One pip call for everything (TOOLCHAIN.md: a second call flips wasmtime back and forth).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Install, then run the bundled example end to end on the golden model.
+demo: $(STAMP)
+	$(NM) compile $(NET) -o $(OUT)/image.hex
+	$(NM) run $(NET) --stimulus $(STIM) -o $(OUT)/result.json --plot $(OUT)/plots
+example: demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_FLAGS)
+
+test-long: $(STAMP)
+	$(PY) -m pytest -q -m long -rs $(PYTEST_FLAGS)
+
+sim: $(STAMP)
+	$(NM) run $(NET) --stimulus $(STIM) -o $(OUT)/golden.json --plot $(OUT)/plots
+
+rtl: $(STAMP)
+	$(NM) run $(NET) --stimulus $(STIM) -o $(OUT)/rtl.json --engine rtl
+
+waves: $(STAMP)
+	$(NM) run $(NET) --stimulus $(STIM) -o $(OUT)/rtl.json --engine rtl --waves $(OUT)/waves.fst
+	@echo "open $(OUT)/waves.fst with gtkwave or surfer"
+
+verilog: $(STAMP)
+	$(NM) verilog -o build/neuromesh_chip.v $(HW)
+
+synth: $(STAMP)
+	$(VENV)/bin/pip install -q -e ".[dev,synth]"
+	$(PY) -m neuromesh.tools.synth --out build/synth
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+digits: $(STAMP)
+	$(PY) -m neuromesh.tools.digits --out build/digits
+
+clean:
+	rm -rf build .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

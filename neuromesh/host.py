@@ -1,0 +1,54 @@
+"""The standard host (docs/architecture.md section 7): what a host does on `spike_in`, `tick`
+and `spike_out.ready`, as pure functions of a seed and a cycle or flit index, so that the golden
+model and the RTL testbench replay exactly the same behaviour without sharing any state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(seed: int, stream: int, index: int) -> int:
+    """splitmix64 of (seed, stream, index): a random-access pseudo-random 64-bit value."""
+    z = (seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03 + index + 1) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+@dataclass(frozen=True)
+class HostBehaviour:
+    """`out_ready_prob`: probability that `spike_out.ready` is high in a cycle (1.0 = always).
+    `max_gap`: input flits are offered with a gap of 0 ... max_gap idle cycles before each one
+    (0 = back to back); `gap_prob` is the chance that a flit gets a non-zero gap."""
+    seed: int = 0
+    out_ready_prob: float = 1.0
+    max_gap: int = 0
+    gap_prob: float = 0.5
+
+    def __post_init__(self):
+        if not 0.0 < self.out_ready_prob <= 1.0:
+            raise ValueError(f"out_ready_prob must be in (0, 1], not {self.out_ready_prob!r}")
+        if self.max_gap < 0:
+            raise ValueError(f"max_gap must be >= 0, not {self.max_gap!r}")
+
+    def out_ready(self, cycle: int) -> bool:
+        if self.out_ready_prob >= 1.0:
+            return True
+        return _mix(self.seed, 1, cycle) < int(self.out_ready_prob * (1 << 64))
+
+    def gap(self, flit_index: int) -> int:
+        """Idle cycles before the host offers its `flit_index`-th input flit (counted over the
+        whole run from 0)."""
+        if self.max_gap == 0:
+            return 0
+        r = _mix(self.seed, 2, flit_index)
+        if (r & 0xFFFF) >= int(self.gap_prob * 0x10000):
+            return 0
+        return 1 + (r >> 16) % self.max_gap
+
+    def describe(self) -> str:
+        ready = "always ready" if self.out_ready_prob >= 1.0 else f"ready p={self.out_ready_prob}"
+        gaps = "back to back" if self.max_gap == 0 else f"gaps up to {self.max_gap}"
+        return f"seed {self.seed}, spike_out {ready}, inputs {gaps}"
