@@ -1,0 +1,27 @@
+"""The chip-internal configuration bus: how the `cfg_req` decoder (hw/mesh.py) reaches the
+memories and counters of a tile's core and router.
+
+The decoder drives `region`, `offset`, `wdata`, `we` and `re` for exactly one cycle per access;
+the target answers a read (`re` high in cycle c) on `rdata` in cycle c+1 (a synchronous memory
+read). Targets only see accesses while the chip is quiescent (docs/architecture.md section 5).
+"""
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from neuromesh.spec import ADDR_OFFSET_BITS, REGIONS
+
+REGION_BITS = max(1, (len(REGIONS) - 1).bit_length())
+
+
+class CfgBusSignature(wiring.Signature):
+    """From the decoder's side (`Out` = driven by the decoder)."""
+
+    def __init__(self):
+        super().__init__({
+            "region": Out(REGION_BITS),
+            "offset": Out(ADDR_OFFSET_BITS),
+            "wdata": Out(32),
+            "we": Out(1),
+            "re": Out(1),
+            "rdata": In(32),
+        })
