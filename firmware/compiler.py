@@ -1,0 +1,208 @@
+"""The network compiler: a validated Network -> the configuration image (ordered writes) and the
+map (SPEC section 7) that lets any host drive the chip from the image alone.
+
+Allocation rules (docs/firmware.md):
+- placement: `placement.place` (explicit first, then automatic in tile order);
+- axons: one per (source neuron, target core, weight_exp) -- SPEC section 4: `wexp` belongs to
+  the list. Its synapse list holds every synapse of that source onto that core's neurons with
+  that weight_exp, duplicates kept. Axon indices per core in (population order, neuron index,
+  weight_exp) order of the source; input populations get axons the same way as lif ones;
+- routes: one entry per (firing lif neuron, target axon) -- one flit per axon it must reach,
+  in target tile index order then axon order -- plus, for a recorded population, one host-bound
+  flit whose channel is the neuron's slot (unique per tile, so the flit names the neuron);
+- the image writes every tile in tile index order, region by region (param, state, acc0, acc1,
+  axon, synapse, rlist, route): all neuron slots and all axons (unused ones as 0), the used
+  synapse and route entries. Replaying it on a chip that ran before leaves a defined state.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from neuromesh import spec
+
+from . import image
+from .netfile import Network, NetworkError, load_network
+from .placement import place
+
+MAP_FORMAT = "neuromesh-map/1"
+RESOURCES = (  # usage key, capacity field, name in messages
+    ("neurons", "neurons_per_core", "neurons"),
+    ("axons", "axons_per_core", "axons"),
+    ("synapses", "synapses_per_core", "synapse entries"),
+    ("routes", "routes_per_core", "route entries"),
+)
+
+
+@dataclass
+class Compiled:
+    params: spec.HwParams
+    writes: list   # [(addr, data)] in image order
+    map: dict      # JSON-serialisable, see module docstring / docs/firmware.md
+
+
+def compile_network(net: Network) -> Compiled:
+    params = net.params
+    order = {p["name"]: k for k, p in enumerate(net.populations)}
+    placement = place(net)
+    tile_index = {xy: k for k, xy in enumerate(params.tiles())}
+
+    # Axons per target tile: key (src pop, src index, wexp) -> [(slot, weight), ...].
+    axon_lists = [defaultdict(list) for _ in range(params.n_tiles)]
+    for pr in net.projections:
+        where = placement[pr["post"]]
+        for i, j, w in pr["synapses"]:
+            x, y, slot = where[j]
+            axon_lists[tile_index[(x, y)]][(pr["pre"], i, pr["weight_exp"])].append((slot, w))
+    axons = []  # per tile: [(key, synapse list)] in axon index order
+    for lists in axon_lists:
+        keys = sorted(lists, key=lambda k: (order[k[0]], k[1], k[2]))
+        axons.append([(k, lists[k]) for k in keys])
+
+    # Flits that reach every axon of a source neuron, in tile order then axon order.
+    targets = defaultdict(list)
+    for (x, y), k in tile_index.items():
+        for a, ((pop, i, _wexp), _syn) in enumerate(axons[k]):
+            targets[(pop, i)].append((k, a, spec.pack_flit(a, x, y)))
+    flits_of = {src: [f for _k, _a, f in sorted(lst)] for src, lst in targets.items()}
+
+    # Neurons per tile by slot, and the route list of each.
+    slots = [dict() for _ in range(params.n_tiles)]  # slot -> (pop dict, index)
+    pops = {p["name"]: p for p in net.populations}
+    for name, where in placement.items():
+        for i, (x, y, slot) in enumerate(where):
+            slots[tile_index[(x, y)]][slot] = (pops[name], i)
+    routes = [dict() for _ in range(params.n_tiles)]  # slot -> [flit, ...]
+    outputs = {}
+    for k, (x, y) in enumerate(params.tiles()):
+        for slot in sorted(slots[k]):
+            pop, i = slots[k][slot]
+            lst = list(flits_of.get((pop["name"], i), []))
+            if pop["record"]:
+                flit = spec.host_flit(slot, x, y)
+                lst.append(flit)
+                outputs[str(flit)] = [pop["name"], i]
+            routes[k][slot] = lst
+
+    usage = []
+    for k, (x, y) in enumerate(params.tiles()):
+        used = {
+            "neurons": max(slots[k], default=-1) + 1,
+            "axons": len(axons[k]),
+            "synapses": sum(len(s) for _key, s in axons[k]),
+            "routes": sum(len(r) for r in routes[k].values()),
+        }
+        entry = {"tile": [x, y]}
+        for key, cap_field, _label in RESOURCES:
+            entry[key] = [used[key], getattr(params, cap_field)]
+        usage.append(entry)
+    check_capacity(net.path, usage)
+
+    writes = []
+    for k, (x, y) in enumerate(params.tiles()):
+        writes += _tile_writes(params, x, y, slots[k], axons[k], routes[k])
+
+    inputs = {p["name"]: [flits_of.get((p["name"], i), []) for i in range(p["size"])]
+              for p in net.populations if p["kind"] == "input"}
+    chip_map = {
+        "format": MAP_FORMAT,
+        "network": net.path,
+        "hardware": params.to_dict(),
+        "inputs": inputs,
+        "outputs": outputs,
+        "placement": {name: [list(w) for w in where] for name, where in placement.items()},
+        "usage": usage,
+        "recorded": [p["name"] for p in net.populations if p["record"]],
+        "populations": [{"name": p["name"], "kind": p["kind"], "size": p["size"]} for p in net.populations],
+    }
+    return Compiled(params=params, writes=writes, map=chip_map)
+
+
+def check_capacity(path, usage: list) -> None:
+    """Refuse the first over-full resource, tile by tile, naming the tile and by how much."""
+    for entry in usage:
+        x, y = entry["tile"]
+        for key, _cap_field, label in RESOURCES:
+            used, cap = entry[key]
+            if used > cap:
+                raise NetworkError(path, f"tile ({x}, {y})", f"needs {used} {label}, has {cap} ({used - cap} too many)",
+                                   show_value=False)
+
+
+def _pack(word: spec.Word, values: dict) -> int:
+    return word.pack(**{f.name: values[f.name] for f in word.fields})
+
+
+def _tile_writes(params: spec.HwParams, x: int, y: int, slots: dict, axons: list, routes: dict) -> list:
+    n = params.neurons_per_core
+    out = []
+
+    def put(region, offset, data):
+        out.append((spec.tile_addr(x, y, region, offset), data))
+
+    zero_params = {name: 0 for name in spec.NEURON_PARAMS}
+    for slot in range(n):
+        values = slots[slot][0]["params"] if slot in slots else zero_params
+        for w, word in enumerate(spec.PARAM_WORDS):
+            put("param", len(spec.PARAM_WORDS) * slot + w, _pack(word, values))
+    for offset in range(spec.region_size(params, "state")):
+        put("state", offset, 0)
+    for region in ("acc0", "acc1"):
+        for offset in range(spec.region_size(params, region)):
+            put(region, offset, 0)
+    ptr = 0
+    synapse_words = []
+    for a in range(params.axons_per_core):
+        if a < len(axons):
+            (_pop, _i, wexp), syn = axons[a]
+            put("axon", a, spec.AXON_WORD.pack(ptr=ptr, len=len(syn), wexp=wexp))
+            synapse_words += [spec.SYNAPSE_WORD.pack(target=slot, weight=w) for slot, w in syn]
+            ptr += len(syn)
+        else:
+            put("axon", a, 0)
+    for offset, word in enumerate(synapse_words):
+        put("synapse", offset, word)
+    rptr = 0
+    route_words = []
+    for slot in range(n):
+        lst = routes.get(slot, [])
+        put("rlist", slot, spec.RLIST_WORD.pack(ptr=rptr, len=len(lst)) if lst else 0)
+        route_words += [spec.ROUTE_WORD.pack(flit=f) for f in lst]
+        rptr += len(lst)
+    for offset, word in enumerate(route_words):
+        put("route", offset, word)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# `neuromesh compile`
+
+
+def usage_table(usage: list) -> str:
+    head = f"{'tile':>8}  " + "  ".join(f"{label:>16}" for _k, _c, label in RESOURCES)
+    lines = [head]
+    for entry in usage:
+        x, y = entry["tile"]
+        cells = "  ".join(f"{entry[k][0]:>7} / {entry[k][1]:<6}" for k, _c, _l in RESOURCES)
+        lines.append(f"{f'({x}, {y})':>8}  {cells}")
+    return "\n".join(lines)
+
+
+def compile_command(net_path, image_path, map_path=None) -> int:
+    net = load_network(net_path)
+    compiled = compile_network(net)
+    image_path = Path(image_path)
+    map_path = Path(map_path) if map_path else image_path.with_name(image_path.name + ".map.json")
+    image.write_image(image_path, compiled.writes, params=compiled.params,
+                      comments=[f"network: {net.path}"])
+    map_path.parent.mkdir(parents=True, exist_ok=True)
+    map_path.write_text(json.dumps(compiled.map, indent=1) + "\n")
+    print(f"{net.path}: {sum(p['size'] for p in net.populations if p['kind'] == 'lif')} lif neurons, "
+          f"{sum(len(pr['synapses']) for pr in net.projections)} synapses on a "
+          f"{compiled.params.width}x{compiled.params.height} mesh")
+    print(usage_table(compiled.map["usage"]))
+    print(f"image written to {image_path} ({len(compiled.writes)} writes)")
+    print(f"map written to {map_path}")
+    return 0

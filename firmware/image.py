@@ -1,0 +1,121 @@
+"""The configuration image (SPEC section 7): text lines `AAAAAAAA DDDDDDDD` (hex word address
+and data word, 8 digits each), `#` comments, replayable on `cfg_req` as it stands.
+
+Header and trailer (comments, so any replayer may ignore them):
+
+    # neuromesh-image/1
+    # hardware: {"width": 2, "height": 2, ...}     <- HwParams as JSON: read_image recovers them
+    # ... free comments ...
+    00000000 0000a00f
+    ...
+    # end: 1234 writes                              <- a file without it is truncated
+
+`read_image` checks the whole file before returning anything, so nothing is ever half-applied.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from neuromesh import spec
+
+IMAGE_FORMAT = "neuromesh-image/1"
+_LINE = re.compile(r"^([0-9A-Fa-f]{8})\s+([0-9A-Fa-f]{8})$")
+_TRAILER = re.compile(r"^#\s*end:\s*(\d+)\s+writes?\s*$")
+_HARDWARE = re.compile(r"^#\s*hardware:\s*(.*)$")
+
+
+class ImageError(spec.NeuroMeshError, ValueError):
+    pass
+
+
+def write_image(path, writes, comments=(), params: spec.HwParams | None = None) -> None:
+    """Write `writes` [(addr, data)] as an image file. `params` go into the header so that
+    `read_image` can check the addresses without being told the hardware."""
+    lines = [f"# {IMAGE_FORMAT}"]
+    if params is not None:
+        lines.append(f"# hardware: {json.dumps(params.to_dict(), separators=(', ', ': '))}")
+    lines += [f"# {c}" for c in comments]
+    for addr, data in writes:
+        if not (0 <= addr < 1 << 32 and 0 <= data < 1 << 32):
+            raise ImageError(f"{path}: write ({addr!r}, {data!r}) is not a pair of 32-bit words")
+        lines.append(f"{addr:08x} {data:08x}")
+    lines.append(f"# end: {len(writes)} writes")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def image_params(path) -> spec.HwParams:
+    """The hardware recorded in an image's header."""
+    params = _header_params(str(path), _read_lines(path))
+    if params is None:
+        raise ImageError(f"{path}: no '# hardware: {{...}}' header line: the hardware must be given")
+    return params
+
+
+def _read_lines(path) -> list:
+    try:
+        return Path(path).read_text(encoding="ascii").splitlines()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise ImageError(f"{path}: not an ASCII text image (byte {e.start})") from None
+    except OSError as e:
+        raise ImageError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _header_params(path: str, lines: list):
+    for n, line in enumerate(lines, start=1):
+        m = _HARDWARE.match(line.strip())
+        if m:
+            try:
+                d = json.loads(m.group(1))
+                if not isinstance(d, dict):
+                    raise ValueError("not an object")
+                return spec.HwParams.from_dict(d)
+            except ValueError as e:
+                raise ImageError(f"{path}: line {n}: bad hardware header: {e}") from None
+        if line.strip() and not line.lstrip().startswith("#"):
+            break  # the header ends at the first write
+    return None
+
+
+def read_image(path, params: spec.HwParams | None = None) -> list:
+    """Read and check an image: every line a comment, blank or `AAAAAAAA DDDDDDDD`; every
+    address inside the map of `params` (from the header if not given) and writable; the trailer
+    `# end: N writes` present, last, and equal to the number of writes. Returns [(addr, data)]."""
+    path = str(path)
+    lines = _read_lines(path)
+    if params is None:
+        params = image_params(path)
+    writes, trailer = [], None
+    for n, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if trailer is not None:
+            raise ImageError(f"{path}: line {n}: text after the '# end' trailer (line {trailer[0]}): {line[:40]!r}")
+        if line.startswith("#"):
+            m = _TRAILER.match(line)
+            if m:
+                trailer = (n, int(m.group(1)))
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise ImageError(f"{path}: line {n}: expected 'AAAAAAAA DDDDDDDD' (8 hex digits each), got {line[:40]!r}")
+        addr, data = int(m.group(1), 16), int(m.group(2), 16)
+        try:
+            decoded = spec.decode_addr(params, addr)
+        except spec.AddressError as e:
+            raise ImageError(f"{path}: line {n}: {e}") from None
+        if not decoded.writable:
+            raise ImageError(f"{path}: line {n}: address {addr:#010x} is in read-only {decoded.region}: "
+                             f"an image only writes tables and state")
+        writes.append((addr, data))
+    if trailer is None:
+        raise ImageError(f"{path}: line {len(lines)}: no '# end: N writes' trailer: the image is truncated")
+    if trailer[1] != len(writes):
+        raise ImageError(f"{path}: line {trailer[0]}: trailer says {trailer[1]} writes, the file has {len(writes)}")
+    return writes

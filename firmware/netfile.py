@@ -1,0 +1,369 @@
+"""Network and stimulus files (SPEC section 7): read, validate, normalise.
+
+Every violation raises `NetworkError` (a `spec.NeuroMeshError`) with one line
+`FILE: FIELD: reason (got VALUE)`, where FIELD is a JSON path such as `populations[2].vth` or
+`projections[0].weights[3][1]`, so a user can find the mistake without reading code.
+
+Choices SPEC.md leaves open (docs/firmware.md explains them):
+- unknown keys are refused everywhere (a typo such as `"vht"` must not silently default to 0);
+- section-3 parameters on an input population are refused (they would have no effect);
+- `placement` of a lif population is `[x, y]` (the whole population on one tile) or
+  `[[x, y, count], ...]` (consecutive chunks, counts summing to the size);
+- a stimulus may not name the same `[tick, index]` twice (a neuron fires at most once a tick).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neuromesh import spec
+
+NETWORK_FORMAT = "neuromesh-network/1"
+KINDS = ("input", "lif")
+POPULATION_KEYS = {"name", "size", "kind", "record", "placement", *spec.NEURON_PARAMS}
+PROJECTION_KEYS = {"pre", "post", "weight_exp", "weights", "synapses"}
+NETWORK_KEYS = {"format", "hardware", "populations", "projections", "description"}
+STIMULUS_KEYS = {"ticks", "spikes", "description"}
+WEIGHT_RANGE = spec.field_range(spec.WEIGHT_BITS, True)
+WEXP_RANGE = spec.field_range(spec.WEXP_BITS, False)
+
+
+class NetworkError(spec.NeuroMeshError, ValueError):
+    """A bad network or stimulus file: `FILE: FIELD: reason (got VALUE)`."""
+
+    def __init__(self, path, where: str | None, reason: str, value=None, *, show_value: bool = True):
+        self.path, self.where, self.reason, self.value = str(path), where, reason, value
+        text = f"{self.path}: "
+        if where:
+            text += f"{where}: "
+        text += reason
+        if show_value:
+            text += f" (got {show(value)})"
+        super().__init__(text)
+
+
+def show(value, limit: int = 60) -> str:
+    """A value as the user wrote it (JSON), cut short so the message stays one line."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass
+class Network:
+    """A validated network.  `populations`: [{name, size, kind, record, params, placement}]
+    with `params` the seven section-3 parameters and `placement` None or [(x, y, count), ...];
+    `projections`: [{pre, post, weight_exp, synapses: [(pre_i, post_j, weight), ...]}]."""
+    path: str
+    populations: list
+    projections: list
+    params: spec.HwParams
+    raw: dict
+
+    def population(self, name: str) -> dict:
+        for p in self.populations:
+            if p["name"] == name:
+                return p
+        raise KeyError(name)
+
+
+@dataclass
+class Stimulus:
+    """`spikes`: {input population: [[tick, index], ...]} in file order; ticks 1..`ticks`."""
+    ticks: int
+    spikes: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON reading
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicates(pairs):
+    seen = {}
+    for k, v in pairs:
+        if k in seen:
+            raise _DuplicateKey(k)
+        seen[k] = v
+    return seen
+
+
+def _bad_constant(name):
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def read_json(path) -> object:
+    """Parse a JSON file; any failure is a one-line NetworkError naming the file (and line)."""
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NetworkError(path, None, "no such file", show_value=False) from None
+    except IsADirectoryError:
+        raise NetworkError(path, None, "is a directory, not a JSON file", show_value=False) from None
+    except UnicodeDecodeError as e:
+        raise NetworkError(path, None, f"not UTF-8 text (byte {e.start})", show_value=False) from None
+    except OSError as e:
+        raise NetworkError(path, None, f"cannot read: {e.strerror or e}", show_value=False) from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_bad_constant)
+    except json.JSONDecodeError as e:
+        raise NetworkError(path, f"line {e.lineno}", f"malformed JSON: {e.msg} (column {e.colno})",
+                           show_value=False) from None
+    except _DuplicateKey as e:
+        raise NetworkError(path, None, f"key {show(e.args[0])} appears twice in one object",
+                           show_value=False) from None
+    except ValueError as e:
+        raise NetworkError(path, None, f"malformed JSON: {e}", show_value=False) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Small typed accessors: each names the JSON path on failure.
+
+
+class _Checker:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def fail(self, where, reason, value=None, **kw):
+        raise NetworkError(self.path, where, reason, value, **kw)
+
+    def obj(self, value, where, allowed: set, required: set = frozenset()):
+        if not isinstance(value, dict):
+            self.fail(where, "must be a JSON object", value)
+        for k in value:
+            if k not in allowed:
+                self.fail(f"{where}.{k}" if where else k,
+                          f"unknown key (allowed: {', '.join(sorted(allowed))})", value[k])
+        for k in sorted(required):
+            if k not in value:
+                self.fail(f"{where}.{k}" if where else k, "missing", show_value=False)
+        return value
+
+    def int(self, value, where, lo=None, hi=None):
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, "must be an integer", value)
+        if lo is not None and hi is not None and not lo <= value <= hi:
+            self.fail(where, f"must be in {lo}..{hi}", value)
+        if lo is not None and hi is None and value < lo:
+            self.fail(where, f"must be at least {lo}", value)
+        return value
+
+    def list(self, value, where, length=None):
+        if not isinstance(value, list):
+            self.fail(where, "must be a JSON list", value)
+        if length is not None and len(value) != length:
+            self.fail(where, f"must have {length} entries, not {len(value)}", value)
+        return value
+
+    def str(self, value, where):
+        if not isinstance(value, str) or not value:
+            self.fail(where, "must be a non-empty string", value)
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Network
+
+
+def load_network(path) -> Network:
+    """Read and validate a network file (SPEC section 7); return the normalised Network."""
+    raw = read_json(path)
+    return parse_network(raw, path)
+
+
+def parse_network(raw, path="<network>") -> Network:
+    c = _Checker(path)
+    if not isinstance(raw, dict):
+        c.fail(None, "the top level must be a JSON object", raw)
+    if "format" not in raw:
+        c.fail("format", f"missing (a network file starts with \"format\": \"{NETWORK_FORMAT}\")",
+               show_value=False)
+    if raw["format"] != NETWORK_FORMAT:
+        c.fail("format", f"unknown format (expected {show(NETWORK_FORMAT)})", raw["format"])
+    c.obj(raw, None, NETWORK_KEYS, {"populations"})
+    if "description" in raw and not isinstance(raw["description"], str):
+        c.fail("description", "must be a string", raw["description"])
+
+    hw = raw.get("hardware", {})
+    c.obj(hw, "hardware", set(spec.LIMITS))
+    try:
+        params = spec.HwParams.from_dict(hw)
+    except spec.ConfigError as e:
+        c.fail(e.field, e.reason, e.value)
+
+    pops_raw = c.list(raw["populations"], "populations")
+    if not pops_raw:
+        c.fail("populations", "must name at least one population", pops_raw)
+    populations, by_name = [], {}
+    for i, p in enumerate(pops_raw):
+        pop = _population(c, p, f"populations[{i}]", params)
+        if pop["name"] in by_name:
+            c.fail(f"populations[{i}].name", f"duplicate population name (also populations[{by_name[pop['name']]}])",
+                   pop["name"])
+        by_name[pop["name"]] = i
+        populations.append(pop)
+
+    projections = []
+    for i, pr in enumerate(c.list(raw.get("projections", []), "projections")):
+        projections.append(_projection(c, pr, f"projections[{i}]", populations, by_name))
+    return Network(path=str(path), populations=populations, projections=projections, params=params, raw=raw)
+
+
+def _population(c: _Checker, p, where: str, params: spec.HwParams) -> dict:
+    c.obj(p, where, POPULATION_KEYS, {"name", "size", "kind"})
+    name = c.str(p["name"], f"{where}.name")
+    size = c.int(p["size"], f"{where}.size", lo=1)
+    kind = p["kind"]
+    if kind not in KINDS:
+        c.fail(f"{where}.kind", "must be \"input\" or \"lif\"", kind)
+    record = p.get("record", False)
+    if not isinstance(record, bool):
+        c.fail(f"{where}.record", "must be true or false", record)
+    neuron = {}
+    for pname, (bits, signed) in spec.NEURON_PARAMS.items():
+        if pname in p:
+            if kind == "input":
+                c.fail(f"{where}.{pname}", "an input population has no neuron parameters "
+                                           "(its spikes come from the stimulus)", p[pname])
+            lo, hi = spec.field_range(bits, signed)
+            neuron[pname] = c.int(p[pname], f"{where}.{pname}", lo, hi)
+        else:
+            neuron[pname] = 0
+    placement = None
+    if "placement" in p:
+        if kind == "input":
+            c.fail(f"{where}.placement", "an input population lives in the host and has no placement",
+                   p["placement"])
+        placement = _placement(c, p["placement"], f"{where}.placement", size, params)
+    return {"name": name, "size": size, "kind": kind, "record": record, "params": neuron,
+            "placement": placement}
+
+
+def _placement(c: _Checker, value, where: str, size: int, params: spec.HwParams) -> list:
+    """`[x, y]` or `[[x, y, count], ...]` -> [(x, y, count), ...] with counts summing to size."""
+    c.list(value, where)
+    if len(value) == 2 and all(not isinstance(v, list) for v in value):
+        chunks, whole = [value + [size]], True
+    else:
+        chunks, whole = value, False
+        if not chunks:
+            c.fail(where, "must be [x, y] or a non-empty list of [x, y, count]", value)
+    out = []
+    for k, chunk in enumerate(chunks):
+        w = where if whole else f"{where}[{k}]"
+        if not isinstance(chunk, list) or len(chunk) != 3:
+            c.fail(w, "must be [x, y] or a list of [x, y, count]", value if whole else chunk)
+        x = c.int(chunk[0], w if whole else f"{w}[0]")
+        y = c.int(chunk[1], w if whole else f"{w}[1]")
+        if not (0 <= x < params.width and 0 <= y < params.height):
+            c.fail(w, f"tile ({x}, {y}) is outside the {params.width}x{params.height} mesh",
+                   value if whole else chunk)
+        count = c.int(chunk[2], f"{w}[2]", lo=1)
+        out.append((x, y, count))
+    total = sum(n for _, _, n in out)
+    if total != size:
+        c.fail(where, f"places {total} neurons, the population has {size}", value)
+    return out
+
+
+def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -> dict:
+    c.obj(pr, where, PROJECTION_KEYS, {"pre", "post"})
+    ends = {}
+    for end in ("pre", "post"):
+        name = pr[end]
+        if not isinstance(name, str) or name not in by_name:
+            c.fail(f"{where}.{end}", "unknown population", name)
+        ends[end] = populations[by_name[name]]
+    pre, post = ends["pre"], ends["post"]
+    if post["kind"] == "input":
+        c.fail(f"{where}.post", "an input population cannot receive a projection", post["name"])
+    wexp = c.int(pr.get("weight_exp", 0), f"{where}.weight_exp", *WEXP_RANGE)
+    has_w, has_s = "weights" in pr, "synapses" in pr
+    if has_w == has_s:
+        c.fail(where, "needs exactly one of \"weights\" (dense matrix) and \"synapses\" (list)",
+               sorted(k for k in ("weights", "synapses") if k in pr), show_value=has_w)
+    synapses = []
+    if has_w:
+        rows = c.list(pr["weights"], f"{where}.weights")
+        if len(rows) != pre["size"]:
+            c.fail(f"{where}.weights", f"must have {pre['size']} rows (pre {pre['name']!r} size), not {len(rows)}",
+                   show_value=False)
+        for i, row in enumerate(rows):
+            c.list(row, f"{where}.weights[{i}]")
+            if len(row) != post["size"]:
+                c.fail(f"{where}.weights[{i}]",
+                       f"must have {post['size']} columns (post {post['name']!r} size), not {len(row)}",
+                       show_value=False)
+            for j, w in enumerate(row):
+                c.int(w, f"{where}.weights[{i}][{j}]", *WEIGHT_RANGE)
+                if w:
+                    synapses.append((i, j, w))
+    else:
+        for k, s in enumerate(c.list(pr["synapses"], f"{where}.synapses")):
+            w = f"{where}.synapses[{k}]"
+            if not isinstance(s, list) or len(s) != 3:
+                c.fail(w, "must be [pre, post, weight]", s)
+            i = c.int(s[0], f"{w}[0]", 0, pre["size"] - 1)
+            j = c.int(s[1], f"{w}[1]", 0, post["size"] - 1)
+            wt = c.int(s[2], f"{w}[2]", *WEIGHT_RANGE)
+            synapses.append((i, j, wt))
+    return {"pre": pre["name"], "post": post["name"], "weight_exp": wexp, "synapses": synapses}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stimulus
+
+
+def _ticks(c: _Checker, raw) -> int:
+    if not isinstance(raw, dict):
+        c.fail(None, "the top level must be a JSON object", raw)
+    c.obj(raw, None, STIMULUS_KEYS, {"ticks"})
+    return c.int(raw["ticks"], "ticks", lo=1)
+
+
+def load_stimulus_ticks(path) -> int:
+    """The number of ticks of a stimulus file (cheap: for progress reports)."""
+    return _ticks(_Checker(path), read_json(path))
+
+
+def load_stimulus(path, network: Network) -> Stimulus:
+    raw = read_json(path)
+    return parse_stimulus(raw, network, path)
+
+
+def parse_stimulus(raw, network: Network, path="<stimulus>") -> Stimulus:
+    c = _Checker(path)
+    ticks = _ticks(c, raw)
+    spikes_raw = raw.get("spikes", {})
+    if not isinstance(spikes_raw, dict):
+        c.fail("spikes", "must be a JSON object {population: [[tick, index], ...]}", spikes_raw)
+    kinds = {p["name"]: p for p in network.populations}
+    spikes = {}
+    for name, events in spikes_raw.items():
+        where = f"spikes.{name}"
+        if name not in kinds:
+            c.fail(where, f"no such population in {network.path}", name)
+        pop = kinds[name]
+        if pop["kind"] != "input":
+            c.fail(where, "only an input population can be driven by the stimulus", name)
+        c.list(events, where)
+        seen, out = set(), []
+        for k, ev in enumerate(events):
+            w = f"{where}[{k}]"
+            if not isinstance(ev, list) or len(ev) != 2:
+                c.fail(w, "must be [tick, index]", ev)
+            t = c.int(ev[0], f"{w}[0]", 1, ticks)
+            i = c.int(ev[1], f"{w}[1]", 0, pop["size"] - 1)
+            if (t, i) in seen:
+                c.fail(w, "duplicate spike (a neuron spikes at most once a tick)", ev)
+            seen.add((t, i))
+            out.append([t, i])
+        spikes[name] = out
+    return Stimulus(ticks=ticks, spikes=spikes)
