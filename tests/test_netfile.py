@@ -1,0 +1,292 @@
+"""Network and stimulus validation (firmware/netfile.py): every refusal is one line naming the
+file, the JSON path of the field and the reason, shows the bad value, and makes `neuromesh
+compile` / `neuromesh run` exit with status 2 and no traceback."""
+import copy
+import json
+
+import pytest
+
+from neuromesh import spec
+from neuromesh.firmware.netfile import NetworkError, load_network, load_stimulus, load_stimulus_ticks
+from neuromesh.tools.cli import main
+
+BASE = {
+    "format": "neuromesh-network/1",
+    "hardware": {"width": 2, "height": 2, "neurons_per_core": 8, "axons_per_core": 8,
+                 "synapses_per_core": 32, "routes_per_core": 16},
+    "populations": [
+        {"name": "in", "kind": "input", "size": 2},
+        {"name": "a", "kind": "lif", "size": 3, "vth": 10, "du": 4095, "record": True},
+        {"name": "b", "kind": "lif", "size": 2, "vth": 5},
+    ],
+    "projections": [
+        {"pre": "in", "post": "a", "weights": [[1, 0, 2], [0, 3, 0]]},
+        {"pre": "a", "post": "b", "weight_exp": 2, "synapses": [[0, 1, -4], [2, 0, 5]]},
+    ],
+}
+
+
+def write(tmp_path, obj, name="net.json"):
+    path = tmp_path / name
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj, indent=1))
+    return path
+
+
+def compile_fails(tmp_path, capsys, path, *needles):
+    """Run `neuromesh compile` on `path`; assert exit status 2, one line, the needles, no traceback."""
+    capsys.readouterr()
+    status = main(["compile", str(path), "-o", str(tmp_path / "out" / "image.hex")])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith(f"neuromesh compile: {path}: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert not (tmp_path / "out" / "image.hex").exists()  # nothing written on a refusal
+    return lines[0]
+
+
+def mutated(fn):
+    net = copy.deepcopy(BASE)
+    fn(net)
+    return net
+
+
+def _set(path, value):
+    """A mutation that sets net[...path...] = value (path: keys and indices)."""
+    def fn(net):
+        obj = net
+        for k in path[:-1]:
+            obj = obj[k]
+        obj[path[-1]] = value
+    return fn
+
+
+def _del(path):
+    def fn(net):
+        obj = net
+        for k in path[:-1]:
+            obj = obj[k]
+        del obj[path[-1]]
+    return fn
+
+
+CASES = {
+    # top level
+    "missing format": (_del(["format"]), ["format: missing"]),
+    "unknown format": (_set(["format"], "neuromesh-network/2"), ["format: unknown format", '(got "neuromesh-network/2")']),
+    "unknown top key": (_set(["projection"], []), ["projection: unknown key", "(got [])"]),
+    "populations missing": (_del(["populations"]), ["populations: missing"]),
+    "populations not a list": (_set(["populations"], {}), ["populations: must be a JSON list", "(got {})"]),
+    "populations empty": (_set(["populations"], []), ["populations: must name at least one population"]),
+    "projections not a list": (_set(["projections"], 3), ["projections: must be a JSON list (got 3)"]),
+    # populations
+    "unknown population key": (_set(["populations", 1, "vht"], 10), ["populations[1].vht: unknown key", "(got 10)"]),
+    "missing name": (_del(["populations", 1, "name"]), ["populations[1].name: missing"]),
+    "empty name": (_set(["populations", 1, "name"], ""), ["populations[1].name: must be a non-empty string", '(got "")']),
+    "missing size": (_del(["populations", 2, "size"]), ["populations[2].size: missing"]),
+    "size zero": (_set(["populations", 1, "size"], 0), ["populations[1].size: must be at least 1 (got 0)"]),
+    "size string": (_set(["populations", 1, "size"], "3"), ["populations[1].size: must be an integer", '(got "3")']),
+    "size float": (_set(["populations", 1, "size"], 3.0), ["populations[1].size: must be an integer (got 3.0)"]),
+    "size bool": (_set(["populations", 1, "size"], True), ["populations[1].size: must be an integer (got true)"]),
+    "bad kind": (_set(["populations", 1, "kind"], "LIF"), ['populations[1].kind: must be "input" or "lif"', '(got "LIF")']),
+    "duplicate name": (_set(["populations", 2, "name"], "a"),
+                       ["populations[2].name: duplicate population name (also populations[1])", '(got "a")']),
+    "record not bool": (_set(["populations", 1, "record"], 1), ["populations[1].record: must be true or false (got 1)"]),
+    "vth bool": (_set(["populations", 1, "vth"], True), ["populations[1].vth: must be an integer (got true)"]),
+    "param on input": (_set(["populations", 0, "vth"], 3),
+                       ["populations[0].vth: an input population has no neuron parameters", "(got 3)"]),
+    # placement
+    "placement outside mesh": (_set(["populations", 1, "placement"], [2, 0]),
+                               ["populations[1].placement: tile (2, 0) is outside the 2x2 mesh", "(got [2, 0])"]),
+    "placement chunk outside": (_set(["populations", 1, "placement"], [[0, 0, 1], [0, 2, 2]]),
+                                ["populations[1].placement[1]: tile (0, 2) is outside the 2x2 mesh"]),
+    "placement wrong total": (_set(["populations", 1, "placement"], [[0, 0, 1], [1, 0, 1]]),
+                              ["populations[1].placement: places 2 neurons, the population has 3"]),
+    "placement bad chunk": (_set(["populations", 1, "placement"], [[0, 0]]),
+                            ["populations[1].placement[0]: must be [x, y] or a list of [x, y, count]"]),
+    "placement zero count": (_set(["populations", 1, "placement"], [[0, 0, 3], [1, 0, 0]]),
+                             ["populations[1].placement[1][2]: must be at least 1 (got 0)"]),
+    "placement not list": (_set(["populations", 1, "placement"], "auto"),
+                           ["populations[1].placement: must be a JSON list", '(got "auto")']),
+    "placement coordinate bool": (_set(["populations", 1, "placement"], [True, 0]),
+                                  ["populations[1].placement: must be an integer (got true)"]),
+    "placement on input": (_set(["populations", 0, "placement"], [0, 0]),
+                           ["populations[0].placement: an input population lives in the host"]),
+    # projections
+    "unknown projection key": (_set(["projections", 0, "delay"], 1), ["projections[0].delay: unknown key (allowed:"]),
+    "unknown pre": (_set(["projections", 0, "pre"], "c"), ['projections[0].pre: unknown population (got "c")']),
+    "unknown post": (_set(["projections", 1, "post"], "B"), ['projections[1].post: unknown population (got "B")']),
+    "missing pre": (_del(["projections", 0, "pre"]), ["projections[0].pre: missing"]),
+    "into input": (_set(["projections", 0, "post"], "in"),
+                   ['projections[0].post: an input population cannot receive a projection (got "in")']),
+    "weight_exp 8": (_set(["projections", 0, "weight_exp"], 8), ["projections[0].weight_exp: must be in 0..7 (got 8)"]),
+    "weight_exp negative": (_set(["projections", 0, "weight_exp"], -1), ["projections[0].weight_exp: must be in 0..7 (got -1)"]),
+    "weight_exp bool": (_set(["projections", 0, "weight_exp"], False), ["projections[0].weight_exp: must be an integer (got false)"]),
+    "dense weight 128": (_set(["projections", 0, "weights", 1, 2], 128),
+                         ["projections[0].weights[1][2]: must be in -128..127 (got 128)"]),
+    "dense weight -129": (_set(["projections", 0, "weights", 0, 0], -129),
+                          ["projections[0].weights[0][0]: must be in -128..127 (got -129)"]),
+    "dense weight float": (_set(["projections", 0, "weights", 0, 1], 0.5),
+                           ["projections[0].weights[0][1]: must be an integer (got 0.5)"]),
+    "dense rows": (_set(["projections", 0, "weights"], [[1, 0, 2]]),
+                   ["projections[0].weights: must have 2 rows (pre 'in' size), not 1"]),
+    "dense columns": (_set(["projections", 0, "weights", 1], [0, 3]),
+                      ["projections[0].weights[1]: must have 3 columns (post 'a' size), not 2"]),
+    "dense row not list": (_set(["projections", 0, "weights", 1], 7),
+                           ["projections[0].weights[1]: must be a JSON list (got 7)"]),
+    "both weights and synapses": (_set(["projections", 0, "synapses"], []),
+                                  ['projections[0]: needs exactly one of "weights" (dense matrix) and "synapses" (list)']),
+    "neither weights nor synapses": (_del(["projections", 1, "synapses"]),
+                                     ['projections[1]: needs exactly one of "weights"']),
+    "synapse not a triple": (_set(["projections", 1, "synapses", 0], [0, 1]),
+                             ["projections[1].synapses[0]: must be [pre, post, weight] (got [0, 1])"]),
+    "synapse pre out of range": (_set(["projections", 1, "synapses", 1], [3, 0, 5]),
+                                 ["projections[1].synapses[1][0]: must be in 0..2 (got 3)"]),
+    "synapse post out of range": (_set(["projections", 1, "synapses", 1], [0, 2, 5]),
+                                  ["projections[1].synapses[1][1]: must be in 0..1 (got 2)"]),
+    "synapse weight out of range": (_set(["projections", 1, "synapses", 0], [0, 1, -129]),
+                                    ["projections[1].synapses[0][2]: must be in -128..127 (got -129)"]),
+    # hardware (spec.HwParams' own checks, re-wrapped with the file name)
+    "hardware width": (_set(["hardware", "width"], 17), ["hardware.width: must be between 1 and 16 (got 17)"]),
+    "hardware unknown": (_set(["hardware", "depth"], 2), ["hardware.depth: unknown"]),
+    "hardware bool": (_set(["hardware", "fifo_depth"], True), ["hardware.fifo_depth: must be an integer"]),
+    "hardware not object": (_set(["hardware"], [2, 2]), ["hardware: must be a JSON object (got [2, 2])"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_network_refusals(tmp_path, capsys, case):
+    fn, needles = CASES[case]
+    path = write(tmp_path, mutated(fn))
+    compile_fails(tmp_path, capsys, path, *needles)
+
+
+@pytest.mark.parametrize("name", sorted(spec.NEURON_PARAMS))
+@pytest.mark.parametrize("side", ["low", "high"])
+def test_each_neuron_parameter_range(tmp_path, capsys, name, side):
+    bits, signed = spec.NEURON_PARAMS[name]
+    lo, hi = spec.field_range(bits, signed)
+    bad = lo - 1 if side == "low" else hi + 1
+    path = write(tmp_path, mutated(_set(["populations", 2, name], bad)))
+    compile_fails(tmp_path, capsys, path, f"populations[2].{name}: must be in {lo}..{hi} (got {bad})")
+    # The extreme legal values are accepted.
+    for ok in (lo, hi):
+        net = load_network(write(tmp_path, mutated(_set(["populations", 2, name], ok)), "ok.json"))
+        assert net.populations[2]["params"][name] == ok
+
+
+def test_file_level_refusals(tmp_path, capsys):
+    compile_fails(tmp_path, capsys, tmp_path / "nope.json", "no such file")
+    compile_fails(tmp_path, capsys, write(tmp_path, '{\n "format": "neuromesh-network/1",\n "populations": [,]\n}'),
+                  "line 3: malformed JSON")
+    compile_fails(tmp_path, capsys, write(tmp_path, "[1, 2]"), "the top level must be a JSON object (got [1, 2])")
+    compile_fails(tmp_path, capsys, write(tmp_path, '{"format": "neuromesh-network/1", "format": "x"}'),
+                  'key "format" appears twice')
+    compile_fails(tmp_path, capsys, write(tmp_path, '{"format": NaN}'), "NaN is not allowed")
+    compile_fails(tmp_path, capsys, tmp_path, "is a directory")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe{}")
+    compile_fails(tmp_path, capsys, tmp_path / "bin.json", "not UTF-8")
+
+
+def test_defaults_and_normalisation(tmp_path):
+    net = load_network(write(tmp_path, BASE))
+    assert net.params == spec.HwParams(width=2, height=2, neurons_per_core=8, axons_per_core=8,
+                                       synapses_per_core=32, routes_per_core=16)
+    a = net.population("a")
+    assert a["params"] == {"du": 4095, "dv": 0, "vth": 10, "bias_mant": 0, "bias_exp": 0, "refractory": 0, "reset": 0}
+    assert a["record"] is True and net.population("b")["record"] is False
+    assert a["placement"] is None
+    # dense: every nonzero entry, row-major; weight_exp defaults to 0
+    assert net.projections[0] == {"pre": "in", "post": "a", "weight_exp": 0,
+                                  "synapses": [(0, 0, 1), (0, 2, 2), (1, 1, 3)]}
+    assert net.projections[1]["synapses"] == [(0, 1, -4), (2, 0, 5)]
+    assert net.raw == BASE and net.path == str(tmp_path / "net.json")
+    # no hardware block: SPEC section 1 defaults
+    bare = copy.deepcopy(BASE)
+    del bare["hardware"]
+    assert load_network(write(tmp_path, bare, "bare.json")).params == spec.HwParams()
+
+
+def test_placement_forms(tmp_path):
+    net = load_network(write(tmp_path, mutated(_set(["populations", 1, "placement"], [1, 1]))))
+    assert net.population("a")["placement"] == [(1, 1, 3)]
+    net = load_network(write(tmp_path, mutated(_set(["populations", 1, "placement"], [[0, 1, 2], [1, 0, 1]]))))
+    assert net.population("a")["placement"] == [(0, 1, 2), (1, 0, 1)]
+
+
+def test_synapse_list_keeps_duplicates(tmp_path):
+    net = load_network(write(tmp_path, mutated(_set(["projections", 1, "synapses"], [[0, 1, 3], [0, 1, 3], [0, 1, -2]]))))
+    assert net.projections[1]["synapses"] == [(0, 1, 3), (0, 1, 3), (0, 1, -2)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stimulus
+
+STIM = {"ticks": 5, "spikes": {"in": [[1, 0], [3, 1], [2, 0]]}}
+
+STIM_CASES = {
+    "ticks missing": ({"spikes": {}}, ["ticks: missing"]),
+    "ticks zero": ({"ticks": 0}, ["ticks: must be at least 1 (got 0)"]),
+    "ticks bool": ({"ticks": True}, ["ticks: must be an integer (got true)"]),
+    "ticks string": ({"ticks": "5"}, ['ticks: must be an integer (got "5")']),
+    "top level list": ([1], ["the top level must be a JSON object (got [1])"]),
+    "unknown key": ({"ticks": 5, "spike": {}}, ["spike: unknown key"]),
+    "spikes not object": ({"ticks": 5, "spikes": [[1, 0]]}, ["spikes: must be a JSON object"]),
+    "unknown population": ({"ticks": 5, "spikes": {"inp": [[1, 0]]}}, ['spikes.inp: no such population', '(got "inp")']),
+    "lif population": ({"ticks": 5, "spikes": {"a": [[1, 0]]}},
+                       ['spikes.a: only an input population can be driven by the stimulus (got "a")']),
+    "events not list": ({"ticks": 5, "spikes": {"in": 3}}, ["spikes.in: must be a JSON list (got 3)"]),
+    "event not pair": ({"ticks": 5, "spikes": {"in": [[1, 0], [2]]}}, ["spikes.in[1]: must be [tick, index] (got [2])"]),
+    "tick zero": ({"ticks": 5, "spikes": {"in": [[0, 0]]}}, ["spikes.in[0][0]: must be in 1..5 (got 0)"]),
+    "tick past end": ({"ticks": 5, "spikes": {"in": [[6, 0]]}}, ["spikes.in[0][0]: must be in 1..5 (got 6)"]),
+    "index past size": ({"ticks": 5, "spikes": {"in": [[1, 2]]}}, ["spikes.in[0][1]: must be in 0..1 (got 2)"]),
+    "index negative": ({"ticks": 5, "spikes": {"in": [[1, -1]]}}, ["spikes.in[0][1]: must be in 0..1 (got -1)"]),
+    "index bool": ({"ticks": 5, "spikes": {"in": [[1, False]]}}, ["spikes.in[0][1]: must be an integer (got false)"]),
+    "duplicate spike": ({"ticks": 5, "spikes": {"in": [[1, 0], [2, 1], [1, 0]]}},
+                        ["spikes.in[2]: duplicate spike", "(got [1, 0])"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STIM_CASES))
+def test_stimulus_refusals(tmp_path, capsys, case):
+    stim, needles = STIM_CASES[case]
+    net_path = write(tmp_path, BASE)
+    stim_path = write(tmp_path, stim, "stim.json")
+    with pytest.raises(NetworkError) as e:
+        load_stimulus(stim_path, load_network(net_path))
+    assert str(e.value).startswith(f"{stim_path}: ")
+    for needle in needles:
+        assert needle in str(e.value)
+    # the same through `neuromesh run` (it refuses before any engine runs)
+    capsys.readouterr()
+    status = main(["run", str(net_path), "--stimulus", str(stim_path), "-o", str(tmp_path / "r.json"), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert needles[0] in err
+
+
+def test_stimulus_accepted(tmp_path):
+    net = load_network(write(tmp_path, BASE))
+    stim = load_stimulus(write(tmp_path, STIM, "stim.json"), net)
+    assert stim.ticks == 5
+    assert stim.spikes == {"in": [[1, 0], [3, 1], [2, 0]]}  # file order kept
+    assert load_stimulus_ticks(tmp_path / "stim.json") == 5
+    assert load_stimulus(write(tmp_path, {"ticks": 2}, "quiet.json"), net).spikes == {}
+    with pytest.raises(NetworkError, match="ticks: must be at least 1"):
+        load_stimulus_ticks(write(tmp_path, {"ticks": 0}, "zero.json"))
+    with pytest.raises(NetworkError, match="no such file"):
+        load_stimulus_ticks(tmp_path / "missing.json")
+
+
+def test_bundled_examples_are_valid():
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "examples"
+    found = sorted(root.glob("*/network.json"))
+    assert len(found) >= 3
+    for path in found:
+        net = load_network(path)
+        stim = load_stimulus(path.with_name("stimulus.json"), net)
+        assert stim.ticks >= 1 and any(stim.spikes.values())
