@@ -1,0 +1,160 @@
+"""The 5-port XY router of one tile (docs/architecture.md section 3; golden twin: sim/router.py).
+
+Structure, per cycle k:
+
+    inputs[i] --> FIFO i --head--> refuse? --yes--> pop, errors += 1
+                                      |no
+                                      v
+                              route_port (X then Y) --> request to one output o
+    output o: round-robin over the requesting inputs, starting after rr[o]
+              valid = some request; on valid & ready: pop the granted FIFO, rr[o] = granted,
+              fwd[o] += 1
+
+Everything that decides a grant is registered state (FIFO contents, rr), so `outputs[o].valid`
+and the payload are combinational functions of registered state, and `inputs[i].ready` is the
+FIFO's `level < depth`: no combinational path crosses a link in either direction. A flit at the
+head of a FIFO in cycle c that transfers in c is at the head of the neighbour's FIFO in c+1:
+one hop per cycle.
+"""
+from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from neuromesh import spec
+from neuromesh.spec import N_PORTS, PORTS, REGION, ROUTER_COUNTERS, RR_RESET, COUNTER_BITS
+from neuromesh.hw.cfg_bus import CfgBusSignature
+from neuromesh.hw.fifo import StreamFIFO
+
+
+def check_tile(params: spec.HwParams, x: int, y: int) -> None:
+    for name, value, limit in (("x", x, params.width), ("y", y, params.height)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
+            raise spec.ConfigError(f"tile.{name}", value, f"must be an integer in [0, {limit}) "
+                                   f"for a {params.width}x{params.height} mesh")
+
+
+class Router(wiring.Component):
+    """`inputs[p]` / `outputs[p]` are indexed by port (`spec.LOCAL ... spec.WEST`).
+
+    `cfg` answers reads of region `router_cnt` (counters in `spec.ROUTER_COUNTERS` order) one
+    cycle after `re`, with 0 for any other region or offset; writes are ignored (read-only).
+    `busy` is high while any input FIFO holds a flit.
+    """
+
+    def __init__(self, params: spec.HwParams, x: int, y: int):
+        check_tile(params, x, y)
+        self.params, self.x, self.y = params, x, y
+        flit = stream.Signature(spec.flit_layout())
+        super().__init__({
+            "inputs": In(flit).array(N_PORTS),
+            "outputs": Out(flit).array(N_PORTS),
+            "cfg": In(CfgBusSignature()),
+            "busy": Out(1),
+        })
+
+    def _route(self, m, head, port):
+        """Drive `port` with spec.route_port for the (not refused) flit `head`."""
+        tx = Mux(head.host, 0, head.x)
+        ty = Mux(head.host, 0, head.y)
+        with m.If(tx > self.x):
+            m.d.comb += port.eq(spec.EAST)
+        with m.Elif(tx < self.x):
+            m.d.comb += port.eq(spec.WEST)
+        with m.Elif(ty > self.y):
+            m.d.comb += port.eq(spec.NORTH)
+        with m.Elif(ty < self.y):
+            m.d.comb += port.eq(spec.SOUTH)
+        with m.Elif(head.host):
+            m.d.comb += port.eq(spec.WEST)
+        with m.Else():
+            m.d.comb += port.eq(spec.LOCAL)
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        flit_shape = spec.flit_layout()
+
+        fifos = []
+        refused = []      # head is present and refused: popped this cycle, counted
+        request = []      # request[i][o]: input i asks output o
+        pop = [Signal(name=f"pop_{PORTS[i]}") for i in range(N_PORTS)]
+        for i in range(N_PORTS):
+            q = StreamFIFO(flit_shape, p.fifo_depth)
+            m.submodules[f"fifo_{PORTS[i]}"] = q
+            wiring.connect(m, wiring.flipped(self.inputs[i]), q.w)
+            head = q.r.payload
+            # spec.flit_refused: reserved bits set, or a tile-bound flit outside the mesh.
+            bad = Signal(name=f"refused_{PORTS[i]}")
+            m.d.comb += bad.eq(q.r.valid & ((head.reserved != 0) |
+                                            (~head.host & ((head.x >= p.width) | (head.y >= p.height)))))
+            port = Signal(range(N_PORTS), name=f"route_{PORTS[i]}")
+            self._route(m, head, port)
+            request.append([Signal(name=f"req_{PORTS[i]}_{PORTS[o]}") for o in range(N_PORTS)])
+            for o in range(N_PORTS):
+                m.d.comb += request[i][o].eq(q.r.valid & ~bad & (port == o))
+            m.d.comb += q.r.ready.eq(bad | pop[i])
+            fifos.append(q)
+            refused.append(bad)
+
+        counters = [Signal(COUNTER_BITS, name=f"cnt_{name}") for name in ROUTER_COUNTERS]
+        pops_by_output = [[] for _ in range(N_PORTS)]
+        for o in range(N_PORTS):
+            out = self.outputs[o]
+            rr = Signal(range(N_PORTS), init=RR_RESET, name=f"rr_{PORTS[o]}")
+            grant = Signal(range(N_PORTS), name=f"grant_{PORTS[o]}")
+            req = [request[i][o] for i in range(N_PORTS)]
+            # First requester in the order rr+1, rr+2, ..., rr+5 (mod 5); independent of ready.
+            with m.Switch(rr):
+                for r in range(N_PORTS):
+                    with m.Case(r):
+                        order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]
+                        with m.If(req[order[0]]):
+                            m.d.comb += grant.eq(order[0])
+                        for i in order[1:]:
+                            with m.Elif(req[i]):
+                                m.d.comb += grant.eq(i)
+            any_req = Signal(name=f"any_req_{PORTS[o]}")
+            m.d.comb += any_req.eq(_any(req))
+            m.d.comb += out.valid.eq(any_req)
+            with m.Switch(grant):
+                for i in range(N_PORTS):
+                    with m.Case(i):
+                        m.d.comb += out.payload.eq(fifos[i].r.payload)
+            transfer = Signal(name=f"xfer_{PORTS[o]}")
+            m.d.comb += transfer.eq(any_req & out.ready)
+            with m.If(transfer):
+                m.d.sync += [rr.eq(grant), counters[o].eq(counters[o] + 1)]
+            for i in range(N_PORTS):
+                pops_by_output[i].append(transfer & (grant == i))
+        for i in range(N_PORTS):
+            m.d.comb += pop[i].eq(_any(pops_by_output[i]))
+
+        # errors: every refused head is popped in its first cycle at the head; several inputs
+        # may refuse in the same cycle, and each one counts.
+        errors = counters[ROUTER_COUNTERS.index("errors")]
+        m.d.sync += errors.eq(errors + sum(refused))
+
+        m.d.comb += self.busy.eq(~_all([q.empty for q in fifos]))
+
+        # Counter reads: synchronous, like a memory read port (data in c+1 for re in c).
+        m.d.sync += self.cfg.rdata.eq(0)
+        with m.If(self.cfg.re & (self.cfg.region == REGION["router_cnt"])):
+            with m.Switch(self.cfg.offset):
+                for k, c in enumerate(counters):
+                    with m.Case(k):
+                        m.d.sync += self.cfg.rdata.eq(c)
+        return m
+
+
+def _any(signals):
+    v = Const(0, 1)
+    for s in signals:
+        v = v | s
+    return v
+
+
+def _all(signals):
+    v = Const(1, 1)
+    for s in signals:
+        v = v & s
+    return v

@@ -1,0 +1,305 @@
+"""Reusable cocotb drivers and monitors for the chip's ports (and any Amaranth stream port).
+
+Amaranth flattens a stream member `name` into `name__payload`, `name__valid`, `name__ready`.
+Every class here works one clock cycle at a time with the same discipline:
+
+    await RisingEdge(clk)     # cycle k starts: drive this cycle's inputs
+    await ReadOnly()          # everything settled for cycle k: sample, decide transfers
+
+so a driver never reads a value that another coroutine has not finished writing, and a
+"transfer in cycle k" means exactly what docs/architecture.md section 2 says: valid and ready
+both high during cycle k. Cycle numbers come from `TbClock.cycle` (cycle 0 = the first cycle
+after reset, or after the last `TbClock.rebase()`).
+
+Classes:
+- `TbClock`: clock, reset, cycle counter.
+- `StreamSource`: drives a stream; per-item gaps and/or an itertools.cycle-style pause pattern.
+- `StreamSink`: drives `ready` from a pattern and records what it takes.
+- `StreamMonitor`: only watches; records (cycle, payload) of each transfer.
+- `CfgMaster`: word writes and reads over cfg_req/cfg_resp, and read-back checks.
+- `TickDriver`: the tick handshake and the wait for quiescence (`busy` low).
+"""
+from __future__ import annotations
+
+import itertools
+from collections import deque
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge
+
+from neuromesh import spec
+
+
+def _port(dut, name, member):
+    return getattr(dut, f"{name}__{member}")
+
+
+def _int(handle) -> int:
+    return int(handle.value)
+
+
+class TbClock:
+    """Starts the clock on `clk`, resets with `rst`, counts cycles."""
+
+    def __init__(self, dut, period_ns: int = 10):
+        self.dut = dut
+        self.clk = dut.clk
+        self.cycle = -1
+        self._origin = 0
+        self._task = None
+        Clock(dut.clk, period_ns, unit="ns").start()
+
+    async def reset(self, cycles: int = 2) -> None:
+        self.dut.rst.value = 1
+        await ClockCycles(self.clk, cycles)
+        self.dut.rst.value = 0
+        await RisingEdge(self.clk)       # first cycle with rst low: cycle 0
+        self.cycle = 0
+        if self._task is None:
+            self._task = cocotb.start_soon(self._count())
+
+    async def _count(self):
+        while True:
+            await RisingEdge(self.clk)
+            self.cycle += 1
+
+    @property
+    def now(self) -> int:
+        """The current cycle, relative to the last `rebase` (read it after ReadOnly)."""
+        return self.cycle - self._origin
+
+    def rebase(self) -> None:
+        """Make the current cycle cycle 0 of a run (call it at the start of that cycle)."""
+        self._origin = self.cycle
+
+    async def cycles(self, n: int) -> None:
+        await ClockCycles(self.clk, n)
+
+
+class StreamSource:
+    """Drives stream `name` of `dut`. `send(payload, gap=0)` queues an item that is offered from
+    `gap` cycles after the previous item was accepted (or after it was queued, for the first);
+    `pause` (an iterator of bools, e.g. itertools.cycle([0, 0, 1])) is consulted every cycle in
+    which a new item could start, and a true value delays it by that cycle. Once offered, an
+    item is held until accepted (the stream rule). `sent` lists (cycle, payload)."""
+
+    def __init__(self, dut, name: str, clock: TbClock, pause=None):
+        self.valid = _port(dut, name, "valid")
+        self.ready = _port(dut, name, "ready")
+        self.payload = getattr(dut, f"{name}__payload", None)   # absent for zero-width streams
+        self.clock = clock
+        self.pause = pause
+        self.queue: deque = deque()
+        self.sent: list[tuple[int, int]] = []
+        self._idle = Event()
+        self._idle.set()
+        self.valid.value = 0
+        cocotb.start_soon(self._run())
+
+    def send(self, payload: int = 0, gap: int = 0) -> None:
+        self.queue.append((payload, gap))
+        self._idle.clear()
+
+    def send_all(self, payloads, gap: int = 0) -> None:
+        for p in payloads:
+            self.send(p, gap)
+
+    async def wait_idle(self) -> None:
+        """Until every queued item has been accepted."""
+        await self._idle.wait()
+
+    async def _run(self):
+        current = None
+        wait = None
+        while True:
+            await RisingEdge(self.clock.clk)
+            if current is None and self.queue:
+                if wait is None:
+                    wait = self.queue[0][1]
+                if wait > 0:
+                    wait -= 1
+                elif not (self.pause is not None and next(self.pause)):
+                    current = self.queue.popleft()[0]
+                    wait = None
+            if current is not None:
+                if self.payload is not None:
+                    self.payload.value = current
+                self.valid.value = 1
+            else:
+                self.valid.value = 0
+            await ReadOnly()
+            if current is not None and _int(self.ready):
+                self.sent.append((self.clock.now, current))
+                current = None
+                if not self.queue:
+                    self._idle.set()
+
+
+class StreamSink:
+    """Drives `name__ready` from `ready` (an iterator of bools; default always 1) and records
+    each transfer as (cycle, payload) in `received`."""
+
+    def __init__(self, dut, name: str, clock: TbClock, ready=None):
+        self.valid = _port(dut, name, "valid")
+        self.ready = _port(dut, name, "ready")
+        self.payload = getattr(dut, f"{name}__payload", None)
+        self.clock = clock
+        self.pattern = ready if ready is not None else itertools.repeat(1)
+        self.received: list[tuple[int, int]] = []
+        self._new = Event()
+        self.ready.value = 0
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        while True:
+            await RisingEdge(self.clock.clk)
+            r = 1 if next(self.pattern) else 0
+            self.ready.value = r
+            await ReadOnly()
+            if r and _int(self.valid):
+                self.received.append((self.clock.now, _int(self.payload) if self.payload is not None else 0))
+                self._new.set()
+
+    async def wait_count(self, n: int, timeout_cycles: int = 100000) -> None:
+        """Until `n` items have been received (raises TimeoutError after `timeout_cycles`)."""
+        for _ in range(timeout_cycles):
+            if len(self.received) >= n:
+                return
+            await RisingEdge(self.clock.clk)
+        raise TimeoutError(f"received {len(self.received)} of {n} items")
+
+
+class StreamMonitor:
+    """Watches a stream without driving it: `transfers` = [(cycle, payload)]. `prefix` names
+    the signals (`prefix__valid` ...) on `dut` or on any hierarchy handle."""
+
+    def __init__(self, dut, name: str, clock: TbClock):
+        self.valid = _port(dut, name, "valid")
+        self.ready = _port(dut, name, "ready")
+        self.payload = getattr(dut, f"{name}__payload", None)
+        self.clock = clock
+        self.transfers: list[tuple[int, int]] = []
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        while True:
+            await RisingEdge(self.clock.clk)
+            await ReadOnly()
+            if _int(self.valid) and _int(self.ready):
+                self.transfers.append((self.clock.now, _int(self.payload) if self.payload is not None else 0))
+
+
+class CfgMaster:
+    """Word writes and reads over `cfg_req` (payload: spec.pack_cfg_req) and `cfg_resp`
+    (`cfg_resp.ready` is held high). One access at a time, in order."""
+
+    def __init__(self, dut, clock: TbClock):
+        self.clock = clock
+        self.req_valid = dut.cfg_req__valid
+        self.req_ready = dut.cfg_req__ready
+        self.req_payload = dut.cfg_req__payload
+        self.resp_valid = dut.cfg_resp__valid
+        self.resp_ready = dut.cfg_resp__ready
+        self.resp_payload = dut.cfg_resp__payload
+        self.req_valid.value = 0
+        self.resp_ready.value = 1
+        self.last_accept = None     # cycle of the last accepted request
+        self.last_response = None   # cycle of the last read response taken
+
+    async def _request(self, payload: int) -> None:
+        await RisingEdge(self.clock.clk)
+        self.req_payload.value = payload
+        self.req_valid.value = 1
+        while True:
+            await ReadOnly()
+            if _int(self.req_ready):
+                self.last_accept = self.clock.now
+                break
+            await RisingEdge(self.clock.clk)
+        await RisingEdge(self.clock.clk)
+        self.req_valid.value = 0
+
+    async def write(self, addr: int, data: int) -> None:
+        await self._request(spec.pack_cfg_req(addr, data & 0xFFFFFFFF, True))
+        # the last RisingEdge of _request started the next cycle; nothing more to wait for
+
+    async def read(self, addr: int, timeout_cycles: int = 1000) -> int:
+        await self._request(spec.pack_cfg_req(addr, 0, False))
+        for _ in range(timeout_cycles):
+            await ReadOnly()
+            if _int(self.resp_valid):
+                self.last_response = self.clock.now
+                value = _int(self.resp_payload)
+                await RisingEdge(self.clock.clk)
+                return value
+            await RisingEdge(self.clock.clk)
+        raise TimeoutError(f"no cfg_resp for the read of {addr:#010x}")
+
+    async def write_all(self, writes) -> None:
+        for addr, data in writes:
+            await self.write(addr, data)
+
+    async def readback(self, params: spec.HwParams, writes) -> list[tuple[int, int, int]]:
+        """Read every written address back; return the (addr, expected, got) that differ,
+        comparing only the bits of the word's fields (docs/architecture.md section 6)."""
+        last = {}
+        for addr, data in writes:
+            last[addr] = data
+        bad = []
+        for addr, data in last.items():
+            d = spec.decode_addr(params, addr)
+            mask = spec.region_word(params, d.region, d.offset).mask if d.x is not None else 0xFFFFFFFF
+            got = await self.read(addr)
+            if got != data & mask:
+                bad.append((addr, data & mask, got))
+        return bad
+
+    async def read_counters(self, params: spec.HwParams, x: int, y: int, region: str) -> dict:
+        names = spec.CORE_COUNTERS if region == "core_cnt" else spec.ROUTER_COUNTERS
+        return {n: await self.read(spec.tile_addr(x, y, region, k)) for k, n in enumerate(names)}
+
+
+class TickDriver:
+    """The tick handshake on `tick__valid`/`tick__ready`, and quiescence on `busy`."""
+
+    def __init__(self, dut, clock: TbClock):
+        self.dut = dut
+        self.clock = clock
+        self.valid = dut.tick__valid
+        self.ready = dut.tick__ready
+        self.busy = dut.busy
+        self.valid.value = 0
+        self.handshakes: list[int] = []
+
+    async def tick(self, timeout_cycles: int = 100000) -> int:
+        """Raise tick.valid from the next cycle until the handshake; return its cycle h.
+        Returns at the start of cycle h+1."""
+        await RisingEdge(self.clock.clk)
+        self.valid.value = 1
+        for _ in range(timeout_cycles):
+            await ReadOnly()
+            if _int(self.ready):
+                h = self.clock.now
+                self.handshakes.append(h)
+                await RisingEdge(self.clock.clk)
+                self.valid.value = 0
+                return h
+            await RisingEdge(self.clock.clk)
+        raise TimeoutError("tick never ready")
+
+    async def wait_quiescent(self, timeout_cycles: int = 100000) -> int:
+        """The first cycle, from the current one on, in which busy is low (returns in it,
+        after ReadOnly; the caller awaits RisingEdge before driving)."""
+        for _ in range(timeout_cycles):
+            await ReadOnly()
+            if not _int(self.busy):
+                return self.clock.now
+            await RisingEdge(self.clock.clk)
+        raise TimeoutError("busy never fell")
+
+    async def run_tick(self) -> tuple[int, int]:
+        """One tick: (h, q) with q the first cycle after h in which busy is low."""
+        h = await self.tick()
+        q = await self.wait_quiescent()
+        return h, q
