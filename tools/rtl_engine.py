@@ -1,0 +1,186 @@
+"""The RTL engine: the Amaranth chip (`neuromesh.hw.mesh.Chip`) under Verilator, driven by the
+standard host of docs/architecture.md section 7 in a cocotb test (tools/rtl_host.py).
+
+`run(...)` has the engine interface of the golden model (`neuromesh.sim.engine.run`) and returns
+the same `EngineRun`, so `neuromesh run --engine rtl` reports through the same result builder.
+`run_jobs(...)` runs many images/stimuli in ONE simulator process (the regression's way: the
+process start and the Verilator build are paid once per HwParams).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from neuromesh import spec
+from neuromesh.host import HostBehaviour
+from neuromesh.result import EngineRun
+from neuromesh.spec import NeuroMeshError
+
+TOPLEVEL = "neuromesh_chip"
+TEST_MODULE = "neuromesh.tools.rtl_host"
+DEFAULT_MAX_CYCLES = 20_000_000
+
+
+class RtlEngineError(NeuroMeshError):
+    pass
+
+
+@dataclass
+class Job:
+    """One run of the standard host on a freshly reset chip."""
+    name: str
+    writes: list
+    tick_inputs: list
+    host: HostBehaviour = HostBehaviour()
+    max_cycles: int = DEFAULT_MAX_CYCLES
+    verify: bool = True
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "writes": [list(w) for w in self.writes],
+                "tick_inputs": [list(t) for t in self.tick_inputs], "host": asdict(self.host),
+                "max_cycles": self.max_cycles, "verify": self.verify}
+
+
+@dataclass
+class Model:
+    """A built Verilator model of one chip."""
+    runner: object
+    build_dir: Path
+    build_s: float      # wall time of the build (about 0 when the cache had it)
+    waves: bool
+
+
+def chip_verilog(params: spec.HwParams) -> str:
+    from neuromesh.hw.mesh import Chip
+    from neuromesh.tools.rtlsim import verilog_of
+    return verilog_of(Chip(params), TOPLEVEL)
+
+
+def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | None = None,
+                label: str | None = None) -> Model:
+    """Build (or reuse from the cache keyed by the Verilog text) the model of `Chip(params)`."""
+    from neuromesh.tools import rtlsim
+    try:
+        rtlsim.toolchain_env()
+    except NeuroMeshError as e:
+        raise RtlEngineError(f"rtl engine: {e}") from None
+    if shutil.which("verilator") is None:
+        raise RtlEngineError("rtl engine: Verilator is not on PATH (run `make install`)")
+    text = verilog if verilog is not None else chip_verilog(params)
+    t0 = time.perf_counter()
+    label = label or f"chip-{params.key()}"
+    try:
+        runner, build_dir = rtlsim.build(text, TOPLEVEL, waves=waves, label=label)
+    except Exception as e:  # the runner raises a bare CalledProcessError / SystemExit
+        log = rtlsim.BUILD_ROOT / "verilator"
+        logs = sorted(log.glob(f"{label}-*/build.log"), key=lambda p: p.stat().st_mtime)
+        where = logs[-1] if logs else log
+        raise RtlEngineError(f"rtl engine: Verilator build of {TOPLEVEL} failed "
+                             f"({type(e).__name__}); see {where}") from None
+    return Model(runner, Path(build_dir), time.perf_counter() - t0, waves)
+
+
+def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, waves=None,
+             workdir: Path | None = None, progress=None) -> list:
+    """Run `jobs` in one simulator process; return one dict per job (keys: name, out_flits,
+    handshakes, completions, counters, host_flits, load_wall_s, run_wall_s, or `error`).
+    `waves`: a path to copy the FST trace of the whole process to."""
+    from neuromesh.tools import rtlsim
+    if model is None or (waves and not model.waves):
+        model = build_model(params, waves=bool(waves))
+    own_dir = workdir is None
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="rtl-", dir=_scratch_root()))
+    workdir.mkdir(parents=True, exist_ok=True)
+    job_file, results = workdir / "job.json", workdir / "results.json"
+    progress_file = workdir / "progress.txt" if progress else None
+    if results.exists():
+        results.unlink()
+    job_file.write_text(json.dumps({
+        "params": params.to_dict(), "results": str(results),
+        "progress": str(progress_file) if progress_file else None,
+        "jobs": [j.to_json() for j in jobs]}))
+    poller = _ProgressPoller(progress_file, progress) if progress else None
+    try:
+        rtlsim.run_tests(model.runner, model.build_dir, TOPLEVEL, TEST_MODULE,
+                         extra_env={"NEUROMESH_RTL_JOB": str(job_file)},
+                         waves=bool(waves), test_dir=workdir)
+    except SystemExit:
+        pass  # the runner exits when the cocotb test fails: the results file says which job
+    finally:
+        if poller:
+            poller.stop()
+    if not results.exists():
+        raise RtlEngineError(f"rtl engine: the simulation wrote no results; see {workdir / 'sim.log'}")
+    out = json.loads(results.read_text())["results"]
+    if len(out) < len(jobs):  # the process died in the middle of a job
+        out.append({"name": jobs[len(out)].name,
+                    "error": f"the simulation stopped during this job; see {workdir / 'sim.log'}"})
+    if waves:
+        dumps = sorted(workdir.glob("dump.*"), key=lambda p: p.stat().st_mtime)
+        if not dumps:
+            raise RtlEngineError(f"rtl engine: --waves: the simulation wrote no trace in {workdir}")
+        Path(waves).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(dumps[-1], waves)
+    if own_dir and not any("error" in r for r in out):
+        shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+def to_engine_run(r: dict, build_s: float = 0.0) -> EngineRun:
+    return EngineRun(out_flits=[tuple(f) for f in r["out_flits"]], handshakes=r["handshakes"],
+                     completions=r["completions"], counters=r["counters"], host_flits=r["host_flits"],
+                     extras={"rtl_sim": {"load_cycles": r.get("load_cycles"),
+                                         "load_wall_s": r.get("load_wall_s"),
+                                         "run_wall_s": r.get("run_wall_s"), "build_s": build_s}})
+
+
+def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour, *, progress=None,
+        waves=None, max_cycles: int = DEFAULT_MAX_CYCLES, model: Model | None = None) -> EngineRun:
+    """The engine interface (see tools/run.py): one run of the standard host on the RTL."""
+    if model is None:
+        model = build_model(params, waves=bool(waves))
+    job = Job("run", list(writes), [list(t) for t in tick_inputs], host, max_cycles)
+    (r,) = run_jobs(params, [job], model=model, waves=waves, progress=progress)
+    if "error" in r:
+        raise RtlEngineError(f"rtl engine: {r['error']}")
+    return to_engine_run(r, model.build_s)
+
+
+def _scratch_root() -> Path:
+    from neuromesh.tools import rtlsim
+    root = rtlsim.BUILD_ROOT / "rtl-runs"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+class _ProgressPoller:
+    """Calls progress(t) for each tick the simulator process reports (it writes `job tick`)."""
+
+    def __init__(self, path: Path, progress):
+        self.path, self.progress, self.done = path, progress, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _poll(self):
+        try:
+            _job, t = map(int, self.path.read_text().split())
+        except (OSError, ValueError):
+            return
+        while self.done < t:
+            self.done += 1
+            self.progress(self.done)
+
+    def _loop(self):
+        while not self._stop.wait(0.2):
+            self._poll()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        self._poll()

@@ -1,0 +1,335 @@
+"""The cocotb test module behind `neuromesh run --engine rtl` and the regression: loads an image
+over `cfg_req` (with read-back verify), then runs THE STANDARD HOST of docs/architecture.md
+section 7 cycle by cycle, and reads every counter with `neuromesh.result.read_counters`.
+
+The engine (tools/rtl_engine.py) hands over a JSON job file (path in `NEUROMESH_RTL_JOB`):
+
+    {"params": {...HwParams...}, "results": "out.json", "progress": "progress.txt" | null,
+     "jobs": [{"name", "writes": [[addr, data]], "tick_inputs": [[flit]], "host": {...},
+               "max_cycles": int}]}
+
+One simulator process runs the jobs in order and resets the chip between them (memories keep
+their contents across a reset, so every job after the first also writes zero to each writable
+word its image does not write). The results file is rewritten after every job, so a crash or a
+hang loses only the job in hand. A job that fails (load mismatch, timeout) gets an `error`.
+
+Cycle bookkeeping (architecture section 2): the chip is clocked on rising edges only, so the host
+acts at the FALLING edge in the middle of cycle k: every register of cycle k has settled there
+(whatever order the simulator runs edge callbacks in), the host reads `busy`, drives its inputs
+for cycle k, and samples every handshake at ReadOnly of that time step. Cycle 0 is the first
+cycle after the image has been loaded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly
+
+from neuromesh import spec
+from neuromesh.host import HostBehaviour
+from neuromesh.result import Transport, read_counters
+
+JOB_ENV = "NEUROMESH_RTL_JOB"
+
+
+class HostError(Exception):
+    """A job that cannot finish: the message says where and why."""
+
+
+class _Recorder(Transport):
+    """Records the addresses `read_counters` asks for (answers 0)."""
+
+    def __init__(self):
+        self.addrs = []
+
+    def read(self, addr):
+        self.addrs.append(addr)
+        return 0
+
+
+class _Prefetched(Transport):
+    """Answers reads from words already fetched over cfg_req by the async host."""
+
+    def __init__(self, words):
+        self.words = words
+
+    def read(self, addr):
+        return self.words[addr]
+
+
+def expected_readback(params: spec.HwParams, addr: int, data: int) -> int:
+    """What a read of `addr` returns after writing `data` there: the bits of the word's fields
+    (architecture section 6: bits outside the fields are ignored and read as 0)."""
+    d = spec.decode_addr(params, addr)
+    word = spec.region_word(params, d.region, d.offset)
+    return data & word.mask
+
+
+class ChipPorts:
+    """The SPEC section 6 ports of `neuromesh_chip`, with write caching (a write costs time in
+    cocotb; most inputs hold their value for many cycles)."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.clk = dut.clk
+        self.rst = dut.rst
+        self.cfg_req_payload = dut.cfg_req__payload
+        self.cfg_req_valid = dut.cfg_req__valid
+        self.cfg_req_ready = dut.cfg_req__ready
+        self.cfg_resp_payload = dut.cfg_resp__payload
+        self.cfg_resp_valid = dut.cfg_resp__valid
+        self.cfg_resp_ready = dut.cfg_resp__ready
+        self.in_payload = dut.spike_in__payload
+        self.in_valid = dut.spike_in__valid
+        self.in_ready = dut.spike_in__ready
+        self.out_payload = dut.spike_out__payload
+        self.out_valid = dut.spike_out__valid
+        self.out_ready = dut.spike_out__ready
+        self.tick_valid = dut.tick__valid
+        self.tick_ready = dut.tick__ready
+        self.busy = dut.busy
+        self._last = {}
+
+    def put(self, handle, value: int) -> None:
+        key = id(handle)
+        if self._last.get(key) != value:
+            handle.value = value
+            self._last[key] = value
+
+    def idle_inputs(self) -> None:
+        for h in (self.cfg_req_valid, self.in_valid, self.tick_valid, self.out_ready,
+                  self.cfg_req_payload, self.in_payload):
+            self.put(h, 0)
+        self.put(self.cfg_resp_ready, 1)
+
+
+async def reset(ports: ChipPorts, cycles: int = 2) -> None:
+    await FallingEdge(ports.clk)  # also leaves a ReadOnly phase that a failed job ended in
+    ports.idle_inputs()
+    ports.put(ports.rst, 1)
+    for _ in range(cycles):
+        await FallingEdge(ports.clk)
+    ports.put(ports.rst, 0)
+
+
+class CfgMaster:
+    """Word writes and reads on cfg_req/cfg_resp (architecture section 5: a write takes effect
+    at the end of its cycle; a read accepted in cycle c answers from c+2). Always called at a
+    falling edge (the middle of a cycle); returns at a falling edge."""
+
+    def __init__(self, ports: ChipPorts, limit: int = 100_000):
+        self.p = ports
+        self.limit = limit  # cycles to wait for ready/resp before calling the chip hung
+        self.cycles = 0     # clock cycles spent so far
+
+    async def _edge(self) -> None:
+        await FallingEdge(self.p.clk)
+        self.cycles += 1
+
+    async def _issue(self, payload: int) -> None:
+        p = self.p
+        p.put(p.cfg_req_payload, payload)
+        p.put(p.cfg_req_valid, 1)
+        for _ in range(self.limit):
+            await ReadOnly()
+            accepted = int(p.cfg_req_ready.value)
+            await self._edge()
+            if accepted:
+                p.put(p.cfg_req_valid, 0)
+                return
+        raise HostError(f"cfg_req: not ready for {self.limit} cycles (addr {payload & 0xFFFFFFFF:#010x})")
+
+    async def write(self, addr: int, data: int) -> None:
+        await self._issue(spec.pack_cfg_req(addr, data, True))
+
+    async def writes(self, pairs) -> None:
+        """Back-to-back writes, one per cycle while cfg_req is ready."""
+        p = self.p
+        p.put(p.cfg_req_valid, 1)
+        for addr, data in pairs:
+            p.put(p.cfg_req_payload, spec.pack_cfg_req(addr, data, True))
+            for _ in range(self.limit):
+                await ReadOnly()
+                accepted = int(p.cfg_req_ready.value)
+                await self._edge()
+                if accepted:
+                    break
+            else:
+                raise HostError(f"cfg_req: not ready for {self.limit} cycles (write {addr:#010x})")
+        p.put(p.cfg_req_valid, 0)
+
+    async def read(self, addr: int) -> int:
+        p = self.p
+        await self._issue(spec.pack_cfg_req(addr, 0, False))
+        # The request was accepted in the cycle before this one; the answer comes from c+2.
+        for _ in range(self.limit):
+            await ReadOnly()
+            if int(p.cfg_resp_valid.value):
+                word = int(p.cfg_resp_payload.value)
+                await self._edge()  # taken (cfg_resp.ready is held high)
+                return word
+            await self._edge()
+        raise HostError(f"cfg_resp: no answer for {self.limit} cycles (read {addr:#010x})")
+
+
+async def load_image(cfg: CfgMaster, params: spec.HwParams, writes, *, scrub: bool,
+                     verify: bool = True) -> None:
+    """Write the image (after zeroing every writable word it does not write, when `scrub`), then
+    read every written address back. Fails on the first difference."""
+    final = {}
+    for addr, data in writes:
+        final[addr] = data
+    if scrub:
+        zeros = []
+        for x, y in params.tiles():
+            for region in spec.WRITABLE_REGIONS:
+                for off in range(spec.region_size(params, region)):
+                    a = spec.tile_addr(x, y, region, off)
+                    if a not in final:
+                        zeros.append((a, 0))
+        await cfg.writes(zeros)
+    await cfg.writes(writes)
+    if verify:
+        for addr, data in final.items():
+            want = expected_readback(params, addr, data)
+            got = await cfg.read(addr)
+            if got != want:
+                d = spec.decode_addr(params, addr)
+                where = "chip" if d.x is None else f"tile ({d.x}, {d.y})"
+                raise HostError(f"image read-back: address {addr:#010x} ({where} {d.region}[{d.offset}]) "
+                                f"expected {want:#010x}, read {got:#010x}")
+
+
+async def standard_host(ports: ChipPorts, tick_inputs, host: HostBehaviour, max_cycles: int,
+                        progress=None) -> dict:
+    """docs/architecture.md section 7, one loop iteration per clock cycle. Called at the falling
+    edge in the middle of cycle 0."""
+    p = ports
+    ticks = len(tick_inputs)
+    out_flits, handshakes, completions = [], [], []
+    host_flits = 0
+    if ticks == 0:
+        return dict(out_flits=out_flits, handshakes=handshakes, completions=completions, host_flits=0)
+    t = 1                       # the phase in hand
+    flits = tick_inputs[0]
+    idx = 0                     # next flit of this tick to offer
+    g = 0                       # flit index over the whole run (for host.gap)
+    next_offer = host.gap(g) if flits else None
+    tick_from = 0 if not flits else None  # cycle from which tick.valid is raised
+    waiting_since = None        # h_t while waiting for quiescence
+    ready_always = host.out_ready_prob >= 1.0
+    p.put(p.out_ready, 1 if ready_always else 0)
+    busy_h, in_ready_h, tick_ready_h = p.busy, p.in_ready, p.tick_ready
+    out_valid_h, out_payload_h = p.out_valid, p.out_payload
+    k = 0
+    while True:
+        # -- middle of cycle k: busy depends on registered state only (architecture section 2),
+        # so it is settled at the falling edge; ReadOnly re-checks it below.
+        busy = int(busy_h.value)
+        if waiting_since is not None and k > waiting_since and not busy:
+            completions.append(k)
+            if progress:
+                progress(t)
+            waiting_since = None
+            t += 1
+            if t > ticks:
+                p.put(p.in_valid, 0)
+                p.put(p.tick_valid, 0)
+                break
+            flits = tick_inputs[t - 1]
+            idx = 0
+            if flits:
+                next_offer = k + host.gap(g)
+                tick_from = None
+            else:
+                tick_from = k
+        offer = waiting_since is None and idx < len(flits) and k >= next_offer
+        if offer:
+            p.put(p.in_payload, flits[idx])
+        p.put(p.in_valid, 1 if offer else 0)
+        tick_valid = waiting_since is None and tick_from is not None and k >= tick_from
+        p.put(p.tick_valid, 1 if tick_valid else 0)
+        out_ready = ready_always or host.out_ready(k)
+        if not ready_always:
+            p.put(p.out_ready, 1 if out_ready else 0)
+        await ReadOnly()
+        if int(busy_h.value) != busy:
+            raise HostError(f"cycle {k}: busy changed with the host's inputs ({busy} -> "
+                            f"{int(busy_h.value)}): it must depend on registered state only")
+        if offer and int(in_ready_h.value):
+            host_flits += 1
+            idx += 1
+            g += 1
+            if idx < len(flits):
+                next_offer = k + 1 + host.gap(g)
+            else:
+                tick_from = k + 1
+        if tick_valid and int(tick_ready_h.value):
+            handshakes.append(k)
+            waiting_since = k
+            tick_from = None
+        if out_ready and int(out_valid_h.value):
+            out_flits.append([k, int(out_payload_h.value)])
+        if k >= max_cycles:
+            raise HostError(f"cycle {k}: tick {t} has not completed within the budget of {max_cycles} "
+                            f"cycles (handshakes so far {len(handshakes)}, busy {busy})")
+        await FallingEdge(p.clk)
+        k += 1
+    return dict(out_flits=out_flits, handshakes=handshakes, completions=completions, host_flits=host_flits)
+
+
+async def read_all_counters(cfg: CfgMaster, params: spec.HwParams) -> dict:
+    """`neuromesh.result.read_counters` over cfg_req: the same addresses, read by the chip."""
+    rec = _Recorder()
+    read_counters(rec, params)
+    words = {}
+    for addr in rec.addrs:
+        words[addr] = await cfg.read(addr)
+    return read_counters(_Prefetched(words), params)
+
+
+@cocotb.test()
+async def run_jobs(dut):
+    """Run every job of the job file in order; write the results file after each one."""
+    job_file = Path(os.environ[JOB_ENV])
+    spec_ = json.loads(job_file.read_text())
+    params = spec.HwParams.from_dict(spec_["params"])
+    out_path = Path(spec_["results"])
+    progress_path = spec_.get("progress")
+    ports = ChipPorts(dut)
+    Clock(dut.clk, 10, unit="ns").start()
+    results = []
+    failures = []
+    for n, job in enumerate(spec_["jobs"]):
+        name = job.get("name", f"job{n}")
+        host = HostBehaviour(**job.get("host", {}))
+        entry = {"name": name}
+        t0 = time.perf_counter()
+        try:
+            await reset(ports)
+            cfg = CfgMaster(ports)
+            await load_image(cfg, params, [tuple(w) for w in job["writes"]],
+                             scrub=n > 0, verify=job.get("verify", True))
+            entry["load_cycles"] = cfg.cycles
+            t1 = time.perf_counter()
+            prog = None
+            if progress_path:
+                def prog(t, _path=progress_path, _n=n):
+                    Path(_path).write_text(f"{_n} {t}\n")
+            run = await standard_host(ports, job["tick_inputs"], host, job.get("max_cycles", 10_000_000), prog)
+            t2 = time.perf_counter()
+            run["counters"] = await read_all_counters(cfg, params)
+            entry.update(run)
+            entry["load_wall_s"] = t1 - t0
+            entry["run_wall_s"] = t2 - t1
+        except HostError as e:
+            entry["error"] = str(e)
+            failures.append(f"{name}: {e}")
+        results.append(entry)
+        out_path.write_text(json.dumps({"results": results}))
+    assert not failures, "; ".join(failures)
