@@ -1,0 +1,143 @@
+"""The golden engine: `run(params, writes, tick_inputs, host) -> EngineRun`.
+
+One SimPy process is the chip clock (one SimPy time unit = one clock cycle) and the standard
+host of docs/architecture.md section 7 at once. While anything moves (a flit in a FIFO, an
+emitter with flits, a host flit offered) it steps cycle by cycle over the active parts only;
+otherwise it jumps with one `env.timeout(gap)` to the next thing that can happen: a spike-queue
+pop, the host's next offer, or the cycle `busy` falls.
+
+Per cycle k, in this order (all on start-of-cycle state, as in the RTL):
+1. `chip.begin_cycle(k)`: spike-queue pops of cycle k, then `busy` of cycle k;
+2. tick t completes in k if it was started and `busy` is low (q_t = k); phase t+1 starts in k;
+3. the handshake happens in k if `tick.valid` (from the cycle after the phase's last input
+   flit was accepted) and not `busy`;
+4. the host's input flit (if offered from <= k) and the emitters' flits are offered, the mesh
+   moves (two-phase), spike_out takes a flit if `host.out_ready(k)`.
+"""
+from __future__ import annotations
+
+import simpy
+
+from neuromesh import spec
+from neuromesh.host import HostBehaviour
+from neuromesh.result import EngineRun, read_counters
+
+from .mesh import Chip
+
+
+def load_image(chip: Chip, writes, params: spec.HwParams) -> None:
+    try:
+        from neuromesh.firmware.loader import load
+    except ImportError:  # pragma: no cover - the loader is part of the package
+        for addr, data in writes:
+            chip.write(addr, data)
+        return
+    load(chip, writes, params, verify=False)
+
+
+class _Run:
+    """The standard host driving one chip; `clock` is the SimPy process."""
+
+    def __init__(self, chip: Chip, tick_inputs, host: HostBehaviour, progress, max_cycles):
+        self.chip = chip
+        self.inputs = [list(flits) for flits in tick_inputs]
+        self.host = host
+        self.progress = progress
+        self.max_cycles = max_cycles
+        self.handshakes = []
+        self.completions = []
+
+    def clock(self, env: simpy.Environment):
+        chip, host, inputs = self.chip, self.host, self.inputs
+        if host.out_ready_prob < 1.0:
+            chip.out_ready = host.out_ready
+        T = len(inputs)
+        t = 1
+        g = 0                      # global index of the next input flit (for host.gap)
+        flits, i = inputs[0], 0
+        offer_from = host.gap(g) if flits else None
+        valid_from = None if flits else 0
+        started = False            # tick t's handshake happened; waiting for q_t
+        k = 0
+        while True:
+            busy = chip.begin_cycle(k)
+            if started and not busy:
+                self.completions.append(k)
+                if self.progress:
+                    self.progress(t)
+                if t == T:
+                    return
+                t, started = t + 1, False
+                flits, i = inputs[t - 1], 0
+                offer_from = k + host.gap(g) if flits else None
+                valid_from = None if flits else k
+            if valid_from is not None and k >= valid_from and not busy:
+                chip.handshake(k)
+                self.handshakes.append(k)
+                started, valid_from = True, None
+            offered = flits[i] if offer_from is not None and k >= offer_from else None
+            if chip.step_cycle(k, offered):
+                i += 1
+                g += 1
+                if i < len(flits):
+                    offer_from = k + 1 + host.gap(g)
+                else:
+                    offer_from, valid_from = None, k + 1
+            if offered is not None or chip.moving():
+                nxt = k + 1
+            else:
+                nxt = self._next_cycle(k, offer_from, valid_from, started)
+            if self.max_cycles is not None and nxt > self.max_cycles:
+                raise spec.NeuroMeshError(f"golden model: tick {t} did not complete within "
+                                          f"{self.max_cycles} cycles")
+            yield env.timeout(nxt - k)
+            k = nxt
+
+    def _next_cycle(self, k, offer_from, valid_from, started) -> int:
+        """Nothing moves after cycle k: the first cycle in which something can happen."""
+        chip = self.chip
+        candidates = []
+        pop = chip.next_event()
+        if pop is not None:
+            candidates.append(pop)
+        if offer_from is not None:
+            candidates.append(offer_from)
+        if valid_from is not None:
+            candidates.append(max(valid_from, chip.idle_max))
+        if started:
+            candidates.append(chip.idle_max)
+        return max(k + 1, min(candidates))
+
+
+def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour | None = None, *,
+        progress=None, max_cycles: int | None = None, **_opts) -> EngineRun:
+    """Load `writes` into a fresh chip and run the standard host over `tick_inputs`
+    (`tick_inputs[t-1]`: the flits offered before starting tick t)."""
+    host = host or HostBehaviour()
+    chip = Chip(params)
+    load_image(chip, writes, params)
+    r = _Run(chip, tick_inputs, host, progress, max_cycles)
+    if tick_inputs:
+        env = simpy.Environment()
+        env.process(r.clock(env))
+        env.run()
+    return EngineRun(
+        out_flits=list(chip.out_flits),
+        handshakes=r.handshakes,
+        completions=r.completions,
+        counters=read_counters(chip, params),
+        host_flits=chip.host_in,
+        extras=chip.extras(),
+    )
+
+
+def run_chip(chip: Chip, tick_inputs, host: HostBehaviour | None = None, *, progress=None,
+             max_cycles: int | None = None) -> _Run:
+    """Run the standard host on an already configured chip (tests): returns the run record
+    (`handshakes`, `completions`); the chip keeps `out_flits`, counters and state."""
+    r = _Run(chip, tick_inputs, host or HostBehaviour(), progress, max_cycles)
+    if tick_inputs:
+        env = simpy.Environment()
+        env.process(r.clock(env))
+        env.run()
+    return r

@@ -1,0 +1,346 @@
+"""The mesh of routers and the chip top (docs/architecture.md sections 3 and 5), the twin of
+`hw/mesh.py`.
+
+`Mesh` wires `Router`s together (an output of router A is the input FIFO of its neighbour B)
+and advances all of them by one clock cycle with `step(k, pushes)`, BookSim style: an
+*evaluate* phase reads only start-of-cycle state (FIFO heads and levels, round-robin pointers,
+the cores' `in.ready`) and decides every grant and transfer; a *commit* phase then pops, pushes
+and counts. No result depends on the order in which routers are visited, and only routers with
+a non-empty input FIFO (the `active` set of FIFOs) cost any work.
+
+`TrafficMesh` is the same mesh with BookSim-style traffic sources at the local inputs and
+always-ready sinks at the local outputs (the benchmark's API). `Chip` adds one neuron core per
+tile, the tick handshake, `busy`, and the configuration transport of section 6.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+import numpy as np
+
+from neuromesh import spec
+from neuromesh.result import Transport
+
+from . import lif
+from .neuron_core import NeuronCore
+from .router import NOWHERE, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_SINK, Router
+
+_COUNTER_MASK = (1 << spec.COUNTER_BITS) - 1
+
+
+class Mesh:
+    def __init__(self, params: spec.HwParams):
+        self.params = params
+        self.routers = [Router(params, x, y) for x, y in params.tiles()]  # index y * width + x
+        for r in self.routers:
+            for port, (dx, dy) in spec.PORT_DELTA.items():
+                nx, ny = r.x + dx, r.y + dy
+                if 0 <= nx < params.width and 0 <= ny < params.height:
+                    out = r.outputs[port]
+                    out.kind = TO_FIFO
+                    out.sink = self.router(nx, ny).inputs[spec.OPPOSITE[port]]
+        # spike_out: the west output of (0, 0); spike_in: the west input FIFO of (0, 0).
+        self.routers[0].outputs[spec.WEST].kind = TO_HOST
+        self.spike_in = self.routers[0].inputs[spec.WEST]
+        self.active = set()           # FIFOs that are non-empty at the start of the cycle
+        self.out_ready = lambda cycle: True  # spike_out.ready as a function of the cycle
+        self.out_flits = []           # [(cycle, flit)] that left on spike_out
+        self.delivered = []           # TO_SINK deliveries [(cycle, x, y, flit)] (if recording)
+        self.record_sink = False
+        self.sunk = 0                 # TO_SINK deliveries counted
+        self.fill = 0                 # accumulator parity (used by TO_CORE deliveries)
+        self.idle_max = 0             # first cycle from which every core is idle (events so far)
+
+    def router(self, x: int, y: int) -> Router:
+        return self.routers[y * self.params.width + x]
+
+    def push(self, fifo, flit: int) -> None:
+        """Write a flit into an input FIFO (at the head from the next cycle if it was empty)."""
+        fifo.q.append((flit, fifo.router.route(flit)))
+        self.active.add(fifo)
+        if len(fifo.q) > fifo.peak:
+            fifo.peak = len(fifo.q)
+
+    def step(self, k: int, pushes=()) -> None:
+        """Clock cycle k. `pushes` are [(fifo, flit)] writes from outside the mesh (host, cores,
+        traffic sources) whose `ready` the caller checked on start-of-cycle levels."""
+        active = self.active
+        # Evaluate: per output, the winning requester (round-robin order from rr+1).
+        winners = {}
+        refused = []
+        for f in active:
+            out = f.q[0][1]
+            if out is REFUSED:
+                refused.append(f)
+                continue
+            g = winners.get(out)
+            if g is None or (f.port - out.rr - 1) % 5 < (g.port - out.rr - 1) % 5:
+                winners[out] = f
+        moves = []
+        for out, f in winners.items():
+            kind = out.kind
+            if kind == TO_FIFO:
+                d = out.sink
+                if len(d.q) >= d.depth:
+                    continue
+            elif kind == TO_CORE:
+                if out.sink.walk_ready > k:
+                    continue
+            elif kind == TO_HOST:
+                if not self.out_ready(k):
+                    continue
+            moves.append((f, out))
+        # Commit.
+        for f in refused:
+            f.q.popleft()
+            f.router.errors += 1
+            if not f.q:
+                active.discard(f)
+        for f, out in moves:
+            q = f.q
+            flit = q.popleft()[0]
+            if not q:
+                active.discard(f)
+            out.rr = f.port
+            out.count += 1
+            kind = out.kind
+            if kind == TO_FIFO:
+                d = out.sink
+                dq = d.q
+                dq.append((flit, d.router.route(flit)))
+                active.add(d)
+                if len(dq) > d.peak:
+                    d.peak = len(dq)
+            elif kind == TO_CORE:
+                end = out.sink.accept(flit, k, self.fill)
+                if end > self.idle_max:
+                    self.idle_max = end
+            elif kind == TO_HOST:
+                self.out_flits.append((k, flit))
+            else:
+                self.sunk += 1
+                if self.record_sink:
+                    r = out.router
+                    self.delivered.append((k, r.x, r.y, flit))
+        for d, flit in pushes:
+            self.push(d, flit)
+
+    # -- measurements ---------------------------------------------------------------------------
+    def link_loads(self, host_in: int = 0) -> list:
+        """Flits per directed link: router to router, host to (0, 0), (0, 0) to host."""
+        links = [{"from": "host", "to": [0, 0], "port": "spike_in", "flits": host_in}]
+        for r in self.routers:
+            for out in r.outputs:
+                if out.kind == TO_FIFO:
+                    d = out.sink.router
+                    links.append({"from": [r.x, r.y], "to": [d.x, d.y], "port": spec.PORTS[out.port],
+                                  "flits": out.count})
+                elif out.kind == TO_HOST:
+                    links.append({"from": [r.x, r.y], "to": "host", "port": "spike_out", "flits": out.count})
+        return links
+
+    def fifo_peaks(self) -> list:
+        return [{"tile": [r.x, r.y], "peak": {spec.PORTS[f.port]: f.peak for f in r.inputs}}
+                for r in self.routers]
+
+
+class TrafficMesh(Mesh):
+    """The router mesh alone, BookSim style: an unbounded source queue in front of every local
+    input FIFO and an always-ready sink behind every local output."""
+
+    def __init__(self, params: spec.HwParams, record: bool = False):
+        super().__init__(params)
+        for r in self.routers:
+            r.outputs[spec.LOCAL].kind = TO_SINK
+        self.record_sink = record
+        self.sources = {}            # local input FIFO -> deque of waiting flits
+        self.injected = 0
+
+    def inject(self, x: int, y: int, flit: int) -> None:
+        """Queue a flit at tile (x, y)'s source; it enters the local FIFO when that is ready."""
+        fifo = self.router(x, y).inputs[spec.LOCAL]
+        q = self.sources.get(fifo)
+        if q is None:
+            q = self.sources[fifo] = deque()
+        q.append(flit)
+
+    def cycle(self, k: int) -> None:
+        pushes = []
+        empty = []
+        for fifo, q in self.sources.items():
+            if len(fifo.q) < fifo.depth:
+                pushes.append((fifo, q.popleft()))
+                self.injected += 1
+                if not q:
+                    empty.append(fifo)
+        for fifo in empty:
+            del self.sources[fifo]
+        self.step(k, pushes)
+
+    @property
+    def idle(self) -> bool:
+        return not self.active and not self.sources
+
+    def link_hops(self) -> int:
+        """Router-to-router link crossings so far."""
+        return sum(o.count for r in self.routers for o in r.outputs if o.kind == TO_FIFO)
+
+
+_PARAM_NAMES = tuple(spec.NEURON_PARAMS)
+_STATE_NAMES = ("u", "v", "r")
+
+
+class Chip(Mesh, Transport):
+    """The chip top: mesh + one core per tile, `busy`, the tick handshake, the chip registers,
+    and `write`/`read` on the address map (a `neuromesh.result.Transport`)."""
+
+    def __init__(self, params: spec.HwParams):
+        super().__init__(params)
+        shape = (params.n_tiles, params.neurons_per_core)
+        self.arrays = {name: np.zeros(shape, dtype=np.int64) for name in _PARAM_NAMES + _STATE_NAMES}
+        self.cores = []
+        for index, r in enumerate(self.routers):
+            core = NeuronCore(params, r.x, r.y, index, self.arrays)
+            r.outputs[spec.LOCAL].kind = TO_CORE
+            r.outputs[spec.LOCAL].sink = core
+            core.out_fifo = r.inputs[spec.LOCAL]
+            self.cores.append(core)
+        self.ticks = 0
+        self.busy_cycles = 0
+        self.emitting = []        # cores whose emitter is in LIST/EMIT with flits to offer
+        self._agenda = []         # heap of (cycle, core index): spike-queue pops
+        self._last = -1           # last cycle processed
+        self.host_in = 0          # flits accepted on spike_in
+        self.stepped = 0          # cycles that cost work (for the docs' speed figures)
+
+    # -- configuration transport ----------------------------------------------------------------
+    def write(self, addr: int, data: int) -> None:
+        d = spec.decode_addr(self.params, addr)
+        if d.x is None or d.region == "router_cnt":
+            return  # chip registers and counters are read-only
+        self.cores[d.y * self.params.width + d.x].write(d.region, d.offset, data)
+
+    def read(self, addr: int) -> int:
+        d = spec.decode_addr(self.params, addr)
+        if d.x is None:
+            p = self.params
+            if d.region == "id":
+                return spec.CHIP_ID
+            if d.region == "params":
+                return spec.CHIP_PARAMS_WORD.pack(width_m1=p.width - 1, height_m1=p.height - 1)
+            if d.region == "ticks":
+                return self.ticks & _COUNTER_MASK
+            if d.region == "busy_cycles":
+                return self.busy_cycles & _COUNTER_MASK
+            return spec.CHIP_STATUS_WORD.pack(busy=int(self.busy_now()), parity=self.fill)
+        index = d.y * self.params.width + d.x
+        if d.region == "router_cnt":
+            return self.routers[index].counters()[d.offset] & _COUNTER_MASK
+        return self.cores[index].read(d.region, d.offset)
+
+    # -- clock ----------------------------------------------------------------------------------
+    def busy_now(self) -> bool:
+        return bool(self.active) or self.idle_max > max(self._last, 0)
+
+    def begin_cycle(self, k: int) -> bool:
+        """Start cycle k: account the cycles skipped since the last one (nothing moved in them,
+        so they were busy exactly while some core had not finished), run the spike-queue pops
+        of cycle k, and return `busy` of cycle k (counted in `busy_cycles`)."""
+        skipped_from = self._last + 1
+        if k > skipped_from:
+            self.busy_cycles += max(0, min(k, self.idle_max) - skipped_from)
+        agenda = self._agenda
+        while agenda and agenda[0][0] <= k:
+            e, index = heapq.heappop(agenda)
+            assert e == k, f"spike-queue pop of cycle {e} skipped (now {k})"
+            self._pop(self.cores[index], k)
+        busy = bool(self.active) or k < self.idle_max
+        self.busy_cycles += busy
+        self._last = k
+        self.stepped += 1
+        return busy
+
+    def _pop(self, core: NeuronCore, e: int) -> None:
+        end, emits = core.pop(e)
+        if end > self.idle_max:
+            self.idle_max = end
+        if emits:
+            self.emitting.append(core)
+        else:
+            nxt = core.next_pop(end)
+            if nxt is not None:
+                heapq.heappush(self._agenda, (nxt, core.index))
+
+    def handshake(self, h: int) -> None:
+        """The tick handshake in cycle h (the caller checked `not busy`): flip the fill parity,
+        run the update phase of every core, queue the spikes (popped from h+3+n)."""
+        p = self.params
+        n = p.neurons_per_core
+        consume = self.fill
+        self.fill ^= 1
+        acc = np.array([c.acc[consume] for c in self.cores], dtype=np.int64)
+        acc = lif.wrap_signed(acc, p.acc_width)
+        for c in self.cores:
+            c.acc[consume] = [0] * n
+        a = self.arrays
+        fired = lif.update({name: a[name] for name in _PARAM_NAMES}, a["u"], a["v"], a["r"], acc)
+        counts = fired.sum(axis=1)
+        for index in np.flatnonzero(counts):
+            core = self.cores[index]
+            core.counters["spikes"] += int(counts[index])
+            core.queue.extend((h + 3 + int(m), int(m)) for m in np.flatnonzero(fired[index]))
+            heapq.heappush(self._agenda, (core.queue[0][0], core.index))
+        for c in self.cores:
+            c.counters["updates"] += n
+        self.ticks += 1
+        if h + n + 2 > self.idle_max:
+            self.idle_max = h + n + 2
+
+    def step_cycle(self, k: int, host_flit=None) -> bool:
+        """Cycle k after `begin_cycle`: the host offers `host_flit` (or None) on spike_in, the
+        emitters offer their flits, the mesh moves. Returns True if spike_in accepted."""
+        pushes = []
+        accepted = False
+        if host_flit is not None:
+            f = self.spike_in
+            if len(f.q) < f.depth:
+                pushes.append((f, host_flit))
+                accepted = True
+                self.host_in += 1
+        finished = None
+        for core in self.emitting:
+            if k < core.emit_from:
+                continue
+            f = core.out_fifo
+            if len(f.q) < f.depth:
+                pushes.append((f, core.emit_flits[core.emit_next]))
+                core.counters["flits_sent"] += 1
+                core.emit_next += 1
+                if core.emit_next == len(core.emit_flits):
+                    finished = finished or []
+                    finished.append(core)
+            else:  # held: everything after it moves one cycle later
+                core.emit_end += 1
+                if core.emit_end > self.idle_max:
+                    self.idle_max = core.emit_end
+        self.step(k, pushes)
+        if finished:
+            for core in finished:
+                self.emitting.remove(core)
+                core.emit_flits = None
+                nxt = core.next_pop(k + 1)
+                if nxt is not None:
+                    heapq.heappush(self._agenda, (nxt, core.index))
+        return accepted
+
+    def moving(self) -> bool:
+        """True if the next cycle has work: a flit in a FIFO or an emitter with flits."""
+        return bool(self.active) or bool(self.emitting)
+
+    def next_event(self):
+        """The next cycle with a scheduled spike-queue pop (None: none)."""
+        return self._agenda[0][0] if self._agenda else None
+
+    def extras(self) -> dict:
+        return {"links": self.link_loads(self.host_in), "fifo_peak": self.fifo_peaks()}
