@@ -1,0 +1,189 @@
+"""Handwritten digits, part 2: the converted network as a neuromesh-network/1 file, one image as a
+stimulus file, the events the chip must count (predicted from the functional model), and runs on
+the golden model or the RTL through the same path as `neuromesh run`.
+
+SPEC section 7 gives each population one set of section-3 parameters, and the bias of a
+converted neuron is its own, so every hidden and output neuron is a population of size 1
+(`hidden_07`, `out_3`); the compiler still gives each input pixel one axon on the hidden core
+(SPEC section 4: one axon per source neuron, target core and weight_exp).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuromesh import spec
+
+from .digits_model import Snn
+
+INPUT = "pixels"
+
+# Explicit placements: the host sits west of tile (0, 0). "2x1" is the smallest mesh on which
+# every flit of the inference crosses a link (pixels -> hidden: east, hidden -> output: west);
+# "2x2" adds two idle tiles and sends the output spikes around a corner.
+LAYOUTS = {
+    "2x1": {"width": 2, "height": 1, "hidden": (1, 0), "output": (0, 0)},
+    "2x2": {"width": 2, "height": 2, "hidden": (1, 0), "output": (1, 1)},
+}
+
+
+def hidden_name(i: int) -> str:
+    return f"hidden_{i:02d}"
+
+
+def output_name(k: int) -> str:
+    return f"out_{k}"
+
+
+def hardware(snn: Snn, layout: str) -> dict:
+    lay = LAYOUTS[layout]
+    n_hidden = snn.hidden.size
+    return {
+        "width": lay["width"], "height": lay["height"],
+        "neurons_per_core": max(n_hidden, snn.output.size),
+        "axons_per_core": max(snn.hidden.weights.shape[0], n_hidden),
+        "synapses_per_core": int(max(np.count_nonzero(snn.hidden.weights), np.count_nonzero(snn.output.weights))),
+        # room for the probe network's second route entry per hidden neuron (same chip for both)
+        "routes_per_core": 2 * max(n_hidden, snn.output.size),
+        "fifo_depth": spec.LIMITS["fifo_depth"][2],
+    }
+
+
+def network_json(snn: Snn, layout: str = "2x1", record_hidden: bool = False) -> dict:
+    """The converted network. `record_hidden` adds a host-bound flit to every hidden spike (a
+    probe: it changes traffic and energy, so the report's numbers come from runs without it)."""
+    lay = LAYOUTS[layout]
+    n_in, n_hidden = snn.hidden.weights.shape
+    pops = [{"name": INPUT, "kind": "input", "size": n_in}]
+    projections = []
+    for j in range(n_hidden):
+        pops.append({"name": hidden_name(j), "kind": "lif", "size": 1, **snn.hidden.params(j),
+                     "record": record_hidden, "placement": list(lay["hidden"])})
+        projections.append({"pre": INPUT, "post": hidden_name(j), "weight_exp": snn.hidden.weight_exp,
+                            "weights": [[int(w)] for w in snn.hidden.weights[:, j]]})
+    for k in range(snn.output.size):
+        pops.append({"name": output_name(k), "kind": "lif", "size": 1, **snn.output.params(k),
+                     "record": True, "placement": list(lay["output"])})
+    for j in range(n_hidden):
+        for k, w in enumerate(snn.output.weights[j]):
+            if w:  # a zero weight is no synapse (SPEC section 7)
+                projections.append({"pre": hidden_name(j), "post": output_name(k),
+                                    "weight_exp": snn.output.weight_exp, "synapses": [[0, 0, int(w)]]})
+    return {
+        "format": "neuromesh-network/1",
+        "description": (f"Handwritten digits (sklearn load_digits), {n_in}-{n_hidden}-{snn.output.size} ReLU "
+                        f"network converted to integrate-and-fire neurons (du 4095, dv 0, reset by subtraction); "
+                        f"hidden on tile {lay['hidden']}, output on tile {lay['output']}. "
+                        f"Written by neuromesh.tools.digits."),
+        "hardware": hardware(snn, layout),
+        "populations": pops,
+        "projections": projections,
+    }
+
+
+def stimulus_json(in_spikes: np.ndarray, ticks: int) -> dict:
+    """One image's input spikes (T x 64 booleans) over `ticks` ticks, sorted by tick then pixel."""
+    t_idx, i_idx = np.nonzero(in_spikes)
+    events = [[int(t) + 1, int(i)] for t, i in zip(t_idx, i_idx)]
+    return {"ticks": int(ticks), "spikes": {INPUT: events}}
+
+
+def write_json(path: Path, obj: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, separators=(",", ":")) + "\n")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Events the chip must count, predicted from the functional model (an independent check of the
+# engines' counters: these come from SPEC sections 2-5 and the placement, not from an engine).
+
+
+def _hops(a, b) -> tuple[int, int]:
+    return abs(a[0] - b[0]), abs(a[1] - b[1])
+
+
+def predicted_counts(snn: Snn, layout: str, in_spikes: np.ndarray, hidden: np.ndarray,
+                     output: np.ndarray) -> dict:
+    """Per-image event counts (arrays over images) except `static`, which needs the cycles.
+    in_spikes (n, T, 64), hidden (n, ticks, H), output (n, ticks, 10) booleans."""
+    lay = LAYOUTS[layout]
+    hw = hardware(snn, layout)
+    ticks = hidden.shape[1]
+    fan_in = np.count_nonzero(snn.hidden.weights, axis=1)      # synapses per pixel axon
+    fan_hid = np.count_nonzero(snn.output.weights, axis=1)     # synapses per hidden axon
+    n_in = in_spikes.sum(axis=1) @ (fan_in > 0)                # input spikes that make a flit
+    h_counts = hidden.sum(axis=1)
+    n_hid = h_counts.sum(axis=1)
+    n_hid_flits = h_counts @ (fan_hid > 0)                     # hidden spikes with a route
+    n_out = output.sum(axis=(1, 2))
+    sops = in_spikes.sum(axis=1) @ fan_in + h_counts @ fan_hid
+    host_to_hidden = _hops((0, 0), lay["hidden"])
+    hidden_to_output = _hops(lay["hidden"], lay["output"])
+    output_to_host = _hops(lay["output"], (0, 0))
+    ew = n_in * host_to_hidden[0] + n_hid_flits * hidden_to_output[0] + n_out * output_to_host[0]
+    ns = n_in * host_to_hidden[1] + n_hid_flits * hidden_to_output[1] + n_out * output_to_host[1]
+    updates = hw["neurons_per_core"] * hw["width"] * hw["height"] * ticks
+    spikes = n_hid + n_out
+    return {"sop": sops, "update_idle": updates - spikes, "update_active": spikes,
+            "spike": n_hid_flits + n_out, "hop_ew": ew, "hop_ns": ns, "host_flits": n_in}
+
+
+# ----------------------------------------------------------------------------------------------
+# Running one image on an engine
+
+
+@dataclass
+class Prepared:
+    """A compiled network, reused for every image (what `run_network` does per call)."""
+    net: object
+    compiled: object
+    net_path: Path
+
+
+def prepare(net_path: Path) -> Prepared:
+    from neuromesh.firmware.compiler import compile_network
+    from neuromesh.firmware.netfile import load_network
+    net = load_network(net_path)
+    return Prepared(net, compile_network(net), Path(net_path))
+
+
+def run_image(prep: Prepared, stim: dict, engine: str = "golden", profile: str = "loihi",
+              stim_path: str = "<digits stimulus>") -> dict:
+    """The same steps as `neuromesh.tools.run.run_network`, with the compile done once."""
+    from neuromesh.firmware.netfile import parse_stimulus
+    from neuromesh.host import HostBehaviour
+    from neuromesh.result import build_result, tick_inputs
+    s = parse_stimulus(stim, prep.net, stim_path)
+    inputs = tick_inputs(s.spikes, prep.compiled.map["inputs"], s.ticks)
+    host = HostBehaviour()
+    if engine == "golden":
+        from neuromesh.sim.engine import run as run_engine
+    elif engine == "rtl":
+        from neuromesh.tools.rtl_engine import run as run_engine
+    else:
+        raise spec.NeuroMeshError(f"digits: unknown engine {engine!r} (golden, rtl)")
+    observed = run_engine(prep.compiled.params, prep.compiled.writes, inputs, host)
+    return build_result(observed, engine=engine, params=prep.compiled.params, chip_map=prep.compiled.map,
+                        populations=prep.net.populations, stimulus=s.spikes, ticks=s.ticks, profile=profile,
+                        sources={"network": str(prep.net_path), "stimulus": stim_path, "host": host.describe()})
+
+
+def output_raster(result: dict, n_out: int, ticks: int) -> np.ndarray:
+    """(ticks, 10) booleans of the output spikes in a result."""
+    out = np.zeros((ticks, n_out), bool)
+    for k in range(n_out):
+        for t, _i in result["spikes"].get(output_name(k), []):
+            out[t - 1, k] = True
+    return out
+
+
+def hidden_raster(result: dict, n_hidden: int, ticks: int) -> np.ndarray:
+    out = np.zeros((ticks, n_hidden), bool)
+    for j in range(n_hidden):
+        for t, _i in result["spikes"].get(hidden_name(j), []):
+            out[t - 1, j] = True
+    return out
