@@ -538,3 +538,14 @@ def test_golden_spikes_do_not_depend_on_placement(tmp_path, case):
         placements.add(json.dumps(compile_raw(variant).map["placement"], sort_keys=True))
     assert len(placements) >= 3  # the variants really are different placements
     assert sum(len(v) for k, v in expected.items() if k != "in") > 0  # lif neurons do fire
+
+
+def test_tiny_example_matches_the_hand_calculation():
+    """examples/README.md works the tiny example by hand."""
+    pytest.importorskip("neuromesh.sim.engine")
+    from neuromesh.tools.run import run_network
+    result = run_network(EXAMPLES / "tiny" / "network.json", EXAMPLES / "tiny" / "stimulus.json")
+    exc = {0: [1, 2, 5, 8], 1: [2, 3, 7, 8], 2: [2, 5, 8]}
+    out = {0: [2, 3, 4, 6, 8, 9], 1: [3, 6, 9]}
+    assert result["spikes"]["exc"] == sorted([t, i] for i, ts in exc.items() for t in ts)
+    assert result["spikes"]["out"] == sorted([t, i] for i, ts in out.items() for t in ts)
