@@ -1,0 +1,331 @@
+"""The neuron core: synaptic integration, the LIF update phase and the spike emitter.
+
+Three engines run independently and share no memory port (docs/architecture.md section 4,
+which fixes the cycle of every step below; docs/neuron-core.md describes the block):
+
+- the walker takes flits from `inp`, looks the axon up and adds one synapse per cycle into the
+  filling accumulator slot through a read-modify-write pipeline;
+- the updater, started by `tick_start`, runs SPEC section 3 over every neuron, one per cycle,
+  on the other accumulator slot, and queues the neurons that fire;
+- the emitter pops fired neurons and sends one flit per route entry on `out`.
+
+Configuration (`cfg`) reaches every table through the engines' own ports: accesses only happen
+while the core is idle, so they never compete with an engine.
+"""
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from neuromesh import spec
+from neuromesh.hw.cfg_bus import CfgBusSignature
+from neuromesh.hw.lif_datapath import LifDatapath
+
+
+def _word_width(word: spec.Word) -> int:
+    """Memories hold only a word's field bits; every layout here starts at bit 0 and has no
+    holes, so the stored value is the word's low bits and reads zero-extend it."""
+    width = word.mask.bit_length()
+    assert word.mask == (1 << width) - 1, f"{word.name} has holes: cannot store it compactly"
+    return width
+
+
+def _fields(value, word: spec.Word) -> dict:
+    """Slice a stored word into its fields (signed ones as signed)."""
+    out = {}
+    for f in word.fields:
+        v = value[f.lsb:f.lsb + f.width]
+        out[f.name] = v.as_signed() if f.signed else v
+    return out
+
+
+def memory_layout(params: spec.HwParams) -> dict:
+    """Memory name -> (config region, word layout, depth). `param` and `state` each hold two
+    words per neuron; they are two memories of one word each, so that the updater reads all of a
+    neuron in one cycle."""
+    n = params.neurons_per_core
+    acc = spec.acc_word(params)
+    return {
+        "param0": ("param", spec.PARAM_WORDS[0], n), "param1": ("param", spec.PARAM_WORDS[1], n),
+        "state0": ("state", spec.STATE_WORDS[0], n), "state1": ("state", spec.STATE_WORDS[1], n),
+        "acc0": ("acc0", acc, n), "acc1": ("acc1", acc, n),
+        "axon": ("axon", spec.AXON_WORD, params.axons_per_core),
+        "synapse": ("synapse", spec.SYNAPSE_WORD, params.synapses_per_core),
+        "rlist": ("rlist", spec.RLIST_WORD, n),
+        "route": ("route", spec.ROUTE_WORD, params.routes_per_core),
+    }
+
+
+def locate(params: spec.HwParams, region: str, offset: int) -> tuple[str, int]:
+    """Where a configuration word lives: (memory name, row)."""
+    if region in ("param", "state"):
+        return f"{region}{offset % 2}", offset // 2
+    return region, offset
+
+
+def memory_images(params: spec.HwParams, init: dict | None) -> dict:
+    """Check `init` ({region: {offset: word}}) and turn it into one init list per memory."""
+    layout = memory_layout(params)
+    images = {name: [0] * depth for name, (_r, _w, depth) in layout.items()}
+    for region, words in (init or {}).items():
+        if region not in spec.WRITABLE_REGIONS:
+            raise spec.ConfigError("init", region, f"not a writable core region ({', '.join(spec.WRITABLE_REGIONS)})")
+        if not isinstance(words, dict):
+            raise spec.ConfigError(f"init.{region}", words, "must map word offsets to words")
+        size = spec.region_size(params, region)
+        for offset, word in words.items():
+            if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < size:
+                raise spec.ConfigError(f"init.{region}", offset, f"offset must be an integer in [0, {size})")
+            if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word < (1 << 32):
+                raise spec.ConfigError(f"init.{region}[{offset}]", word, "must be a 32-bit word")
+            name, row = locate(params, region, offset)
+            images[name][row] = word & layout[name][1].mask
+    return images
+
+
+class NeuronCore(wiring.Component):
+    """One tile's neuron core (docs/architecture.md section 4)."""
+
+    def __init__(self, params: spec.HwParams, init: dict | None = None):
+        if not isinstance(params, spec.HwParams):
+            raise spec.ConfigError("params", params, "must be a neuromesh.spec.HwParams")
+        if params.neurons_per_core > 1 << spec.SYNAPSE_WORD.field("target").width:
+            raise spec.ConfigError("neurons_per_core", params.neurons_per_core, "too many for a synapse target")
+        self.params = params
+        self._images = memory_images(params, init)
+        super().__init__({
+            "inp": In(stream.Signature(spec.flit_layout())),
+            "out": Out(stream.Signature(spec.flit_layout())),
+            "tick_start": In(1),
+            "idle": Out(1),
+            "cfg": In(CfgBusSignature()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        n_neurons = p.neurons_per_core
+        cfg = self.cfg
+
+        # ---- memories and their configuration side --------------------------------------
+        # Every memory has one write port and one synchronous read port. The accumulators'
+        # and the spike queue's read ports are transparent to their write ports: the walker's
+        # read-modify-write reads a neuron in the very cycle the previous synapse writes it.
+        mems, rd, wr, hit = {}, {}, {}, {}
+        for name, (region, word, depth) in memory_layout(p).items():
+            mem = Memory(shape=unsigned(_word_width(word)), depth=depth, init=self._images[name])
+            m.submodules[f"{name}_mem"] = mem
+            wp = mem.write_port()
+            rp = mem.read_port(transparent_for=(wp,) if name.startswith("acc") else ())
+            mems[name], rd[name], wr[name] = mem, rp, wp
+            size = spec.region_size(p, region)
+            h = Signal(name=f"cfg_hit_{name}")
+            sel = cfg.region == spec.REGION[region]
+            if region in ("param", "state"):
+                sel &= cfg.offset[0] == int(name[-1])
+            m.d.comb += h.eq((cfg.re | cfg.we) & sel & (cfg.offset < size))
+            hit[name] = h
+
+        def cfg_row(name):
+            region = memory_layout(p)[name][0]
+            return cfg.offset[1:] if region in ("param", "state") else cfg.offset
+
+        # ---- counters ---------------------------------------------------------------------
+        counters = {name: Signal(spec.COUNTER_BITS, name=f"cnt_{name}") for name in spec.CORE_COUNTERS}
+
+        # ---- accumulator slots -------------------------------------------------------------
+        # `fill` names the slot the walker adds into; the updater consumes the other one.
+        fill = Signal()
+        with m.If(self.tick_start):
+            m.d.sync += fill.eq(~fill)
+        acc_shape = spec.acc_word(p).fields[0]
+
+        def acc_data(slot_is_fill: bool):
+            """The read data of the walker's slot (True) or the updater's slot (False)."""
+            a0, a1 = rd["acc0"].data, rd["acc1"].data
+            sel = fill if slot_is_fill else ~fill
+            return Mux(sel, a1, a0)[:acc_shape.width].as_signed()
+
+        # ---- walker: IDLE / LOOKUP / WALK (section 4.2) -------------------------------------
+        W_IDLE, W_LOOKUP, W_WALK = 0, 1, 2
+        walker = Signal(2)
+        walk_ptr = Signal(spec.AXON_WORD.field("ptr").width)
+        walk_left = Signal(spec.AXON_WORD.field("len").width)
+        walk_wexp = Signal(spec.WEXP_BITS)
+        # RMW stage 1 (cycle s+1): synapse data out of memory, accumulator read issued.
+        s1_valid, s1_wexp = Signal(), Signal(spec.WEXP_BITS)
+        # RMW stage 2 (cycle s+2): accumulator data out, sum written.
+        s2_valid = Signal()
+        s2_target = Signal(p.neuron_bits)
+        s2_addend = Signal(signed(spec.WEIGHT_BITS + (1 << spec.WEXP_BITS) - 1))
+
+        m.d.comb += self.inp.ready.eq(walker == W_IDLE)
+        m.d.comb += rd["axon"].addr.eq(self.inp.payload.axon)
+        m.d.sync += s1_valid.eq(0)
+        axon = _fields(rd["axon"].data, spec.AXON_WORD)
+        with m.Switch(walker):
+            with m.Case(W_IDLE):
+                with m.If(self.inp.valid):
+                    with m.If(self.inp.payload.axon >= p.axons_per_core):
+                        m.d.sync += counters["errors"].eq(counters["errors"] + 1)
+                    with m.Else():
+                        m.d.sync += walker.eq(W_LOOKUP)
+            with m.Case(W_LOOKUP):
+                with m.If(axon["len"] == 0):
+                    m.d.sync += walker.eq(W_IDLE)
+                with m.Else():
+                    m.d.comb += rd["synapse"].addr.eq(axon["ptr"])
+                    m.d.sync += [s1_valid.eq(1), s1_wexp.eq(axon["wexp"]), walk_wexp.eq(axon["wexp"]),
+                                 walk_ptr.eq(axon["ptr"] + 1), walk_left.eq(axon["len"] - 1),
+                                 walker.eq(Mux(axon["len"] > 1, W_WALK, W_IDLE))]
+            with m.Case(W_WALK):
+                m.d.comb += rd["synapse"].addr.eq(walk_ptr)
+                m.d.sync += [s1_valid.eq(1), s1_wexp.eq(walk_wexp),
+                             walk_ptr.eq(walk_ptr + 1), walk_left.eq(walk_left - 1)]
+                with m.If(walk_left == 1):
+                    m.d.sync += walker.eq(W_IDLE)
+
+        syn = _fields(rd["synapse"].data, spec.SYNAPSE_WORD)
+        walk_acc_addr = syn["target"]  # stage 1 issues the accumulator read
+        m.d.sync += [s2_valid.eq(s1_valid), s2_target.eq(syn["target"]),
+                     s2_addend.eq(syn["weight"] << s1_wexp)]
+        walk_sum = Signal(acc_shape.width)
+        m.d.comb += walk_sum.eq(acc_data(True) + s2_addend)
+        with m.If(s2_valid):
+            m.d.sync += counters["sops"].eq(counters["sops"] + 1)
+
+        # ---- updater (section 4.3) ---------------------------------------------------------
+        # Reads of neuron n issued in h+1+n; SPEC section 3 computed and written in h+2+n.
+        upd_reading, upd_rd_n = Signal(), Signal(p.neuron_bits)
+        upd_writing, upd_wr_n = Signal(), Signal(p.neuron_bits)
+        with m.If(self.tick_start):
+            m.d.sync += [upd_reading.eq(1), upd_rd_n.eq(0)]
+        with m.Elif(upd_reading):
+            m.d.sync += upd_rd_n.eq(upd_rd_n + 1)
+            with m.If(upd_rd_n == n_neurons - 1):
+                m.d.sync += upd_reading.eq(0)
+        m.d.sync += [upd_writing.eq(upd_reading), upd_wr_n.eq(upd_rd_n)]
+        for name in ("param0", "param1", "state0", "state1"):
+            m.d.comb += rd[name].addr.eq(upd_rd_n)
+
+        m.submodules.lif = lif = LifDatapath(p.acc_width)
+        prm0 = _fields(rd["param0"].data, spec.PARAM_WORDS[0])
+        prm1 = _fields(rd["param1"].data, spec.PARAM_WORDS[1])
+        st0 = _fields(rd["state0"].data, spec.STATE_WORDS[0])
+        st1 = _fields(rd["state1"].data, spec.STATE_WORDS[1])
+        m.d.comb += [
+            lif.du.eq(prm0["du"]), lif.dv.eq(prm0["dv"]), lif.bias_exp.eq(prm0["bias_exp"]),
+            lif.refractory.eq(prm0["refractory"]), lif.reset.eq(prm0["reset"]),
+            lif.vth.eq(prm1["vth"]), lif.bias_mant.eq(prm1["bias_mant"]),
+            lif.u.eq(st0["u"]), lif.v.eq(st1["v"]), lif.r.eq(st1["r"]), lif.acc.eq(acc_data(False)),
+        ]
+        fired = Signal()
+        m.d.comb += fired.eq(upd_writing & lif.spike)
+        with m.If(upd_writing):
+            m.d.sync += counters["updates"].eq(counters["updates"] + 1)
+        with m.If(fired):
+            m.d.sync += counters["spikes"].eq(counters["spikes"] + 1)
+        r_field = spec.STATE_WORDS[1].field("r")
+        state1_next = Signal(_word_width(spec.STATE_WORDS[1]))
+        m.d.comb += state1_next.eq(lif.v_next.as_unsigned() | (lif.r_next << r_field.lsb))
+        m.d.comb += [
+            wr["state0"].en.eq(upd_writing), wr["state0"].addr.eq(upd_wr_n), wr["state0"].data.eq(lif.u_next),
+            wr["state1"].en.eq(upd_writing), wr["state1"].addr.eq(upd_wr_n), wr["state1"].data.eq(state1_next),
+        ]
+
+        # Both accumulator memories: the walker owns the `fill` slot, the updater the other.
+        for slot in (0, 1):
+            name = f"acc{slot}"
+            walker_owns = fill == slot
+            with m.If(walker_owns):
+                m.d.comb += [rd[name].addr.eq(walk_acc_addr),
+                             wr[name].en.eq(s2_valid), wr[name].addr.eq(s2_target), wr[name].data.eq(walk_sum)]
+            with m.Else():
+                m.d.comb += [rd[name].addr.eq(upd_rd_n),
+                             wr[name].en.eq(upd_writing), wr[name].addr.eq(upd_wr_n), wr[name].data.eq(0)]
+
+        # ---- spike queue (section 4.4): a FIFO of depth N with a look-ahead read --------------
+        # The read port always reads the row that will be the head next cycle, and is
+        # transparent to the write port, so an entry written in p is the head data in p+1.
+        q_mem = Memory(shape=unsigned(p.neuron_bits), depth=n_neurons, init=[])
+        m.submodules.spike_queue = q_mem
+        q_wp = q_mem.write_port()
+        q_rp = q_mem.read_port(transparent_for=(q_wp,))
+        q_wr, q_rd = Signal(p.neuron_bits), Signal(p.neuron_bits)
+        q_count = Signal(range(n_neurons + 1))
+        q_pop = Signal()
+
+        def q_next(ptr):
+            return Mux(ptr == n_neurons - 1, 0, ptr + 1)
+
+        m.d.comb += [q_wp.en.eq(fired), q_wp.addr.eq(q_wr), q_wp.data.eq(upd_wr_n),
+                     q_rp.addr.eq(Mux(q_pop, q_next(q_rd), q_rd))]
+        with m.If(fired):
+            m.d.sync += q_wr.eq(q_next(q_wr))
+        with m.If(q_pop):
+            m.d.sync += q_rd.eq(q_next(q_rd))
+        with m.If(fired & ~q_pop):
+            m.d.sync += q_count.eq(q_count + 1)
+        with m.Elif(q_pop & ~fired):
+            m.d.sync += q_count.eq(q_count - 1)
+
+        # ---- emitter: IDLE / LIST / EMIT (section 4.4) --------------------------------------
+        E_IDLE, E_LIST, E_EMIT = 0, 1, 2
+        emitter = Signal(2)
+        em_ptr = Signal(spec.RLIST_WORD.field("ptr").width)
+        em_left = Signal(spec.RLIST_WORD.field("len").width)
+        rlist = _fields(rd["rlist"].data, spec.RLIST_WORD)
+        m.d.comb += [rd["rlist"].addr.eq(q_rp.data), rd["route"].addr.eq(em_ptr)]
+        m.d.comb += [self.out.valid.eq(emitter == E_EMIT), self.out.payload.eq(rd["route"].data)]
+        with m.Switch(emitter):
+            with m.Case(E_IDLE):
+                with m.If(q_count != 0):
+                    m.d.comb += q_pop.eq(1)
+                    m.d.sync += emitter.eq(E_LIST)
+            with m.Case(E_LIST):
+                with m.If(rlist["len"] == 0):
+                    m.d.sync += emitter.eq(E_IDLE)
+                with m.Else():
+                    m.d.comb += rd["route"].addr.eq(rlist["ptr"])
+                    m.d.sync += [em_ptr.eq(rlist["ptr"]), em_left.eq(rlist["len"]), emitter.eq(E_EMIT)]
+            with m.Case(E_EMIT):
+                # The route entry stays addressed (and so held on `out`) until it transfers.
+                with m.If(self.out.ready):
+                    m.d.sync += counters["flits_sent"].eq(counters["flits_sent"] + 1)
+                    with m.If(em_left == 1):
+                        m.d.sync += emitter.eq(E_IDLE)
+                    with m.Else():
+                        m.d.comb += rd["route"].addr.eq(em_ptr + 1)
+                        m.d.sync += [em_ptr.eq(em_ptr + 1), em_left.eq(em_left - 1)]
+
+        # ---- idle (section 4.5): registered state only --------------------------------------
+        m.d.comb += self.idle.eq((walker == W_IDLE) & ~s1_valid & ~s2_valid & ~upd_reading & ~upd_writing
+                                 & (q_count == 0) & (emitter == E_IDLE))
+
+        # ---- configuration: writes and reads override the engines (only while idle) ----------
+        rd_src = Signal(range(len(mems) + 2))  # 0: nothing (reads 0), 1..: a memory, last: counter
+        cnt_value = Signal(spec.COUNTER_BITS)
+        names = list(mems)
+        for name in names:
+            with m.If(hit[name]):
+                m.d.comb += rd[name].addr.eq(cfg_row(name))
+                with m.If(cfg.we):
+                    m.d.comb += [wr[name].en.eq(1), wr[name].addr.eq(cfg_row(name)),
+                                 wr[name].data.eq(cfg.wdata)]
+        m.d.sync += rd_src.eq(0)
+        with m.If(cfg.re):
+            for i, name in enumerate(names):
+                with m.If(hit[name]):
+                    m.d.sync += rd_src.eq(1 + i)
+            with m.If(cfg.region == spec.REGION["core_cnt"]):
+                with m.Switch(cfg.offset):
+                    for i, name in enumerate(spec.CORE_COUNTERS):
+                        with m.Case(i):
+                            m.d.sync += [rd_src.eq(len(names) + 1), cnt_value.eq(counters[name])]
+        with m.Switch(rd_src):
+            for i, name in enumerate(names):
+                with m.Case(1 + i):
+                    m.d.comb += cfg.rdata.eq(rd[name].data)
+            with m.Case(len(names) + 1):
+                m.d.comb += cfg.rdata.eq(cnt_value)
+        return m

@@ -1,0 +1,124 @@
+"""The neuron core (hw/neuron_core.py): interface checks, the reference model against hand-worked
+values, and the cocotb tests of tests/tb_core.py under Verilator on two builds (a small core and
+the default size; each built once and cached by tools/rtlsim.py)."""
+import json
+
+import pytest
+
+import lif_ref
+from neuromesh import spec
+
+SMALL = spec.HwParams(neurons_per_core=48, axons_per_core=24, synapses_per_core=256, routes_per_core=64)
+DEFAULT = spec.HwParams()
+
+
+# ---- the reference itself, against values worked by hand from SPEC section 3 -----------------
+def test_lif_ref_hand_cases():
+    assert lif_ref.dec(-4097, 4095) == -4095  # -(16776215 >> 12) = -4095: toward zero
+    assert lif_ref.dec(4097, 4095) == 4095
+    assert lif_ref.dec(-1, 4095) == 0
+    assert lif_ref.wrap24(1 << 23) == -(1 << 23)
+    assert lif_ref.sat16(40000) == 32767 and lif_ref.sat16(-40000) == -32768
+    # IF neuron (du = 4095, dv = 0), subtractive reset: u = 1*64, v = 10 + 64 = 74 > 64: fires, v = 10.
+    prm = dict(du=4095, dv=0, vth=1, bias_mant=0, bias_exp=0, refractory=2, reset=1)
+    assert lif_ref.lif_step(prm, 5, 10, 0, 1) == (64, 10, 2, True)
+    # Refractory: v forced to 0, r counts down, no spike.
+    assert lif_ref.lif_step(prm, 0, 10, 2, 1) == (64, 0, 1, False)
+    # Bias exponent: -3 << 5 = -96; dv = 4095 leaves dec(1000, 1) = 0.
+    prm = dict(du=0, dv=4095, vth=100, bias_mant=-3, bias_exp=5, refractory=0, reset=0)
+    assert lif_ref.lif_step(prm, 0, 1000, 0, 0) == (0, -96, 0, False)
+    # wrap of u: (2^23-1)*4095 >> 12 = 8386559, + 32767*64 = 10483647 -> 10483647 - 2^24.
+    prm = dict(du=0, dv=0, vth=(1 << 17) - 1, bias_mant=0, bias_exp=0, refractory=0, reset=0)
+    assert lif_ref.lif_step(prm, (1 << 23) - 1, 0, 0, 40000)[0] == -6293569
+    # clipv, then the largest threshold (131071 * 64 = 8388544) crossed, subtractive reset: 63.
+    prm = dict(du=0, dv=0, vth=(1 << 17) - 1, bias_mant=4095, bias_exp=7, refractory=0, reset=1)
+    assert lif_ref.lif_step(prm, 0, (1 << 23) - 1, 0, 32767) == (2097088, 63, 0, True)
+
+
+# ---- interface --------------------------------------------------------------------------------
+def test_interface_widths():
+    from amaranth.lib import wiring
+    from neuromesh.hw.neuron_core import NeuronCore
+    core = NeuronCore(SMALL)
+    sig = core.signature.members
+    assert sig["inp"].flow == wiring.In and sig["out"].flow == wiring.Out
+    assert len(core.inp.payload.as_value()) == spec.FLIT_WIDTH == len(core.out.payload.as_value())
+    assert len(core.cfg.rdata) == 32 and len(core.tick_start) == 1 and len(core.idle) == 1
+
+
+@pytest.mark.parametrize("init, field", [
+    ({"core_cnt": {0: 1}}, "init"),
+    ({"param": {2 * SMALL.neurons_per_core: 0}}, "init.param"),
+    ({"route": {0: 1 << 32}}, "init.route[0]"),
+    ({"axon": [1, 2]}, "init.axon"),
+])
+def test_bad_init_is_refused(init, field):
+    from neuromesh.hw.neuron_core import NeuronCore
+    with pytest.raises(spec.ConfigError) as e:
+        NeuronCore(SMALL, init)
+    assert e.value.field == field
+
+
+def test_bad_params_are_refused():
+    from neuromesh.hw.neuron_core import NeuronCore
+    with pytest.raises(spec.NeuroMeshError):
+        NeuronCore({"neurons_per_core": 4})
+
+
+# ---- RTL ----------------------------------------------------------------------------------------
+_BUILDS = {}
+
+
+def _build(params, init=None):
+    from neuromesh.hw.neuron_core import NeuronCore
+    from neuromesh.tools import rtlsim
+    key = (params, json.dumps(init, sort_keys=True))
+    if key not in _BUILDS:
+        text = rtlsim.verilog_of(NeuronCore(params, init), "neuron_core")
+        _BUILDS[key] = rtlsim.build(text, "neuron_core", label=f"core-{params.key()}")
+    return _BUILDS[key]
+
+
+def _run(params, testcase, tmp_path, **env):
+    from neuromesh.tools import rtlsim
+    runner, build_dir = _build(params)
+    extra = {"NM_PARAMS": json.dumps(params.to_dict()), **{k: str(v) for k, v in env.items()}}
+    log = tmp_path / "sim.log"
+    try:
+        tests, failed, _xml = rtlsim.run_tests(runner, build_dir, "neuron_core", "tb_core", testcase=testcase,
+                                               extra_env=extra, test_dir=tmp_path)
+    except SystemExit:  # cocotb's runner exits when a test fails: show why
+        tests, failed = 1, 1
+    if failed:
+        why = [ln.strip() for ln in log.read_text().splitlines() if "Error" in ln or "assert" in ln]
+        pytest.fail(f"{testcase}: {failed} of {tests} failed ({log}): " + " | ".join(why[-4:]))
+    assert tests == 1
+
+
+# 209 ticks x 48 neurons = 10,032 updates on the small core, 8 x 256 on the default one.
+@pytest.mark.rtl
+@pytest.mark.parametrize("params, ticks", [(SMALL, 209), (DEFAULT, 8)], ids=["small", "default"])
+def test_arithmetic(params, ticks, tmp_path):
+    _run(params, "arithmetic", tmp_path, NM_ARITH_TICKS=ticks, NM_SEED=11)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("params", [SMALL, DEFAULT], ids=["small", "default"])
+def test_config_readback(params, tmp_path):
+    _run(params, "config_readback", tmp_path, NM_SEED=12)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("params", [SMALL, DEFAULT], ids=["small", "default"])
+def test_timing(params, tmp_path):
+    _run(params, "timing", tmp_path, NM_SEED=13)
+
+
+@pytest.mark.rtl
+def test_synapse_throughput(tmp_path):
+    _run(SMALL, "synapse_throughput", tmp_path, NM_SEED=14)
+
+
+@pytest.mark.rtl
+def test_backpressure(tmp_path):
+    _run(SMALL, "backpressure", tmp_path, NM_SEED=15, NM_BP_TICKS=12)
