@@ -1,0 +1,406 @@
+"""Cycle timing of the golden chip against docs/architecture.md, worked out by hand; the
+configuration transport; back-pressure; arrival order. Images are built directly with the
+word packers of `neuromesh.spec` (no compiler)."""
+import random
+
+import pytest
+
+from neuromesh import spec
+from neuromesh.host import HostBehaviour
+from neuromesh.sim.engine import run
+from neuromesh.sim.mesh import Chip
+from lif_ref import lif_step
+
+
+class Image:
+    """Writes for a chip, built with spec's packers."""
+
+    def __init__(self, params):
+        self.params = params
+        self.writes = []
+        self.next_syn = {}
+        self.next_route = {}
+
+    def w(self, x, y, region, offset, word):
+        self.writes.append((spec.tile_addr(x, y, region, offset), word))
+
+    def neuron(self, x, y, n, du=0, dv=0, vth=0, bias_mant=0, bias_exp=0, refractory=0, reset=0):
+        self.w(x, y, "param", 2 * n, spec.PARAM_WORDS[0].pack(du=du, dv=dv, bias_exp=bias_exp,
+                                                            refractory=refractory, reset=reset))
+        self.w(x, y, "param", 2 * n + 1, spec.PARAM_WORDS[1].pack(vth=vth, bias_mant=bias_mant))
+
+    def axon(self, x, y, a, synapses, wexp=0):
+        """synapses: [(target, weight)] appended to the tile's synapse memory."""
+        ptr = self.next_syn.get((x, y), 0)
+        for j, (target, weight) in enumerate(synapses):
+            self.w(x, y, "synapse", ptr + j, spec.SYNAPSE_WORD.pack(target=target, weight=weight))
+        self.next_syn[(x, y)] = ptr + len(synapses)
+        self.w(x, y, "axon", a, spec.AXON_WORD.pack(ptr=ptr, len=len(synapses), wexp=wexp))
+
+    def routes(self, x, y, n, flits):
+        ptr = self.next_route.get((x, y), 0)
+        for j, flit in enumerate(flits):
+            self.w(x, y, "route", ptr + j, spec.ROUTE_WORD.pack(flit=flit))
+        self.next_route[(x, y)] = ptr + len(flits)
+        self.w(x, y, "rlist", n, spec.RLIST_WORD.pack(ptr=ptr, len=len(flits)))
+
+
+def small(w=1, h=1, n=8, depth=4):
+    return spec.HwParams(width=w, height=h, neurons_per_core=n, axons_per_core=8,
+                         synapses_per_core=64, routes_per_core=16, fifo_depth=depth)
+
+
+def counters_of(r, params, x, y, kind="cores"):
+    return r.counters[kind][y * params.width + x]
+
+
+# -- the tick and the updater ------------------------------------------------------------------
+
+def test_silent_ticks_take_n_plus_2_cycles():
+    params = small(n=8)
+    r = run(params, [], [[], [], []], HostBehaviour())
+    # h1 = 0; busy 1 .. 9; q1 = 10 = h2; ...
+    assert r.handshakes == [0, 10, 20]
+    assert r.completions == [10, 20, 30]
+    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 27}   # 3 x (N + 1)
+    assert counters_of(r, params, 0, 0)["updates"] == 24
+    assert r.out_flits == []
+
+
+@pytest.mark.parametrize("n", [0, 3, 7])
+def test_spike_to_host_from_origin_tile(n):
+    # Neuron n fires in h+2+n, popped h+3+n, LIST h+4+n, offered into the local FIFO and taken
+    # in h+5+n, at the head in h+6+n and out of the west port (spike_out) in that cycle.
+    # The tick ends when the updater (busy to h+N+1) and that flit are both done.
+    params = small(n=8)
+    img = Image(params)
+    img.neuron(0, 0, n, bias_mant=100, refractory=15)  # v = 100 > 0: fires in tick 1 only
+    flit = spec.host_flit(n, 0, 0)
+    img.routes(0, 0, n, [flit])
+    r = run(params, img.writes, [[], []], HostBehaviour())
+    h1 = 0
+    assert r.out_flits == [(h1 + 6 + n, flit)]
+    q1 = max(h1 + 8 + 2, h1 + 6 + n + 1)
+    assert r.completions[0] == q1
+    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 10
+    c = counters_of(r, params, 0, 0)
+    assert (c["spikes"], c["flits_sent"], c["updates"]) == (1, 1, 16)
+    assert r.counters["routers"][0]["fwd_west"] == 1
+
+
+def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
+    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+5+n = 7, 8, 9; each is
+    # at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
+    # after that: spike_out in 9, 10, 11 (= h+6+n plus one hop). Emitter IDLE in 10; q = 12.
+    params = small(w=2, n=4)
+    img = Image(params)
+    img.neuron(1, 0, 2, bias_mant=1, refractory=15)
+    flits = [spec.host_flit(c, 1, 0) for c in (10, 11, 12)]
+    img.routes(1, 0, 2, flits)
+    r = run(params, img.writes, [[]], HostBehaviour())
+    assert r.out_flits == [(9, flits[0]), (10, flits[1]), (11, flits[2])]
+    assert r.completions == [12]
+    assert counters_of(r, params, 1, 0, "routers")["fwd_west"] == 3
+    assert counters_of(r, params, 0, 0, "routers")["fwd_west"] == 3
+    assert r.extras["links"][0] == {"from": "host", "to": [0, 0], "port": "spike_in", "flits": 0}
+    loads = {(str(l["from"]), str(l["to"])): l["flits"] for l in r.extras["links"]}
+    assert loads[("[1, 0]", "[0, 0]")] == 3 and loads[("[0, 0]", "[1, 0]")] == 0
+    assert loads[("[0, 0]", "host")] == 3
+
+
+def test_host_bound_path_from_far_tile():
+    # Tile (2,1) on 3x2, neuron 0: offered h+5 = 5, (2,1) west in 6, (1,1) west in 7,
+    # (0,1) south in 8, (0,0) west = spike_out in 9.
+    params = small(w=3, h=2, n=4)
+    img = Image(params)
+    img.neuron(2, 1, 0, bias_mant=1, refractory=15)
+    flit = spec.host_flit(0, 2, 1)
+    img.routes(2, 1, 0, [flit])
+    r = run(params, img.writes, [[]], HostBehaviour())
+    assert r.out_flits == [(9, flit)]
+    assert counters_of(r, params, 2, 1, "routers")["fwd_west"] == 1
+    assert counters_of(r, params, 1, 1, "routers")["fwd_west"] == 1
+    assert counters_of(r, params, 0, 1, "routers")["fwd_south"] == 1
+    assert counters_of(r, params, 0, 0, "routers")["fwd_west"] == 1
+    total = sum(sum(v for k, v in c.items() if k.startswith("fwd")) for c in r.counters["routers"])
+    assert total == 4
+
+
+def test_empty_route_lists_take_two_emitter_cycles():
+    # Neurons 0 and 1 fire (no routes) then neuron 2 with one host route: pops in 3, 5 (the
+    # emitter is IDLE again 2 cycles after an empty pop), 7; offer in 9, spike_out in 10.
+    params = small(n=4)
+    img = Image(params)
+    for n in range(3):
+        img.neuron(0, 0, n, bias_mant=1, refractory=15)
+    flit = spec.host_flit(2, 0, 0)
+    img.routes(0, 0, 2, [flit])
+    r = run(params, img.writes, [[]], HostBehaviour())
+    assert r.out_flits == [(10, flit)]
+    assert r.completions == [11]
+
+
+# -- the walker --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("length", [0, 1, 5])
+def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_2(length):
+    # The host offers the flit in 0 (accepted: spike_in's FIFO is empty), at the head in 1 and
+    # taken by the walker in c = 1. Last accumulator write in c + len + 2; idle from c + len + 3
+    # (empty list: LOOKUP in c + 1, idle from c + 2). tick.valid from 1; handshake when idle.
+    params = small(n=4)
+    img = Image(params)
+    img.axon(0, 0, 3, [(1, 1)] * length)
+    flit = spec.pack_flit(3, 0, 0)
+    r = run(params, img.writes, [[flit]], HostBehaviour())
+    c = 1
+    h = c + length + 3 if length else c + 2
+    assert r.handshakes == [h]
+    assert r.completions == [h + 4 + 2]
+    assert counters_of(r, params, 0, 0)["sops"] == length
+    # busy: cycle 1 (flit in the FIFO), then the core up to h - 1, then the tick.
+    assert r.counters["chip"]["busy_cycles"] == (h - 1) + 5
+
+
+def test_back_to_back_flits_wait_for_the_walker():
+    # Two flits for an axon of len 3: first taken in c1 = 1; in.ready again in c1 + 1 + 3 = 5,
+    # so the second is taken in 5; last write 5 + 3 + 2 = 10, handshake in 11.
+    params = small(n=4)
+    img = Image(params)
+    img.axon(0, 0, 0, [(0, 1), (1, 1), (2, 1)])
+    flit = spec.pack_flit(0, 0, 0)
+    r = run(params, img.writes, [[flit, flit]], HostBehaviour())
+    assert r.handshakes == [11]
+    assert counters_of(r, params, 0, 0)["sops"] == 6
+
+
+def test_bad_axon_is_counted_and_dropped():
+    params = small(n=4)   # 8 axons
+    r = run(params, [], [[spec.pack_flit(9, 0, 0), spec.pack_flit(4095, 0, 0)]], HostBehaviour())
+    assert counters_of(r, params, 0, 0)["errors"] == 2
+    # in 0 and 1; taken in 1 and 2 (the walker stays IDLE); handshake in 3.
+    assert r.handshakes == [3]
+
+
+def test_refused_host_flit_counted_at_origin_router():
+    params = small(w=2, n=4)
+    bad = spec.pack_flit(0, 3, 0)   # outside the 2x1 mesh
+    r = run(params, [], [[bad]], HostBehaviour())
+    assert counters_of(r, params, 0, 0, "routers")["errors"] == 1
+    assert r.handshakes == [2]      # in FIFO at 0, dropped in 1, idle in 2
+
+
+# -- ticks: the delivery rule --------------------------------------------------------------------
+
+def test_spike_in_tick_t_acts_in_tick_t_plus_1():
+    # A = (0,0) neuron 0 fires in tick 1 and sends one flit to axon 0 of (1,0), whose synapse
+    # (weight 127 << 7 = 16256) drives B = (1,0) neuron 2 over threshold in tick 2; B reports to
+    # the host. Tick 1: A fires 2, pop 3, LIST 4, offered 5, east in 6, walker takes it in 7,
+    # last write 7 + 1 + 2 = 10, q1 = 11 = h2. Tick 2: B fires h2 + 4 = 15, spike_out at
+    # h2 + 6 + 2 + 1 = 20, q2 = 21. Tick 3: silent, 4 + 2 cycles.
+    params = small(w=2, n=4)
+    img = Image(params)
+    img.neuron(0, 0, 0, bias_mant=100, refractory=15)
+    img.routes(0, 0, 0, [spec.pack_flit(0, 1, 0)])
+    img.neuron(1, 0, 2, du=4095, vth=1)
+    img.axon(1, 0, 0, [(2, 127)], wexp=7)
+    out = spec.host_flit(2, 1, 0)
+    img.routes(1, 0, 2, [out])
+    r = run(params, img.writes, [[], [], []], HostBehaviour())
+    assert r.handshakes == [0, 11, 21]
+    assert r.completions == [11, 21, 27]
+    assert r.out_flits == [(20, out)]
+    assert counters_of(r, params, 1, 0)["sops"] == 1
+
+
+def test_input_before_tick_acts_in_that_tick():
+    # The host's flit for tick 2 (accepted in q1 = 6) is integrated before h2 and fires the
+    # neuron in tick 2: walker takes it in 7, idle from 7 + 1 + 3 = 11 = h2; fires h2 + 2 + 1,
+    # spike_out h2 + 6 + 1 = 18.
+    params = small(n=4)
+    img = Image(params)
+    img.neuron(0, 0, 1, du=4095, vth=1)
+    img.axon(0, 0, 5, [(1, 100)])
+    out = spec.host_flit(1, 0, 0)
+    img.routes(0, 0, 1, [out])
+    r = run(params, img.writes, [[], [spec.pack_flit(5, 0, 0)]], HostBehaviour())
+    assert r.handshakes == [0, 11]
+    assert r.out_flits == [(18, out)]
+
+
+# -- the host: gaps and back-pressure ----------------------------------------------------------
+
+def test_host_gaps_delay_offers():
+    params = small(n=4)
+    img = Image(params)
+    img.axon(0, 0, 0, [])
+    host = HostBehaviour(seed=5, max_gap=4, gap_prob=1.0)
+    g0, g1 = host.gap(0), host.gap(1)
+    r = run(params, img.writes, [[spec.pack_flit(0, 0, 0)] * 2], host)
+    # first offered and taken in g0, walker in g0+1 (empty list, ready again g0+3); second
+    # offered from g0+1+g1, in the FIFO, taken by the walker no earlier than g0+3.
+    c1 = g0 + 1
+    a2 = g0 + 1 + g1
+    c2 = max(a2 + 1, c1 + 2)
+    assert r.handshakes == [c2 + 2]
+
+
+def fanout_image(params, per_neuron=3):
+    """Every neuron of every tile fires in tick 1 and sends `per_neuron` host flits."""
+    img = Image(params)
+    expected = []
+    for x, y in params.tiles():
+        for n in range(params.neurons_per_core):
+            img.neuron(x, y, n, bias_mant=1, refractory=15)
+            flits = [spec.host_flit((n * per_neuron + j) % 4096, x, y) for j in range(per_neuron)]
+            img.routes(x, y, n, flits)
+            expected += flits
+    return img, expected
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_back_pressure_on_spike_out_loses_nothing(depth):
+    params = spec.HwParams(width=3, height=2, neurons_per_core=4, axons_per_core=4,
+                           synapses_per_core=4, routes_per_core=16, fifo_depth=depth)
+    img, expected = fanout_image(params)
+    fast = run(params, img.writes, [[], []], HostBehaviour())
+    slow = run(params, img.writes, [[], []], HostBehaviour(seed=3, out_ready_prob=0.3))
+    for r in (fast, slow):
+        assert sorted(f for _c, f in r.out_flits) == sorted(expected)
+        assert all(r.handshakes[0] <= c < r.completions[0] for c, _f in r.out_flits)
+    assert slow.completions[0] > fast.completions[0]
+    for c, _f in slow.out_flits:   # a flit only leaves in a cycle where ready was high
+        assert HostBehaviour(seed=3, out_ready_prob=0.3).out_ready(c)
+    assert slow.counters["cores"] == fast.counters["cores"]
+
+
+# -- arrival order does not matter ------------------------------------------------------------------
+
+def random_network(rng, params):
+    """A random image plus an independent expectation model: per tile, neurons with random
+    parameters; axons with random synapse lists; each neuron routes to random axons and to the
+    host. Returns (image, model) where model has the per-neuron data."""
+    img = Image(params)
+    neurons, axons = {}, {}
+    for x, y in params.tiles():
+        for a in range(params.axons_per_core):
+            syn = [(rng.randrange(params.neurons_per_core), rng.randrange(-128, 128))
+                   for _ in range(rng.randrange(0, 4))]
+            wexp = rng.randrange(0, 8)
+            img.axon(x, y, a, syn, wexp)
+            axons[(x, y, a)] = (syn, wexp)
+        for n in range(params.neurons_per_core):
+            prm = dict(du=rng.choice([0, 1000, 4095]), dv=rng.choice([0, 500, 4095]),
+                       vth=rng.randrange(0, 300), bias_mant=rng.randrange(-50, 200),
+                       bias_exp=rng.randrange(0, 4), refractory=rng.randrange(0, 3),
+                       reset=rng.randrange(2))
+            img.neuron(x, y, n, **prm)
+            targets = [(rng.randrange(params.width), rng.randrange(params.height),
+                        rng.randrange(params.axons_per_core)) for _ in range(rng.randrange(0, 3))]
+            flits = [spec.pack_flit(a, tx, ty) for tx, ty, a in targets]
+            flits.append(spec.host_flit(n, x, y))
+            img.routes(x, y, n, flits)
+            neurons[(x, y, n)] = (prm, targets)
+    return img, neurons, axons
+
+
+def reference_spikes(params, neurons, axons, tick_inputs):
+    """Timing-free model of SPEC sections 2-5 with tests/lif_ref.py: per tick, the set of
+    (tile, neuron) that fire."""
+    state = {key: (0, 0, 0) for key in neurons}
+    acc_next = {key: 0 for key in neurons}
+    fired_per_tick = []
+
+    def deliver(x, y, a, acc):
+        syn, wexp = axons[(x, y, a)]
+        for target, weight in syn:
+            acc[(x, y, target)] += weight * (1 << wexp)
+
+    for flits in tick_inputs:
+        for f in flits:
+            u = spec.unpack_flit(f)
+            deliver(u["x"], u["y"], u["axon"], acc_next)
+        acc_now, acc_next = acc_next, {key: 0 for key in neurons}
+        fired = set()
+        for key, (prm, targets) in neurons.items():
+            u, v, r, spiked = lif_step(prm, *state[key], acc_now[key])
+            state[key] = (u, v, r)
+            if spiked:
+                fired.add(key)
+                for tx, ty, a in targets:
+                    deliver(tx, ty, a, acc_next)
+        fired_per_tick.append(fired)
+    return fired_per_tick
+
+
+def spikes_per_tick(r):
+    out = [set() for _ in r.handshakes]
+    for c, f in r.out_flits:
+        t = next(i for i, (h, q) in enumerate(zip(r.handshakes, r.completions)) if h <= c < q)
+        u = spec.unpack_flit(f)
+        out[t].add((u["x"], u["y"], u["axon"]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spikes_match_reference_whatever_the_arrival_order(seed):
+    rng = random.Random(seed)
+    params = spec.HwParams(width=2 + seed % 2, height=2, neurons_per_core=6, axons_per_core=5,
+                           synapses_per_core=32, routes_per_core=32, fifo_depth=1 + seed % 3)
+    img, neurons, axons = random_network(rng, params)
+    ticks = 8
+    inputs = [[spec.pack_flit(rng.randrange(params.axons_per_core), rng.randrange(params.width),
+                              rng.randrange(params.height)) for _ in range(rng.randrange(0, 6))]
+              for _ in range(ticks)]
+    want = reference_spikes(params, neurons, axons, inputs)
+    assert any(want), "the random network should fire at least once"
+    runs = []
+    for variant in range(3):
+        shuffled = [rng.sample(flits, len(flits)) for flits in inputs] if variant else inputs
+        host = HostBehaviour(seed=variant, max_gap=3 * variant,
+                             out_ready_prob=1.0 if variant < 2 else 0.5)
+        r = run(params, img.writes, shuffled, host)
+        assert spikes_per_tick(r) == want
+        runs.append(r)
+    assert runs[0].counters["cores"] == runs[1].counters["cores"] == runs[2].counters["cores"]
+
+
+# -- the configuration transport ----------------------------------------------------------------
+
+def test_transport_masks_fields_and_ignores_read_only():
+    params = small(w=2, h=2, n=4)
+    chip = Chip(params)
+    cases = [
+        ("param", 0, 0xFFFFFFFF, 0xFFFFFFFF),            # param0 uses every bit
+        ("param", 1, 0xFFFFFFFF, (1 << 30) - 1),         # vth [16:0] + bias_mant [29:17]
+        ("state", 0, 0xFFFFFFFF, (1 << 24) - 1),         # u [23:0]
+        ("state", 1, 0xFFFFFFFF, (1 << 28) - 1),         # v [23:0], r [27:24]
+        ("acc0", 2, 0xFFFFFFFF, (1 << params.acc_width) - 1),
+        ("acc1", 3, 0x12345678, 0x12345678 & ((1 << params.acc_width) - 1)),
+        ("axon", 7, 0xFFFFFFFF, 0xFFFFFFFF),             # ptr 14 + len 15 + wexp 3 = 32 bits
+        ("synapse", 63, 0xFFFFFFFF, (1 << 20) - 1),      # target [11:0], weight [19:12]
+        ("rlist", 3, 0xFFFFFFFF, (1 << 25) - 1),         # ptr [11:0], len [24:12]
+        ("route", 15, 0xFFFFFFFF, (1 << 21) - 1),        # flit [20:0]
+    ]
+    for region, off, data, want in cases:
+        addr = spec.tile_addr(1, 1, region, off)
+        chip.write(addr, data)
+        assert chip.read(addr) == want, region
+        assert chip.read(spec.tile_addr(0, 1, region, off)) == 0  # other tiles untouched
+    chip.write(spec.tile_addr(1, 0, "core_cnt", 0), 77)
+    chip.write(spec.tile_addr(1, 0, "router_cnt", 5), 77)
+    chip.write(spec.chip_addr("ticks"), 77)
+    assert chip.read(spec.tile_addr(1, 0, "core_cnt", 0)) == 0
+    assert chip.read(spec.tile_addr(1, 0, "router_cnt", 5)) == 0
+    assert chip.read(spec.chip_addr("ticks")) == 0
+    assert chip.read(spec.chip_addr("id")) == 0x4E4D0001
+    assert chip.read(spec.chip_addr("params")) == (1 << 4) | 1
+    assert chip.read(spec.chip_addr("status")) == 0
+
+
+def test_negative_state_reads_back_signed():
+    params = small(n=2)
+    chip = Chip(params)
+    addr = spec.tile_addr(0, 0, "state", 1)
+    chip.write(addr, spec.STATE_WORDS[1].pack(v=-5, r=9))
+    assert spec.STATE_WORDS[1].unpack(chip.read(addr)) == {"v": -5, "r": 9}
+    assert chip.read(addr) == ((1 << 24) - 5) | (9 << 24)
