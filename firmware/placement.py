@@ -12,8 +12,9 @@ lif populations are then placed automatically, in file order:
 incoming synapse entries (they live at the target's core), and the axons for the sources it
 adds (one axon per (source neuron, weight_exp) per target core, SPEC section 4). Route entries
 depend on where the targets end up, so they are only checked by the compiler afterwards.
-If the resource-aware pass runs out of tiles, placement falls back to filling by neuron count
-alone, so that the compiler's capacity check names the tile and the resource that overflows.
+A neuron that alone needs more synapse entries or axons than a core has is refused by name. A
+neuron that fits no tile any more goes to the first tile with a free slot regardless, so that
+the compiler's capacity check names the tile, the resource and by how much it overflows.
 
 The slot of a neuron is its index in the core's neuron memory, consecutive in placement order.
 """
@@ -40,11 +41,9 @@ class _Tile:
         t.neurons, t.synapses, t.axons = self.neurons, self.synapses, set(self.axons)
         return t
 
-    def fits(self, params: spec.HwParams, incoming: list, aware: bool) -> bool:
+    def fits(self, params: spec.HwParams, incoming: list) -> bool:
         if self.neurons + 1 > params.neurons_per_core:
             return False
-        if not aware:
-            return True
         if self.synapses + len(incoming) > params.synapses_per_core:
             return False
         new = {(src, wexp) for src, wexp, _w in incoming} - self.axons
@@ -92,45 +91,61 @@ def place(net: Network) -> dict:
                 where.append((x, y, tile.add(incoming.get((p["name"], i), []))))
         placed[p["name"]] = where
 
+    _check_single_neurons(net, incoming)
     auto = [p for p in lif if p["placement"] is None]
-    result = _auto(params, [t.copy() for t in tiles], auto, incoming, aware=True)
-    if result is None:
-        result = _auto(params, tiles, auto, incoming, aware=False)
-    if result is None:  # only possible when explicit placements over-fill tiles
-        free = sum(max(0, params.neurons_per_core - t.neurons) for t in tiles)
-        need = sum(p["size"] for p in auto)
-        raise NetworkError(net.path, "populations",
-                           f"the automatically placed populations need {need} neurons, the tiles left free "
-                           f"by explicit placements have {free} ({need - free} too many)", show_value=False)
-    placed.update(result)
+    placed.update(_auto(net, tiles, auto, incoming))
     return {p["name"]: placed[p["name"]] for p in lif}
 
 
-def _auto(params: spec.HwParams, tiles: list, pops: list, incoming: dict, aware: bool):
+def _check_single_neurons(net: Network, incoming: dict) -> None:
+    """A neuron that alone needs more synapse entries or axons than a core has fits nowhere:
+    say so, naming the neuron, rather than blaming whichever tile it lands on."""
+    params = net.params
+    for k, p in enumerate(net.populations):
+        if p["kind"] != "lif":
+            continue
+        for i in range(p["size"]):
+            inc = incoming.get((p["name"], i), [])
+            for used, cap, label in ((len(inc), params.synapses_per_core, "synapse entries"),
+                                     (len({(src, wexp) for src, wexp, _w in inc}), params.axons_per_core,
+                                      "axons (one per source neuron and weight_exp)")):
+                if used > cap:
+                    raise NetworkError(net.path, f"populations[{k}]",
+                                       f"neuron {i} of {p['name']!r} alone needs {used} {label}, a core has {cap} "
+                                       f"({used - cap} too many)", show_value=False)
+
+
+def _auto(net: Network, tiles: list, pops: list, incoming: dict) -> dict:
+    params = net.params
     placed = {}
     for p in pops:
         ins = [incoming.get((p["name"], i), []) for i in range(p["size"])]
-        whole = next((t for t in tiles if _fits_all(params, t, ins, aware)), None)
+        whole = next((t for t in tiles if _fits_all(params, t, ins)), None)
         where = []
-        if whole is not None:
-            for inc in ins:
-                where.append((whole.x, whole.y, whole.add(inc)))
-        else:
-            for inc in ins:
-                tile = next((t for t in tiles if t.fits(params, inc, aware)), None)
-                if tile is None:
-                    return None
-                where.append((tile.x, tile.y, tile.add(inc)))
+        for inc in ins:
+            tile = whole or next((t for t in tiles if t.fits(params, inc)), None)
+            if tile is None:
+                # Out of room for this neuron's synapses or axons everywhere: put it on the
+                # first tile with a free slot anyway; the compiler's capacity check then names
+                # that tile, the resource and by how much.
+                tile = next((t for t in tiles if t.neurons < params.neurons_per_core), None)
+            if tile is None:  # only possible when explicit placements over-fill tiles
+                free = sum(max(0, params.neurons_per_core - t.neurons) for t in tiles)
+                need = sum(q["size"] for q in pops)
+                raise NetworkError(net.path, "populations",
+                                   f"the automatically placed populations need {need} neurons, the tiles "
+                                   f"left free by explicit placements have {free}", show_value=False)
+            where.append((tile.x, tile.y, tile.add(inc)))
         placed[p["name"]] = where
     return placed
 
 
-def _fits_all(params, tile: _Tile, ins: list, aware: bool) -> bool:
+def _fits_all(params, tile: _Tile, ins: list) -> bool:
     if tile.neurons + len(ins) > params.neurons_per_core:
         return False
     trial = tile.copy()
     for inc in ins:
-        if not trial.fits(params, inc, aware):
+        if not trial.fits(params, inc):
             return False
         trial.add(inc)
     return True

@@ -363,15 +363,25 @@ def test_too_many_neurons(tmp_path, capsys):
 
 
 def test_too_many_axons(tmp_path, capsys):
-    # 6 input neurons onto one neuron: 6 axons on a core that has 4
+    # inputs 0-2 reach n0, inputs 3-5 reach n1: each neuron needs 3 axons, the core has 4
     raw = {"format": "neuromesh-network/1", "hardware": {"width": 1, "height": 1, "axons_per_core": 4},
-           "populations": [{"name": "i", "kind": "input", "size": 6}, _lif("n", 1)],
-           "projections": [{"pre": "i", "post": "n", "weights": [[1]] * 6}]}
+           "populations": [{"name": "i", "kind": "input", "size": 6}, _lif("n", 2)],
+           "projections": [{"pre": "i", "post": "n", "weights": [[1, 0]] * 3 + [[0, 1]] * 3}]}
     assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 6 axons, has 4 (2 too many)"
-    # 2 sources x 3 weight_exps = 6 axons, too
-    raw["populations"][0]["size"] = 2
-    raw["projections"] = [{"pre": "i", "post": "n", "weight_exp": e, "weights": [[1], [1]]} for e in (0, 1, 5)]
-    assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 6 axons, has 4 (2 too many)"
+
+
+def test_one_neuron_larger_than_a_core(tmp_path, capsys):
+    # 2 sources x 3 weight_exps onto one neuron: 6 axons, whatever the placement
+    raw = {"format": "neuromesh-network/1", "hardware": {"width": 2, "height": 2, "axons_per_core": 4},
+           "populations": [{"name": "i", "kind": "input", "size": 2}, _lif("m", 1), _lif("n", 2)],
+           "projections": [{"pre": "i", "post": "n", "weight_exp": e, "weights": [[1, 0], [1, 0]]} for e in (0, 1, 5)]}
+    assert compile_cli_fails(tmp_path, capsys, raw) == (
+        "populations[2]: neuron 0 of 'n' alone needs 6 axons (one per source neuron and weight_exp), "
+        "a core has 4 (2 too many)")
+    raw["hardware"] = {"width": 2, "height": 2, "synapses_per_core": 5}
+    raw["projections"][0]["weights"] = [[1, 1], [1, 1]]
+    assert compile_cli_fails(tmp_path, capsys, raw) == (
+        "populations[2]: neuron 0 of 'n' alone needs 6 synapse entries, a core has 5 (1 too many)")
 
 
 def test_too_many_synapses(tmp_path, capsys):
@@ -379,9 +389,13 @@ def test_too_many_synapses(tmp_path, capsys):
            "hardware": {"width": 2, "height": 1, "neurons_per_core": 8, "synapses_per_core": 8},
            "populations": [{"name": "i", "kind": "input", "size": 5}, _lif("n", 3)],
            "projections": [{"pre": "i", "post": "n", "weights": [[1, 1, 1]] * 5}]}
-    # 15 entries cannot be split into cores of 8 by whole neurons of 5: 2 tiles hold 1 neuron each,
-    # the third is left over; placement falls back to neuron count and the core is over-full
-    assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 15 synapse entries, has 8 (7 too many)"
+    # each neuron brings 5 entries: (0, 0) and (1, 0) take one each; the third fits nowhere and
+    # lands on the first tile with a free slot, which then holds 10
+    assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 10 synapse entries, has 8 (2 too many)"
+    raw["populations"][1]["placement"] = [[1, 0, 1], [0, 0, 2]]
+    assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 10 synapse entries, has 8 (2 too many)"
+    raw["populations"][1]["placement"] = [1, 0]
+    assert compile_cli_fails(tmp_path, capsys, raw) == "tile (1, 0): needs 15 synapse entries, has 8 (7 too many)"
 
 
 def test_too_many_routes(tmp_path, capsys):
