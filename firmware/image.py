@@ -84,12 +84,20 @@ def _header_params(path: str, lines: list):
 
 def read_image(path, params: spec.HwParams | None = None) -> list:
     """Read and check an image: every line a comment, blank or `AAAAAAAA DDDDDDDD`; every
-    address inside the map of `params` (from the header if not given) and writable; the trailer
+    address inside the map of `params` (from the header if not given; if both are there they
+    must agree: an image is compiled for one hardware) and writable; the trailer
     `# end: N writes` present, last, and equal to the number of writes. Returns [(addr, data)]."""
     path = str(path)
     lines = _read_lines(path)
+    header = _header_params(path, lines)
     if params is None:
-        params = image_params(path)
+        if header is None:
+            raise ImageError(f"{path}: no '# hardware: {{...}}' header line: the hardware must be given")
+        params = header
+    elif header is not None and header != params:
+        diff = [k for k, v in header.to_dict().items() if params.to_dict()[k] != v]
+        raise ImageError(f"{path}: the image was compiled for {', '.join(f'{k} {getattr(header, k)}' for k in diff)}, "
+                         f"not {', '.join(f'{k} {getattr(params, k)}' for k in diff)}")
     writes, trailer = [], None
     for n, raw in enumerate(lines, start=1):
         line = raw.strip()

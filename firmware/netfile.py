@@ -40,7 +40,8 @@ class NetworkError(spec.NeuroMeshError, ValueError):
         text += reason
         if show_value:
             text += f" (got {show(value)})"
-        super().__init__(text)
+        # one line, whatever a name or path holds
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 def show(value, limit: int = 60) -> str:

@@ -87,8 +87,11 @@ def test_addresses_outside_the_map_or_read_only(tmp_path):
     refused(tmp_path, image_text([f"{spec.tile_addr(1, 0, 'core_cnt', 0):08x} 00000000"]),
             "line 3:", "read-only core_cnt")
     refused(tmp_path, image_text([f"{spec.chip_addr('ticks'):08x} 00000000"]), "line 3:", "read-only ticks")
-    # a smaller mesh given explicitly overrides the header
-    refused(tmp_path, image_text([GOOD]), "line 3:", "tile (1, 1) is outside the 1x1 mesh",
+    # hardware given explicitly must agree with the header
+    refused(tmp_path, image_text([GOOD]), "the image was compiled for width 2, height 2, neurons_per_core 8, "
+            "axons_per_core 8, synapses_per_core 32, routes_per_core 16, not width 1, height 1, neurons_per_core 256",
+            params=spec.HwParams(width=1, height=1))
+    refused(tmp_path, image_text([GOOD], header=False), "line 1:", "tile (1, 1) is outside the 1x1 mesh",
             params=spec.HwParams(width=1, height=1))
 
 
