@@ -24,7 +24,7 @@ from neuromesh.result import Transport
 
 from . import lif
 from .neuron_core import NeuronCore
-from .router import NOWHERE, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_SINK, Router
+from .router import GRANT, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_SINK, Router
 
 _COUNTER_MASK = (1 << spec.COUNTER_BITS) - 1
 
@@ -43,7 +43,13 @@ class Mesh:
         # spike_out: the west output of (0, 0); spike_in: the west input FIFO of (0, 0).
         self.routers[0].outputs[spec.WEST].kind = TO_HOST
         self.spike_in = self.routers[0].inputs[spec.WEST]
-        self.active = set()           # FIFOs that are non-empty at the start of the cycle
+        # Start-of-cycle view of all heads: every output's request mask (`Output.req`, bit i =
+        # input i's head asks for it), the outputs with a non-zero mask, the FIFOs whose head
+        # is a refused flit, and how many FIFOs hold anything (`busy`). Kept up to date in
+        # the commit phase, so a cycle's work is proportional to the outputs in demand.
+        self.requested = set()
+        self.refused = []
+        self.nonempty = 0
         self.out_ready = lambda cycle: True  # spike_out.ready as a function of the cycle
         self.out_flits = []           # [(cycle, flit)] that left on spike_out
         self.delivered = []           # TO_SINK deliveries [(cycle, x, y, flit)] (if recording)
@@ -55,30 +61,47 @@ class Mesh:
     def router(self, x: int, y: int) -> Router:
         return self.routers[y * self.params.width + x]
 
+    def _head(self, fifo, out) -> None:
+        """`out` (from the FIFO's new head) is requested from the next cycle on."""
+        if out is REFUSED:
+            self.refused.append(fifo)
+        else:
+            out.req |= 1 << fifo.port
+            self.requested.add(out)
+
     def push(self, fifo, flit: int) -> None:
         """Write a flit into an input FIFO (at the head from the next cycle if it was empty)."""
-        fifo.q.append((flit, fifo.router.route(flit)))
-        self.active.add(fifo)
-        if len(fifo.q) > fifo.peak:
-            fifo.peak = len(fifo.q)
+        q = fifo.q
+        out = fifo.router.route(flit)
+        q.append((flit, out))
+        n = len(q)
+        if n == 1:
+            self.nonempty += 1
+            self._head(fifo, out)
+        if n > fifo.peak:
+            fifo.peak = n
+
+    def _pop_fifo(self, fifo) -> int:
+        q = fifo.q
+        flit, out = q.popleft()
+        if out is not REFUSED:
+            r = out.req & ~(1 << fifo.port)
+            out.req = r
+            if not r:
+                self.requested.discard(out)
+        if q:
+            self._head(fifo, q[0][1])
+        else:
+            self.nonempty -= 1
+        return flit
 
     def step(self, k: int, pushes=()) -> None:
         """Clock cycle k. `pushes` are [(fifo, flit)] writes from outside the mesh (host, cores,
         traffic sources) whose `ready` the caller checked on start-of-cycle levels."""
-        active = self.active
-        # Evaluate: per output, the winning requester (round-robin order from rr+1).
-        winners = {}
-        refused = []
-        for f in active:
-            out = f.q[0][1]
-            if out is REFUSED:
-                refused.append(f)
-                continue
-            g = winners.get(out)
-            if g is None or (f.port - out.rr - 1) % 5 < (g.port - out.rr - 1) % 5:
-                winners[out] = f
+        # Evaluate. An output whose downstream is not ready does nothing this cycle (its grant
+        # would not transfer and rr holds), so it is skipped before arbitration.
         moves = []
-        for out, f in winners.items():
+        for out in self.requested:
             kind = out.kind
             if kind == TO_FIFO:
                 d = out.sink
@@ -90,28 +113,51 @@ class Mesh:
             elif kind == TO_HOST:
                 if not self.out_ready(k):
                     continue
-            moves.append((f, out))
-        # Commit.
-        for f in refused:
-            f.q.popleft()
-            f.router.errors += 1
-            if not f.q:
-                active.discard(f)
+            moves.append((out.router.inputs[GRANT[out.rr][out.req]], out))
+        # Commit (pops and pushes inlined from `_pop_fifo` / `push`: this loop is the hot path).
+        if self.refused:
+            refused, self.refused = self.refused, []
+            for f in refused:
+                f.router.errors += 1
+                self._pop_fifo(f)
+        requested = self.requested
         for f, out in moves:
             q = f.q
             flit = q.popleft()[0]
-            if not q:
-                active.discard(f)
-            out.rr = f.port
+            port = f.port
+            r = out.req & ~(1 << port)
+            out.req = r
+            if not r:
+                requested.discard(out)
+            if q:
+                nout = q[0][1]
+                if nout is REFUSED:
+                    self.refused.append(f)
+                else:
+                    nout.req |= 1 << port
+                    requested.add(nout)
+            else:
+                self.nonempty -= 1
+            out.rr = port
             out.count += 1
             kind = out.kind
             if kind == TO_FIFO:
                 d = out.sink
                 dq = d.q
-                dq.append((flit, d.router.route(flit)))
-                active.add(d)
-                if len(dq) > d.peak:
-                    d.peak = len(dq)
+                dout = d.router._routes.get(flit)
+                if dout is None:
+                    dout = d.router.route(flit)
+                dq.append((flit, dout))
+                n = len(dq)
+                if n == 1:
+                    self.nonempty += 1
+                    if dout is REFUSED:
+                        self.refused.append(d)
+                    else:
+                        dout.req |= 1 << d.port
+                        requested.add(dout)
+                if n > d.peak:
+                    d.peak = n
             elif kind == TO_CORE:
                 end = out.sink.accept(flit, k, self.fill)
                 if end > self.idle_max:
@@ -180,7 +226,7 @@ class TrafficMesh(Mesh):
 
     @property
     def idle(self) -> bool:
-        return not self.active and not self.sources
+        return not self.nonempty and not self.sources
 
     def link_hops(self) -> int:
         """Router-to-router link crossings so far."""
@@ -241,7 +287,7 @@ class Chip(Mesh, Transport):
 
     # -- clock ----------------------------------------------------------------------------------
     def busy_now(self) -> bool:
-        return bool(self.active) or self.idle_max > max(self._last, 0)
+        return bool(self.nonempty) or self.idle_max > max(self._last, 0)
 
     def begin_cycle(self, k: int) -> bool:
         """Start cycle k: account the cycles skipped since the last one (nothing moved in them,
@@ -255,7 +301,7 @@ class Chip(Mesh, Transport):
             e, index = heapq.heappop(agenda)
             assert e == k, f"spike-queue pop of cycle {e} skipped (now {k})"
             self._pop(self.cores[index], k)
-        busy = bool(self.active) or k < self.idle_max
+        busy = bool(self.nonempty) or k < self.idle_max
         self.busy_cycles += busy
         self._last = k
         self.stepped += 1
@@ -336,7 +382,7 @@ class Chip(Mesh, Transport):
 
     def moving(self) -> bool:
         """True if the next cycle has work: a flit in a FIFO or an emitter with flits."""
-        return bool(self.active) or bool(self.emitting)
+        return bool(self.nonempty) or bool(self.emitting)
 
     def next_event(self):
         """The next cycle with a scheduled spike-queue pop (None: none)."""

@@ -9,7 +9,7 @@ A router owns five input FIFOs (`sim/fifo.py`), five outputs with their round-ro
   not depend on the downstream ready; on a transfer the input pops, `rr` takes the granted
   input and the output's counter increments; without one `rr` holds.
 
-The mesh (`sim/mesh.py`) runs that rule for all active routers at once in a two-phase step
+The mesh (`sim/mesh.py`) runs that rule for all requested outputs at once in a two-phase step
 (evaluate on start-of-cycle state, then commit), so no result depends on evaluation order.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ REFUSED = Refused()
 
 class Output:
     """One output port: round-robin pointer, what it drives, its forward counter."""
-    __slots__ = ("router", "port", "rr", "kind", "sink", "count")
+    __slots__ = ("router", "port", "rr", "kind", "sink", "count", "req")
 
     def __init__(self, router: "Router", port: int):
         self.router = router
@@ -43,6 +43,7 @@ class Output:
         self.kind = NOWHERE
         self.sink = None
         self.count = 0
+        self.req = 0  # bit i: input i's head requests this output (kept by sim/mesh.py)
 
     def priority(self, port: int) -> int:
         """Rank of input `port` in this cycle's round-robin order (0 = served first)."""
@@ -50,6 +51,18 @@ class Output:
 
     def __repr__(self) -> str:
         return f"Output({self.router.x},{self.router.y}:{spec.PORTS[self.port]})"
+
+
+def _grant(rr: int, mask: int) -> int:
+    for i in range(1, spec.N_PORTS + 1):
+        port = (rr + i) % spec.N_PORTS
+        if mask >> port & 1:
+            return port
+    return -1
+
+
+# GRANT[rr][mask]: the input an output grants with pointer `rr` and request mask `mask`.
+GRANT = [[_grant(rr, mask) for mask in range(1 << spec.N_PORTS)] for rr in range(spec.N_PORTS)]
 
 
 class Router:

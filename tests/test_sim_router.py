@@ -161,12 +161,12 @@ class ShuffledSet(set):
 
 
 def test_evaluation_order_does_not_matter():
-    """Two-phase step: the order in which FIFOs are visited changes nothing."""
+    """Two-phase step: the order in which outputs are visited changes nothing."""
     def trace(seed):
         rng = random.Random(11)
         m = mesh(3, 3, 1)
         if seed is not None:
-            m.active = ShuffledSet(m.active, random.Random(seed))
+            m.requested = ShuffledSet(m.requested, random.Random(seed))
         for k in range(200):
             for x, y in m.params.tiles():
                 if rng.random() < 0.4:
