@@ -27,6 +27,9 @@ NETWORK_KEYS = {"format", "hardware", "populations", "projections", "description
 STIMULUS_KEYS = {"ticks", "spikes", "description"}
 WEIGHT_RANGE = spec.field_range(spec.WEIGHT_BITS, True)
 WEXP_RANGE = spec.field_range(spec.WEXP_BITS, False)
+# No chip holds more neurons than the largest mesh of the largest cores; a bigger population
+# (input ones included) is a typo, and refusing it early keeps the compiler from allocating it.
+MAX_POPULATION = spec.LIMITS["width"][1] * spec.LIMITS["height"][1] * spec.LIMITS["neurons_per_core"][1]
 
 
 class NetworkError(spec.NeuroMeshError, ValueError):
@@ -220,7 +223,7 @@ def parse_network(raw, path="<network>") -> Network:
 def _population(c: _Checker, p, where: str, params: spec.HwParams) -> dict:
     c.obj(p, where, POPULATION_KEYS, {"name", "size", "kind"})
     name = c.str(p["name"], f"{where}.name")
-    size = c.int(p["size"], f"{where}.size", lo=1)
+    size = c.int(p["size"], f"{where}.size", 1, MAX_POPULATION)
     kind = p["kind"]
     if kind not in KINDS:
         c.fail(f"{where}.kind", "must be \"input\" or \"lif\"", kind)

@@ -87,7 +87,8 @@ CASES = {
     "missing name": (_del(["populations", 1, "name"]), ["populations[1].name: missing"]),
     "empty name": (_set(["populations", 1, "name"], ""), ["populations[1].name: must be a non-empty string", '(got "")']),
     "missing size": (_del(["populations", 2, "size"]), ["populations[2].size: missing"]),
-    "size zero": (_set(["populations", 1, "size"], 0), ["populations[1].size: must be at least 1 (got 0)"]),
+    "size zero": (_set(["populations", 1, "size"], 0), ["populations[1].size: must be in 1..1048576 (got 0)"]),
+    "size huge": (_set(["populations", 0, "size"], 1 << 40), ["populations[0].size: must be in 1..1048576 (got 1099511627776)"]),
     "size string": (_set(["populations", 1, "size"], "3"), ["populations[1].size: must be an integer", '(got "3")']),
     "size float": (_set(["populations", 1, "size"], 3.0), ["populations[1].size: must be an integer (got 3.0)"]),
     "size bool": (_set(["populations", 1, "size"], True), ["populations[1].size: must be an integer (got true)"]),
@@ -290,3 +291,45 @@ def test_bundled_examples_are_valid():
         net = load_network(path)
         stim = load_stimulus(path.with_name("stimulus.json"), net)
         assert stim.ticks >= 1 and any(stim.spikes.values())
+
+
+def _leaves(obj, path=()):
+    yield path
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, path + (i,))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_mutation_is_accepted_or_refused_cleanly(seed):
+    """Replace a random part of a valid network with a random JSON value, many times: the
+    result is a Network that compiles (or a capacity refusal), or a one-line NeuroMeshError;
+    never another exception."""
+    import random
+    from neuromesh.firmware.compiler import compile_network
+    from neuromesh.firmware.netfile import parse_network
+    rng = random.Random(seed)
+    values = [None, True, False, 0, -1, 1, 2, 7, 8, 127, 128, -129, 4095, 1 << 40, 0.5, "", "a", "in", "lif",
+              "input", [], [0], [0, 0], [0, 0, 1], [[0, 0, 1]], {}, {"x": 1}]
+    refused = 0
+    for _ in range(150):
+        net = copy.deepcopy(BASE)
+        for _ in range(rng.randint(1, 3)):
+            paths = [p for p in _leaves(net) if p]
+            path = rng.choice(paths)
+            obj = net
+            for k in path[:-1]:
+                obj = obj[k]
+            if rng.random() < 0.15 and isinstance(obj, dict):
+                del obj[path[-1]]
+            else:
+                obj[path[-1]] = copy.deepcopy(rng.choice(values))
+        try:
+            compile_network(parse_network(net, "m.json"))
+        except spec.NeuroMeshError as e:
+            assert str(e).startswith("m.json: ") and "\n" not in str(e)
+            refused += 1
+    assert refused > 50
