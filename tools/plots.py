@@ -1,0 +1,157 @@
+"""`neuromesh run --plot DIR`: PNG plots of a result (matplotlib, Agg backend).
+
+* `raster.png`: spikes of every recorded population (tick x neuron index);
+* `links.png`: flits per directed link of the mesh (router to router, host in and out), from
+  `result["links"]` or, for a result without it, from the routers' forward counters;
+* `energy.png`: energy by event type (`stats.energy_pj`);
+* `ticks.png`: clock cycles each tick took.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from neuromesh import spec
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def links_from_counters(result: dict) -> list:
+    """Directed link loads from the routers' `fwd_<port>` counters (tile index order)."""
+    hw = result["hardware"]
+    w, h = hw["width"], hw["height"]
+    links = [{"from": "host", "to": [0, 0], "port": "spike_in", "flits": result["stats"].get("flits_host", 0)}]
+    for i, c in enumerate(result["counters"]["routers"]):
+        x, y = i % w, i // w
+        for port, (dx, dy) in spec.PORT_DELTA.items():
+            n = c[f"fwd_{spec.PORTS[port]}"]
+            nx, ny = x + dx, y + dy
+            if 0 <= nx < w and 0 <= ny < h:
+                links.append({"from": [x, y], "to": [nx, ny], "port": spec.PORTS[port], "flits": n})
+            elif (x, y, port) == (0, 0, spec.WEST):
+                links.append({"from": [0, 0], "to": "host", "port": "spike_out", "flits": n})
+    return links
+
+
+def plot_raster(result: dict, path: Path) -> Path:
+    plt = _plt()
+    spikes = result.get("spikes", {})
+    ticks = result.get("stats", {}).get("ticks", 0)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    offset, yticks, ylabels = 0, [], []
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    total = sum(len(v) for v in spikes.values())
+    mark = 60 if total < 500 else 20 if total < 5000 else 4  # readable ticks at any density
+    for i, (pop, events) in enumerate(spikes.items()):
+        size = max([e[1] for e in events], default=-1) + 1
+        if events:
+            ax.scatter([e[0] for e in events], [offset + e[1] for e in events], s=mark, marker="|",
+                       color=colors[i % len(colors)], label=f"{pop} ({len(events)})")
+        yticks.append(offset + max(size, 1) / 2)
+        ylabels.append(pop)
+        offset += max(size, 1) + 1
+    ax.set_yticks(yticks, ylabels)
+    ax.set_xlabel("tick")
+    ax.set_xlim(0.5, max(ticks, 1) + 0.5)
+    ax.set_title(f"spike raster ({sum(len(v) for v in spikes.values())} spikes recorded)")
+    if spikes and any(spikes.values()):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_links(result: dict, path: Path) -> Path:
+    plt = _plt()
+    from matplotlib import cm, colors as mcolors
+    hw = result["hardware"]
+    w, h = hw["width"], hw["height"]
+    links = result.get("links") or links_from_counters(result)
+    peak = max([l["flits"] for l in links], default=0) or 1
+    norm = mcolors.Normalize(vmin=0, vmax=peak)
+    cmap = cm.get_cmap("viridis") if hasattr(cm, "get_cmap") else plt.get_cmap("viridis")
+    fig, ax = plt.subplots(figsize=(1.6 * w + 2.5, 1.6 * h + 1.2))
+    for x in range(w):
+        for y in range(h):
+            ax.add_patch(plt.Rectangle((x - 0.18, y - 0.18), 0.36, 0.36, fill=False, lw=1.2, color="0.3"))
+            ax.text(x, y, f"{x},{y}", ha="center", va="center", fontsize=8, color="0.3")
+    side = 0.07  # the two directions of a link side by side
+    for l in links:
+        n = l["flits"]
+        if l["from"] == "host":
+            (x0, y0), (x1, y1) = (-0.85, side), (-0.2, side)
+        elif l["to"] == "host":
+            (x0, y0), (x1, y1) = (-0.2, -side), (-0.85, -side)
+        else:
+            (fx, fy), (tx, ty) = l["from"], l["to"]
+            dx, dy = tx - fx, ty - fy
+            ox, oy = -dy * side, dx * side  # keep to the right of the direction of travel
+            x0, y0 = fx + 0.2 * dx + ox, fy + 0.2 * dy + oy
+            x1, y1 = tx - 0.2 * dx + ox, ty - 0.2 * dy + oy
+        color = cmap(norm(n)) if n else (0.85, 0.85, 0.85, 1.0)
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1 + 4 * n / peak, shrinkA=0, shrinkB=0))
+    ax.text(-0.9, 0.3, "host", fontsize=8, color="0.3")
+    ax.set_xlim(-1.0, w - 0.5)
+    ax.set_ylim(-0.6, h - 0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(w))
+    ax.set_yticks(range(h))
+    ax.set_xlabel("x (east)")
+    ax.set_ylabel("y (north)")
+    sm = cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, label="flits", shrink=0.8)
+    ax.set_title(f"link load ({result['stats'].get('hops', 0)} hops)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_energy(result: dict, path: Path) -> Path:
+    plt = _plt()
+    energy = result["stats"]["energy_pj"]
+    items = [(k, v) for k, v in energy.items() if k != "total"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bars = ax.bar([k for k, _ in items], [v for _, v in items], color="tab:orange")
+    for bar, (_, v) in zip(bars, items):
+        ax.annotate(f"{v:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("pJ")
+    ax.set_title(f"energy by event ({result['stats'].get('energy_profile', '')}): "
+                 f"total {energy['total']:,.0f} pJ")
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_ticks(result: dict, path: Path) -> Path:
+    plt = _plt()
+    cycles = result["stats"]["tick_cycles"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(range(1, len(cycles) + 1), cycles, width=1.0, color="tab:blue")
+    ax.set_xlabel("tick")
+    ax.set_ylabel("clock cycles")
+    ax.set_title(f"cycles per tick (total {result['stats']['cycles']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_plots(result: dict, outdir: Path) -> list:
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    return [
+        plot_raster(result, outdir / "raster.png"),
+        plot_links(result, outdir / "links.png"),
+        plot_energy(result, outdir / "energy.png"),
+        plot_ticks(result, outdir / "ticks.png"),
+    ]
