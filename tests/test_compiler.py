@@ -336,6 +336,30 @@ def test_auto_placement_fills_around_explicit_ones():
     assert pl["auto"] == [[1, 0, 0], [1, 0, 1], [1, 0, 2]]
 
 
+def test_auto_placement_counts_route_entries():
+    # tile (0, 0) has 3 route entries, all taken by the recorded population `a` placed there;
+    # `b` would fit its neuron slots, but its own host route would be a fourth: it goes to (1, 0)
+    raw = {"format": "neuromesh-network/1",
+           "hardware": {"width": 2, "height": 1, "neurons_per_core": 8, "routes_per_core": 3},
+           "populations": [_lif("a", 3, record=True, placement=[0, 0]), _lif("b", 1, record=True)]}
+    assert compile_raw(raw).map["placement"]["b"] == [[1, 0, 0]]
+    # routes live at the source: c on (0, 0) reaching d needs one entry per (tile, weight_exp) of
+    # d's neurons; with room for 2, d must not be split over two tiles with two weight_exps
+    raw = {"format": "neuromesh-network/1",
+           "hardware": {"width": 3, "height": 1, "neurons_per_core": 4, "routes_per_core": 2},
+           "populations": [_lif("c", 1, placement=[0, 0]), _lif("filler", 2, placement=[1, 0]), _lif("d", 4)],
+           "projections": [{"pre": "c", "post": "d", "weight_exp": e, "weights": [[1, 1, 1, 1]]} for e in (0, 3)]}
+    c = compile_raw(raw)
+    assert c.map["placement"]["d"] == [[2, 0, s] for s in range(4)]  # the first tile that holds it whole
+    assert c.map["usage"][0]["routes"] == [2, 2]
+    # one more neuron in d: no core holds 5, any split puts d on 2 tiles, so c needs
+    # 2 tiles x 2 weight_exps = 4 route entries at (0, 0): refused, naming them
+    raw["populations"][2]["size"] = 5
+    raw["projections"] = [{"pre": "c", "post": "d", "weight_exp": e, "weights": [[1] * 5]} for e in (0, 3)]
+    with pytest.raises(NetworkError, match=r"tile \(0, 0\): needs 4 route entries, has 2 \(2 too many\)"):
+        compile_raw(raw)
+
+
 # ---------------------------------------------------------------------------------------------
 # Capacity refusals: one line naming the tile, the resource and by how much
 
