@@ -38,8 +38,10 @@ def load_image(chip: Chip, writes, params: spec.HwParams) -> None:
 class _Run:
     """The standard host driving one chip; `clock` is the SimPy process."""
 
-    def __init__(self, chip: Chip, tick_inputs, host: HostBehaviour, progress, max_cycles):
+    def __init__(self, chip: Chip, tick_inputs, host: HostBehaviour, progress, max_cycles,
+                 every_cycle=False):
         self.chip = chip
+        self.every_cycle = every_cycle  # never jump (a check of the jump arithmetic)
         self.inputs = [list(flits) for flits in tick_inputs]
         self.host = host
         self.progress = progress
@@ -83,7 +85,7 @@ class _Run:
                     offer_from = k + 1 + host.gap(g)
                 else:
                     offer_from, valid_from = None, k + 1
-            if offered is not None or chip.moving():
+            if offered is not None or chip.moving() or self.every_cycle:
                 nxt = k + 1
             else:
                 nxt = self._next_cycle(k, offer_from, valid_from, started)
@@ -110,13 +112,15 @@ class _Run:
 
 
 def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour | None = None, *,
-        progress=None, max_cycles: int | None = None, **_opts) -> EngineRun:
+        progress=None, max_cycles: int | None = None, every_cycle: bool = False, **_opts) -> EngineRun:
     """Load `writes` into a fresh chip and run the standard host over `tick_inputs`
-    (`tick_inputs[t-1]`: the flits offered before starting tick t)."""
+    (`tick_inputs[t-1]`: the flits offered before starting tick t). `max_cycles`: give up
+    (NeuroMeshError) past that cycle; `every_cycle`: step every cycle instead of jumping over
+    idle ones (same result, slower: a check of the jumps)."""
     host = host or HostBehaviour()
     chip = Chip(params)
     load_image(chip, writes, params)
-    r = _Run(chip, tick_inputs, host, progress, max_cycles)
+    r = _Run(chip, tick_inputs, host, progress, max_cycles, every_cycle)
     if tick_inputs:
         env = simpy.Environment()
         env.process(r.clock(env))

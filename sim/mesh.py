@@ -78,7 +78,7 @@ class Mesh:
         if n == 1:
             self.nonempty += 1
             self._head(fifo, out)
-        if n > fifo.peak:
+        if n > fifo.peak:  # external pushes come after the commit's pops: n is the new level
             fifo.peak = n
 
     def _pop_fifo(self, fifo) -> int:
@@ -121,6 +121,7 @@ class Mesh:
                 f.router.errors += 1
                 self._pop_fifo(f)
         requested = self.requested
+        grown = []  # FIFOs that may have reached a new peak (checked once all pops are done)
         for f, out in moves:
             q = f.q
             flit = q.popleft()[0]
@@ -157,7 +158,7 @@ class Mesh:
                         dout.req |= 1 << d.port
                         requested.add(dout)
                 if n > d.peak:
-                    d.peak = n
+                    grown.append(d)
             elif kind == TO_CORE:
                 end = out.sink.accept(flit, k, self.fill)
                 if end > self.idle_max:
@@ -171,6 +172,9 @@ class Mesh:
                     self.delivered.append((k, r.x, r.y, flit))
         for d, flit in pushes:
             self.push(d, flit)
+        for d in grown:
+            if len(d.q) > d.peak:
+                d.peak = len(d.q)
 
     # -- measurements ---------------------------------------------------------------------------
     def link_loads(self, host_in: int = 0) -> list:

@@ -404,3 +404,33 @@ def test_negative_state_reads_back_signed():
     chip.write(addr, spec.STATE_WORDS[1].pack(v=-5, r=9))
     assert spec.STATE_WORDS[1].unpack(chip.read(addr)) == {"v": -5, "r": 9}
     assert chip.read(addr) == ((1 << 24) - 5) | (9 << 24)
+
+
+# -- jumping over idle cycles changes nothing ---------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(3))
+def test_jumps_equal_stepping_every_cycle(seed):
+    rng = random.Random(100 + seed)
+    params = spec.HwParams(width=3, height=2, neurons_per_core=5, axons_per_core=4,
+                           synapses_per_core=24, routes_per_core=24, fifo_depth=2)
+    img, _neurons, _axons = random_network(rng, params)
+    inputs = [[spec.pack_flit(rng.randrange(4), rng.randrange(3), rng.randrange(2))
+               for _ in range(rng.randrange(0, 5))] for _ in range(6)]
+    host = HostBehaviour(seed=seed, max_gap=4, out_ready_prob=0.6)
+    fast = run(params, img.writes, inputs, host)
+    slow = run(params, img.writes, inputs, host, every_cycle=True)
+    assert fast == slow
+    assert fast.counters["chip"]["busy_cycles"] > 0
+
+
+def test_fifo_peaks_reported():
+    # Three host flits for an axon with 4 synapses: the walker takes one every 5 cycles, so the
+    # west FIFO of (0,0) holds 1, then 2 (the second arrives while the first waits)...: offered
+    # and taken in 0, 1, 2; the first leaves in 1, so the level peaks at 2.
+    params = small(n=4)
+    img = Image(params)
+    img.axon(0, 0, 0, [(0, 1)] * 4)
+    flit = spec.pack_flit(0, 0, 0)
+    r = run(params, img.writes, [[flit] * 3], HostBehaviour())
+    peaks = {tuple(p["tile"]): p["peak"] for p in r.extras["fifo_peak"]}
+    assert peaks[(0, 0)] == {"local": 0, "north": 0, "east": 0, "south": 0, "west": 2}
