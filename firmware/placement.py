@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from neuromesh import spec
-
 from .netfile import Network, NetworkError
 
 

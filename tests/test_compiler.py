@@ -15,7 +15,7 @@ import pytest
 
 from neuromesh import spec
 from neuromesh.firmware.compiler import compile_network
-from neuromesh.firmware.netfile import NetworkError, parse_network
+from neuromesh.firmware.netfile import NetworkError, load_network, parse_network
 from neuromesh.tools.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -453,7 +453,7 @@ def test_compile_command_writes_image_and_map(tmp_path, capsys):
     assert "(1, 0)" in text and "image written to" in text and "map written to" in text
     m = json.loads((tmp_path / "build" / "image.hex.map.json").read_text())
     assert m["format"] == "neuromesh-map/1" and set(m) >= {"inputs", "outputs", "placement", "usage", "hardware"}
-    c = compile_network(__import__("neuromesh.firmware.netfile", fromlist=["x"]).load_network(EXAMPLES / "tiny" / "network.json"))
+    c = compile_network(load_network(EXAMPLES / "tiny" / "network.json"))
     assert read_image(out) == c.writes
     assert main(["compile", str(EXAMPLES / "tiny" / "network.json"), "-o", str(out), "--map", str(tmp_path / "m.json")]) == 0
     assert json.loads((tmp_path / "m.json").read_text()) == m

@@ -1,4 +1,8 @@
 """Image file round trip and checks, loader write/verify (firmware/image.py, firmware/loader.py)."""
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from neuromesh import spec
@@ -6,7 +10,7 @@ from neuromesh.firmware import image, loader
 from neuromesh.firmware.compiler import compile_network
 from neuromesh.firmware.netfile import load_network
 
-EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 class DictTransport:
@@ -43,7 +47,7 @@ P = spec.HwParams(width=2, height=2, neurons_per_core=8, axons_per_core=8, synap
 
 
 def image_text(lines, n=None, header=True):
-    head = ["# neuromesh-image/1", "# hardware: " + __import__("json").dumps(P.to_dict())] if header else []
+    head = ["# neuromesh-image/1", "# hardware: " + json.dumps(P.to_dict())] if header else []
     body = [ln for ln in lines]
     count = sum(1 for ln in body if ln.strip() and not ln.startswith("#")) if n is None else n
     return "\n".join(head + body + [f"# end: {count} writes"]) + "\n"
@@ -173,7 +177,7 @@ def test_loader_refuses_bad_addresses_before_writing_anything():
                         ((spec.chip_addr("id"), 0), "read-only id"),
                         ((spec.tile_addr(0, 0, "param", 0), 1 << 32), "is not a 32-bit word")]:
         t = DictTransport(P)
-        with pytest.raises(loader.LoadError, match=__import__("re").escape(needle)):
+        with pytest.raises(loader.LoadError, match=re.escape(needle)):
             loader.load(t, [good, bad, good], P)
         assert t.log == []
 
