@@ -61,19 +61,35 @@ def compile_network(net: Network) -> Compiled:
         keys = sorted(lists, key=lambda k: (order[k[0]], k[1], k[2]))
         axons.append([(k, lists[k]) for k in keys])
 
-    # Flits that reach every axon of a source neuron, in tile order then axon order.
-    targets = defaultdict(list)
+    # The axons each source neuron reaches, in tile order then axon order.
+    reached = defaultdict(list)
     for (x, y), k in tile_index.items():
         for a, ((pop, i, _wexp), _syn) in enumerate(axons[k]):
-            targets[(pop, i)].append((k, a, spec.pack_flit(a, x, y)))
-    flits_of = {src: [f for _k, _a, f in sorted(lst)] for src, lst in targets.items()}
+            reached[(pop, i)].append((k, a, x, y))
 
-    # Neurons per tile by slot, and the route list of each.
+    # Neurons per tile by slot.
     slots = [dict() for _ in range(params.n_tiles)]  # slot -> (pop dict, index)
     pops = {p["name"]: p for p in net.populations}
     for name, where in placement.items():
         for i, (x, y, slot) in enumerate(where):
             slots[tile_index[(x, y)]][slot] = (pops[name], i)
+
+    # Check every capacity before packing anything: an over-full table may not even fit a field.
+    usage = []
+    for k, (x, y) in enumerate(params.tiles()):
+        used = {
+            "neurons": max(slots[k], default=-1) + 1,
+            "axons": len(axons[k]),
+            "synapses": sum(len(s) for _key, s in axons[k]),
+            "routes": sum(len(reached.get((pop["name"], i), ())) + pop["record"] for pop, i in slots[k].values()),
+        }
+        entry = {"tile": [x, y]}
+        for key, cap_field, _label in RESOURCES:
+            entry[key] = [used[key], getattr(params, cap_field)]
+        usage.append(entry)
+    check_capacity(net.path, usage)
+
+    flits_of = {src: [spec.pack_flit(a, x, y) for _k, a, x, y in sorted(lst)] for src, lst in reached.items()}
     routes = [dict() for _ in range(params.n_tiles)]  # slot -> [flit, ...]
     outputs = {}
     for k, (x, y) in enumerate(params.tiles()):
@@ -85,20 +101,7 @@ def compile_network(net: Network) -> Compiled:
                 lst.append(flit)
                 outputs[str(flit)] = [pop["name"], i]
             routes[k][slot] = lst
-
-    usage = []
-    for k, (x, y) in enumerate(params.tiles()):
-        used = {
-            "neurons": max(slots[k], default=-1) + 1,
-            "axons": len(axons[k]),
-            "synapses": sum(len(s) for _key, s in axons[k]),
-            "routes": sum(len(r) for r in routes[k].values()),
-        }
-        entry = {"tile": [x, y]}
-        for key, cap_field, _label in RESOURCES:
-            entry[key] = [used[key], getattr(params, cap_field)]
-        usage.append(entry)
-    check_capacity(net.path, usage)
+    assert all(u["routes"][0] == sum(len(r) for r in routes[k].values()) for k, u in enumerate(usage))
 
     writes = []
     for k, (x, y) in enumerate(params.tiles()):

@@ -587,3 +587,12 @@ def test_tiny_example_matches_the_hand_calculation():
     out = {0: [2, 3, 4, 6, 8, 9], 1: [3, 6, 9]}
     assert result["spikes"]["exc"] == sorted([t, i] for i, ts in exc.items() for t in ts)
     assert result["spikes"]["out"] == sorted([t, i] for i, ts in out.items() for t in ts)
+
+
+def test_overflow_beyond_a_field_width_is_still_a_clean_refusal(tmp_path, capsys):
+    # 5000 axons on a core of 4096: axon numbers past 4095 do not even fit a flit's axon field
+    raw = {"format": "neuromesh-network/1",
+           "hardware": {"width": 1, "height": 1, "neurons_per_core": 4096, "axons_per_core": 4096},
+           "populations": [{"name": "i", "kind": "input", "size": 5000}, _lif("n", 2)],
+           "projections": [{"pre": "i", "post": "n", "synapses": [[k, k % 2, 1] for k in range(5000)]}]}
+    assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 5000 axons, has 4096 (904 too many)"
