@@ -226,12 +226,31 @@ def test_predicted_counts_by_hand(trained):
     assert c["hop_ew"][0] == 2 and c["hop_ns"][0] == 2 and c["update_idle"][0] == 4 * 32 * 3 - 2
 
 
-def test_sparsest_picks_fewest_sops_above_the_floor():
-    rows = [{"code": "a", "T": 4, "accuracy": 0.90, "sops": 10, "energy_pj_static0": {"loihi": 1}},
-            {"code": "a", "T": 8, "accuracy": 0.96, "sops": 30, "energy_pj_static0": {"loihi": 3}},
-            {"code": "b", "T": 8, "accuracy": 0.97, "sops": 20, "energy_pj_static0": {"loihi": 2}}]
+def test_sparsest_picks_the_cheapest_above_the_floor_on_the_chosen_split():
+    rows = [{"code": "a", "T": 4, "train_accuracy": 0.90, "accuracy": 0.99, "sops": 10, "energy_pj_static0": {"loihi": 1}},
+            {"code": "a", "T": 8, "train_accuracy": 0.96, "accuracy": 0.96, "sops": 30, "energy_pj_static0": {"loihi": 3}},
+            {"code": "b", "T": 8, "train_accuracy": 0.97, "accuracy": 0.90, "sops": 20, "energy_pj_static0": {"loihi": 2}}]
     assert sparsest(rows, 0.95)["code"] == "b"
+    assert sparsest(rows, 0.95, key="accuracy")["T"] == 4
     assert sparsest(rows, 0.99) is None
+
+
+def test_gain_scales_the_codes_and_the_conversion(trained):
+    data, net, snn = trained
+    px = np.arange(17)[None, :]
+    enc = dm.encode(px, 8, "regular", gain=0.25)
+    # round(8 * 0.25 * p / 16) = round(p / 8), halves up
+    assert enc.sum(axis=1)[0].tolist() == [int(np.floor(p / 8 + 0.5)) for p in range(17)]
+    full = dm.encode(np.array([[16] * 64]), 400, "poisson", seed=1, gain=0.5)
+    assert 0.45 < full.mean() < 0.55
+    with pytest.raises(spec.NeuroMeshError):
+        dm.encode(px, 4, "regular", gain=1.5)
+    # gain g: the hidden layer's effective weights are W1 / g, so its int8 scale is g times
+    # smaller and (same lambda) its threshold g times lower in weight steps
+    quarter = dm.convert(net, data, input_gain=0.25)
+    assert np.array_equal(quarter.hidden.weights, snn.hidden.weights)
+    ratio = (quarter.hidden.vth[0] / (1 << quarter.hidden.weight_exp)) / (snn.hidden.vth[0] / (1 << snn.hidden.weight_exp))
+    assert abs(ratio - 0.25) < 1e-3
 
 
 # ----------------------------------------------------------------------------------------------
@@ -245,9 +264,8 @@ def _engine_check(trained, tmp_path, engine, n_images, t):
     enc = dm.encode(data.x_test[:n_images], t, "poisson", 0, data.test_index[:n_images])
     sim = dm.simulate(snn, enc)
     counts = dn.predicted_counts(snn, "2x1", enc, sim.hidden, sim.output)
-    results = []
-    for k in range(n_images):
-        res = dn.run_image(prep, dn.stimulus_json(enc[k], t + 1), engine)
+    results = dn.run_images(prep, [dn.stimulus_json(enc[k], t + 1) for k in range(n_images)], engine)
+    for k, res in enumerate(results):
         assert np.array_equal(dn.output_raster(res, 10, t + 1), sim.output[k])
         s = res["stats"]
         assert s["sops"] == counts["sop"][k]
@@ -255,7 +273,6 @@ def _engine_check(trained, tmp_path, engine, n_images, t):
         assert s["flits_core"] == counts["spike"][k] and s["flits_host"] == counts["host_flits"][k]
         assert s["hops_ew"] == counts["hop_ew"][k] and s["hops_ns"] == counts["hop_ns"][k]
         assert s["errors"] == 0 and s["ticks"] == t + 1
-        results.append(res)
     return results
 
 
@@ -284,5 +301,11 @@ def test_rtl_agrees_with_golden_on_digits(trained, tmp_path):
     gold = _engine_check(trained, tmp_path, "golden", 2, 4)
     for r, g in zip(rtl, gold):
         for key in ("spikes", "handshakes", "completions", "counters"):
-            assert r[key] == g[key]
+            assert dn.first_difference(r[key], g[key], key) is None
         assert [(f["cycle"], f["flit"]) for f in r["output_flits"]] == [(f["cycle"], f["flit"]) for f in g["output_flits"]]
+
+
+def test_first_difference_names_the_path_and_both_values():
+    assert dn.first_difference({"a": [1, 2, {"b": 3}]}, {"a": [1, 2, {"b": 3}]}) is None
+    assert dn.first_difference({"a": [1, 2, {"b": 3}]}, {"a": [1, 2, {"b": 4}]}, "x") == "x.a[2].b: 3 != 4"
+    assert dn.first_difference([1, 2], [1, 2, 3], "h") == "h: length 2 != 3"

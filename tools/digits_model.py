@@ -23,6 +23,7 @@ Front. Neurosci. 11:682, 2017):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 import warnings
 
 import numpy as np
@@ -214,18 +215,21 @@ def lif_layer(w_eff: np.ndarray, b: np.ndarray, lam: float) -> tuple[LifLayer, f
     return layer, s
 
 
-def convert(net: FloatNet, data: Dataset, percentile: float = 99.9, out_percentile: float = 100.0) -> Snn:
-    """Rate-coded integrate-and-fire conversion with data-based threshold balancing."""
+def convert(net: FloatNet, data: Dataset, percentile: float = 99.9, out_percentile: float = 100.0,
+            input_gain: float = 1.0) -> Snn:
+    """Rate-coded integrate-and-fire conversion with data-based threshold balancing.
+    `input_gain` g: the input code fires at g * pixel / 16 spikes per tick (g <= 1, fewer input
+    spikes); the hidden layer then sees rates g * x, so its effective weights are W1 / g."""
     x01 = data.x_train / PIXEL_MAX
     h = net.hidden(x01)
     lam1 = float(np.percentile(h, percentile))
     z2 = net.logits(x01)
     lam2 = float(np.percentile(np.maximum(z2, 0.0), out_percentile))
-    hidden, s1 = lif_layer(net.w1, net.b1, lam1)
+    hidden, s1 = lif_layer(net.w1 / input_gain, net.b1, lam1)
     w2_eff = net.w2 * lam1
     output, s2 = lif_layer(w2_eff, net.b2, lam2)
     info = {"lambda_hidden": lam1, "lambda_output": lam2, "scale_hidden": s1, "scale_output": s2,
-            "percentile": percentile, "out_percentile": out_percentile}
+            "percentile": percentile, "out_percentile": out_percentile, "input_gain": input_gain}
     return Snn(hidden, output, info)
 
 
@@ -234,23 +238,29 @@ def convert(net: FloatNet, data: Dataset, percentile: float = 99.9, out_percenti
 
 
 def encode(pixels: np.ndarray, ticks: int, code: str = "poisson", seed: int = 0,
-           image_ids: np.ndarray | None = None) -> np.ndarray:
-    """`poisson`: pixel i spikes in each tick with probability pixel/16, independently, from a
-    generator seeded by (seed, image id), so an image's spikes do not depend on the batch.
-    `regular`: deterministic rate code, pixel p spikes whenever round(t * p / 16) steps up, so
-    it fires round(T * p / 16) times, evenly spaced."""
+           image_ids: np.ndarray | None = None, gain: float = 1.0) -> np.ndarray:
+    """Rate r = gain * pixel / 16 spikes per tick (gain in (0, 1]; a binary fraction such as
+    1/4 keeps the regular code in exact integers).
+    `poisson`: pixel i spikes in each tick with probability r, independently, from a generator
+    seeded by (seed, image id), so an image's spikes do not depend on the batch.
+    `regular`: deterministic, pixel i spikes whenever round(t * r) steps up, so it fires
+    round(T * r) times (halves up), evenly spaced."""
     pixels = np.asarray(pixels, np.int64)
     n = len(pixels)
+    if not 0 < gain <= 1:
+        raise spec.NeuroMeshError(f"digits: input gain must be in (0, 1] (got {gain!r})")
     if code == "poisson":
         ids = np.arange(n) if image_ids is None else np.asarray(image_ids)
         out = np.empty((n, ticks, pixels.shape[1]), bool)
         for k in range(n):
             rng = np.random.default_rng([seed, int(ids[k])])
-            out[k] = rng.random((ticks, pixels.shape[1])) * PIXEL_MAX < pixels[k]
+            out[k] = rng.random((ticks, pixels.shape[1])) * PIXEL_MAX < gain * pixels[k]
         return out
     if code == "regular":
+        g = Fraction(gain)
         t = np.arange(ticks + 1)[None, :, None]
-        count = (2 * t * pixels[:, None, :] + PIXEL_MAX) // (2 * PIXEL_MAX)  # round(t p / 16), half up
+        # round(t * g * p / 16), halves up, in integers: floor((2 t p g_num + 16 g_den) / (32 g_den))
+        count = (2 * t * pixels[:, None, :] * g.numerator + PIXEL_MAX * g.denominator) // (2 * PIXEL_MAX * g.denominator)
         return np.diff(count, axis=1) > 0
     raise spec.NeuroMeshError(f"digits: unknown input code {code!r} (poisson, regular)")
 

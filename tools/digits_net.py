@@ -154,22 +154,58 @@ def prepare(net_path: Path) -> Prepared:
 def run_image(prep: Prepared, stim: dict, engine: str = "golden", profile: str = "loihi",
               stim_path: str = "<digits stimulus>") -> dict:
     """The same steps as `neuromesh.tools.run.run_network`, with the compile done once."""
+    return run_images(prep, [stim], engine, profile, [stim_path])[0]
+
+
+def run_images(prep: Prepared, stims: list, engine: str = "golden", profile: str = "loihi",
+               names: list | None = None) -> list:
+    """Results of several stimuli, each on a freshly loaded chip. The RTL runs them all in one
+    simulator process (`rtl_engine.run_jobs`: one Verilator build, one process start)."""
     from neuromesh.firmware.netfile import parse_stimulus
     from neuromesh.host import HostBehaviour
     from neuromesh.result import build_result, tick_inputs
-    s = parse_stimulus(stim, prep.net, stim_path)
-    inputs = tick_inputs(s.spikes, prep.compiled.map["inputs"], s.ticks)
+    names = names or [f"<digits stimulus {k}>" for k in range(len(stims))]
     host = HostBehaviour()
+    parsed = [parse_stimulus(st, prep.net, name) for st, name in zip(stims, names)]
+    inputs = [tick_inputs(s.spikes, prep.compiled.map["inputs"], s.ticks) for s in parsed]
+    params, writes = prep.compiled.params, prep.compiled.writes
     if engine == "golden":
-        from neuromesh.sim.engine import run as run_engine
+        from neuromesh.sim.engine import run as run_golden
+        observed = [run_golden(params, writes, inp, host) for inp in inputs]
     elif engine == "rtl":
-        from neuromesh.tools.rtl_engine import run as run_engine
+        from neuromesh.tools import rtl_engine
+        jobs = [rtl_engine.Job(f"digits{k}", list(writes), [list(t) for t in inp], host)
+                for k, inp in enumerate(inputs)]
+        raw = rtl_engine.run_jobs(params, jobs)
+        for r in raw:
+            if "error" in r:
+                raise spec.NeuroMeshError(f"rtl engine: {r['name']}: {r['error']}")
+        observed = [rtl_engine.to_engine_run(r) for r in raw]
     else:
         raise spec.NeuroMeshError(f"digits: unknown engine {engine!r} (golden, rtl)")
-    observed = run_engine(prep.compiled.params, prep.compiled.writes, inputs, host)
-    return build_result(observed, engine=engine, params=prep.compiled.params, chip_map=prep.compiled.map,
-                        populations=prep.net.populations, stimulus=s.spikes, ticks=s.ticks, profile=profile,
-                        sources={"network": str(prep.net_path), "stimulus": stim_path, "host": host.describe()})
+    return [build_result(obs, engine=engine, params=params, chip_map=prep.compiled.map,
+                         populations=prep.net.populations, stimulus=s.spikes, ticks=s.ticks, profile=profile,
+                         sources={"network": str(prep.net_path), "stimulus": name, "host": host.describe()})
+            for obs, s, name in zip(observed, parsed, names)]
+
+
+def first_difference(a, b, where: str = "") -> str | None:
+    """Where two JSON-like values first differ, as `path: a != b` (None when equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                return f"{where}.{k}: present in only one"
+            d = first_difference(a[k], b[k], f"{where}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{where}[{i}]")
+            if d:
+                return d
+        return None if len(a) == len(b) else f"{where}: length {len(a)} != {len(b)}"
+    return None if a == b else f"{where}: {a!r} != {b!r}"
 
 
 def output_raster(result: dict, n_out: int, ticks: int) -> np.ndarray:
