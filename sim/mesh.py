@@ -329,8 +329,11 @@ class Chip(Mesh, Transport):
         n = p.neurons_per_core
         consume = self.fill
         self.fill ^= 1
-        acc = np.array([c.acc[consume] for c in self.cores], dtype=np.int64)
-        acc = lif.wrap_signed(acc, p.acc_width)
+        rows = [c.acc[consume] for c in self.cores]
+        try:
+            acc = lif.wrap_signed(np.array(rows, dtype=np.int64), p.acc_width)
+        except OverflowError:  # sums beyond int64: wrap them one by one first
+            acc = np.array([[lif.wrap_signed(a, p.acc_width) for a in row] for row in rows], dtype=np.int64)
         for c in self.cores:
             c.acc[consume] = [0] * n
         a = self.arrays

@@ -434,3 +434,22 @@ def test_fifo_peaks_reported():
     r = run(params, img.writes, [[flit] * 3], HostBehaviour())
     peaks = {tuple(p["tile"]): p["peak"] for p in r.extras["fifo_peak"]}
     assert peaks[(0, 0)] == {"local": 0, "north": 0, "east": 0, "south": 0, "west": 2}
+
+
+def test_accumulator_wraps_at_acc_width():
+    # synapses_per_core 1: acc_width = bit_length(128 * 128 * 1) + 1 = 16 bits. Three flits for
+    # an axon with one synapse of weight 127 << 7 = 16256: 48768 wraps to 48768 - 65536 = -16768
+    # (inside sat16), so u = -16768 << 6 = -1073152 (du 4095: no memory of the old u).
+    params = spec.HwParams(width=1, height=1, neurons_per_core=2, axons_per_core=2,
+                           synapses_per_core=1, routes_per_core=1)
+    assert params.acc_width == 16
+    img = Image(params)
+    img.neuron(0, 0, 1, du=4095, vth=131071)
+    img.axon(0, 0, 0, [(1, 127)], wexp=7)
+    chip = Chip(params)
+    for a, d in img.writes:
+        chip.write(a, d)
+    from neuromesh.sim.engine import run_chip
+    run_chip(chip, [[spec.pack_flit(0, 0, 0)] * 3])
+    u = spec.STATE_WORDS[0].unpack(chip.read(spec.tile_addr(0, 0, "state", 2)))["u"]
+    assert u == -16768 * 64
