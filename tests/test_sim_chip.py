@@ -453,3 +453,21 @@ def test_accumulator_wraps_at_acc_width():
     run_chip(chip, [[spec.pack_flit(0, 0, 0)] * 3])
     u = spec.STATE_WORDS[0].unpack(chip.read(spec.tile_addr(0, 0, "state", 2)))["u"]
     assert u == -16768 * 64
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("seed", range(1000, 1100))
+def test_soak_random_networks(seed):
+    """Long: spikes against the reference, jumps against stepping every cycle."""
+    rng = random.Random(seed)
+    params = spec.HwParams(width=rng.randint(1, 4), height=rng.randint(1, 3),
+                           neurons_per_core=rng.randint(1, 8), axons_per_core=rng.randint(1, 6),
+                           synapses_per_core=64, routes_per_core=64, fifo_depth=rng.randint(1, 4))
+    img, neurons, axons = random_network(rng, params)
+    inputs = [[spec.pack_flit(rng.randrange(params.axons_per_core), rng.randrange(params.width),
+                              rng.randrange(params.height)) for _ in range(rng.randrange(0, 8))]
+              for _ in range(10)]
+    host = HostBehaviour(seed=seed, max_gap=rng.choice([0, 3]), out_ready_prob=rng.choice([1.0, 0.4]))
+    fast = run(params, img.writes, inputs, host)
+    assert spikes_per_tick(fast) == reference_spikes(params, neurons, axons, inputs)
+    assert fast == run(params, img.writes, inputs, host, every_cycle=True)
