@@ -1,0 +1,91 @@
+"""The chip top (hw/mesh.py) under Verilator (tests/tb_mesh.py) on 1x1, 2x2 and 3x2 meshes,
+plus elaboration of the extremes and refusal of bad configurations (no simulator)."""
+import json
+
+import pytest
+
+from neuromesh import spec
+
+SMALL = dict(neurons_per_core=16, axons_per_core=16, synapses_per_core=16, routes_per_core=16)
+
+
+def _core(kind):
+    if kind == "standin":
+        from standin_core import StandinCore
+        return StandinCore
+    return None   # the default: hw.neuron_core.NeuronCore
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("width,height,depth,core", [
+    (1, 1, 1, "standin"),
+    (2, 2, 4, "standin"),
+    (3, 2, 2, "standin"),
+])
+def test_mesh(width, height, depth, core):
+    from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
+    from neuromesh.tools import rtlsim
+    params = spec.HwParams(width=width, height=height, fifo_depth=depth, **SMALL)
+    text = chip_verilog(params, core_factory=_core(core))
+    runner, build_dir = rtlsim.build(text, VERILOG_NAME, label=f"mesh-{core}-{params.key()}")
+    tests, failed, _ = rtlsim.run_tests(runner, build_dir, VERILOG_NAME, "tb_mesh",
+                                        extra_env={"NM_MESH": json.dumps({"params": params.to_dict(), "core": core})})
+    assert tests == 3 and failed == 0
+
+
+def _small_chip(width, height):
+    from standin_core import StandinCore
+    from neuromesh.hw.mesh import Chip
+    params = spec.HwParams(width=width, height=height, neurons_per_core=4, axons_per_core=4,
+                           synapses_per_core=4, routes_per_core=4, fifo_depth=1)
+    return Chip(params, core_factory=StandinCore)
+
+
+@pytest.mark.parametrize("width,height", [(1, 1), (16, 16)])
+def test_elaborates(width, height):
+    """Every Elaboratable of the hierarchy elaborates (Fragment.get recurses); the netlist of
+    a 16x16 chip takes minutes to build in Amaranth, so its conversion is a long test."""
+    from amaranth.hdl import Fragment
+    frag = Fragment.get(_small_chip(width, height), None)
+    names = {name for _sub, name, _src in frag.subfragments}
+    assert {f"tile_{x}_{y}" for x in range(width) for y in range(height)} <= names
+
+
+@pytest.mark.long
+def test_converts_16x16():
+    from amaranth.back import rtlil
+    text = rtlil.convert(_small_chip(16, 16), name="neuromesh_chip")
+    assert "tile_15_15" in text
+
+
+def test_verilog_ports_are_the_spec_ports():
+    from standin_core import StandinCore
+    from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
+    text = chip_verilog(spec.HwParams(width=1, height=2, **SMALL), core_factory=StandinCore)
+    head = text[text.index(f"module {VERILOG_NAME}("):]
+    ports = set(p.strip() for p in head[head.index("(") + 1:head.index(")")].split(","))
+    expected = {"clk", "rst", "busy", "tick__valid", "tick__ready"}
+    for name in ("cfg_req", "cfg_resp", "spike_in", "spike_out"):
+        expected |= {f"{name}__payload", f"{name}__valid", f"{name}__ready"}
+    assert ports == expected
+    assert "input [64:0] cfg_req__payload;" in head
+    assert "output [31:0] cfg_resp__payload;" in head
+    assert "input [31:0] spike_in__payload;" in head
+    assert "output [31:0] spike_out__payload;" in head
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+def test_bad_configurations_are_refused():
+    from neuromesh.hw.mesh import Chip
+    from neuromesh.hw.tile import Tile
+    with pytest.raises(spec.ConfigError):
+        spec.HwParams(width=17)
+    with pytest.raises(spec.ConfigError):
+        spec.HwParams(height=0)
+    with pytest.raises(spec.ConfigError):
+        Chip({"width": 2})
+    params = spec.HwParams(width=2, height=1, **SMALL)
+    with pytest.raises(spec.ConfigError, match="init"):
+        Chip(params, init={(2, 0): {}})
+    with pytest.raises(spec.ConfigError):
+        Tile(params, 0, 1)
