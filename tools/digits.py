@@ -302,6 +302,7 @@ def run(out: Path, *, rtl_images: int = 20, golden_images: int | None = None, la
         probe_prep = dn.prepare(net_file(gain, probe=True))
         enc = dm.encode(data.x_test[:1], t, code, SEED, data.test_index[:1], gain)
         probe = dn.run_image(probe_prep, dn.stimulus_json(enc[0], t + 1))
+        probe["input_spikes"] = enc[0]
         sim = dm.simulate(snn, enc)
         if not (np.array_equal(dn.hidden_raster(probe, snn.hidden.size, t + 1), sim.hidden[0])
                 and np.array_equal(dn.output_raster(probe, snn.output.size, t + 1), sim.output[0])):
