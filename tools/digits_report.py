@@ -171,7 +171,7 @@ def plot_sweep(path: Path, rows: list, int8_acc: float, floor: float, dense_pj: 
 # Markdown
 
 
-def write_report(out: Path, s: dict, dense: dict, engine_runs: list, rtl, probe, snn, data) -> None:
+def write_report(out: Path, s: dict, dense: dict, probe, snn, data) -> None:
     runs = s["engine_runs"]
     dense_pj = s["dense_energy_pj"]
     plots = []
@@ -258,10 +258,10 @@ def write_report(out: Path, s: dict, dense: dict, engine_runs: list, rtl, probe,
              f"model gives the same output spikes on every image it ran (below). Target: within 1.5 points of "
              f"the dense int8 network ({100 * s['accuracy_floor']:.2f}% or better) at T <= 16.\n")
     if runs:
-        L.append("| engine | code | gain | T | images | accuracy | disagreements with the functional model | wall time |")
+        L.append("| engine | code | gain | T | images | accuracy | disagreements (functional model; RTL: also golden) | wall time |")
         L.append("|---|---|---|---|---|---|---|---|")
-        for r in runs:
-            L.append(f"| golden | {r['code']} | {r['gain']:g} | {r['T']} | {r['images']} | {100 * r['accuracy']:.2f}% | "
+        for r in runs + s["rtl_runs"]:
+            L.append(f"| {r['engine']} | {r['code']} | {r['gain']:g} | {r['T']} | {r['images']} | {100 * r['accuracy']:.2f}% | "
                      f"{len(r['mismatches'])} | {r['seconds']:.0f} s |")
         L.append("")
 
@@ -345,8 +345,7 @@ def write_report(out: Path, s: dict, dense: dict, engine_runs: list, rtl, probe,
                  f"and the placement: **{len(r['mismatches'])} disagreements**.")
         for msg in r["mismatches"][:10]:
             L.append(f"  - {msg}")
-    if s.get("rtl"):
-        r = s["rtl"]
+    for r in s["rtl_runs"]:
         L.append(f"- RTL engine, {_label(r)}, {r['images']} images ({r['seconds']:.0f} s): "
                  f"output spikes, every output flit's cycle, every tick's handshake and completion cycle and every "
                  f"counter compared with the golden model, and output spikes and event counts with the functional model: "
