@@ -80,8 +80,11 @@ def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | No
         log = rtlsim.BUILD_ROOT / "verilator"
         logs = sorted(log.glob(f"{label}-*/build.log"), key=lambda p: p.stat().st_mtime)
         where = logs[-1] if logs else log
+        hint = ""
+        if waves and logs and "lz4.h" in logs[-1].read_text(errors="replace"):
+            hint = " (FST traces need the lz4 headers: apt-get install liblz4-dev)"
         raise RtlEngineError(f"rtl engine: Verilator build of {TOPLEVEL} failed "
-                             f"({type(e).__name__}); see {where}") from None
+                             f"({type(e).__name__}){hint}; see {where}") from None
     return Model(runner, Path(build_dir), time.perf_counter() - t0, waves)
 
 
