@@ -109,8 +109,9 @@ class NeuronCore(wiring.Component):
 
         # ---- memories and their configuration side --------------------------------------
         # Every memory has one write port and one synchronous read port. The accumulators'
-        # and the spike queue's read ports are transparent to their write ports: the walker's
-        # read-modify-write reads a neuron in the very cycle the previous synapse writes it.
+        # read ports are transparent to their write ports: the walker's read-modify-write may
+        # read a neuron in the very cycle the previous synapse writes it. A configuration
+        # access takes over the ports of the memory it names (`hit`).
         mems, rd, wr, hit = {}, {}, {}, {}
         for name, (region, word, depth) in memory_layout(p).items():
             mem = Memory(shape=unsigned(_word_width(word)), depth=depth, init=self._images[name])

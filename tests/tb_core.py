@@ -406,6 +406,15 @@ async def synapse_throughput(dut):
     ln = lists[last][1] if last < A else None
     want_idle = c[-1] + (1 if ln is None else 2 if ln == 0 else ln + 3)
     assert log["idle_rise"] == want_idle, f"idle rose {log['idle_rise'] - c[-1]} after the last flit"
+    # Section 4.5: a flit for a list of len >= 1 keeps the core busy from c+1 until its last
+    # write in c+len+2; an empty list for its LOOKUP cycle c+1; a dropped flit not at all.
+    busy = set()
+    for ci, a in zip(c, axons):
+        if a < A:
+            busy.update(range(ci + 1, ci + 1 + (lists[a][1] + 2 if lists[a][1] else 1)))
+    trace = dict(log["idle_trace"])
+    wrong = [k for k in range(c[0], want_idle + 1) if trace[k] != (k not in busy)]
+    assert not wrong, f"idle wrong in cycles {[k - c[0] for k in wrong[:8]]} after the first flit"
     assert await read_acc(tb, 0) == expected_acc(start, lists, syn, axons)
     cnt = await tb.counters()
     assert cnt["sops"] == sum(lists[a][1] for a in axons if a < A)
