@@ -247,12 +247,17 @@ async def tick_and_busy(dut):
     flag = [1]
     tb = Bench(dut, out_ready=(flag[0] for _ in itertools.count()))
     await tb.start()
+    # earlier tests of this run left programs in the memories: silence every neuron 0
+    vth_max = (1 << spec.VTH_BITS) - 1
+    for xy in P.tiles():
+        await tb.cfg.write(spec.tile_addr(*xy, "param", 1), spec.PARAM_WORDS[1].pack(vth=vth_max))
+        await tb.cfg.write(spec.tile_addr(*xy, "rlist", 0), 0)
     h, q = await tb.tick.run_tick()
     assert q - h == P.neurons_per_core + 2, (h, q)
 
     n = min(P.routes_per_core, 10)
     entries = [spec.host_flit(k, 0, 0) for k in range(n)]
-    await tb.cfg.write_all(program({(0, 0): entries}))
+    await tb.cfg.write_all(program({xy: entries if xy == (0, 0) else [] for xy in P.tiles()}))
     flag[0] = 0
     await tb.tick.tick()                        # tick 2: tile (0, 0) emits n host-bound flits
     await RisingEdge(dut.clk)

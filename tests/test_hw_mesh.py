@@ -18,9 +18,9 @@ def _core(kind):
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("width,height,depth,core", [
-    (1, 1, 1, "standin"),
-    (2, 2, 4, "standin"),
-    (3, 2, 2, "standin"),
+    (1, 1, 1, "real"),
+    (2, 2, 4, "real"),
+    (3, 2, 2, "real"),
 ])
 def test_mesh(width, height, depth, core):
     from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
@@ -34,11 +34,10 @@ def test_mesh(width, height, depth, core):
 
 
 def _small_chip(width, height):
-    from standin_core import StandinCore
     from neuromesh.hw.mesh import Chip
     params = spec.HwParams(width=width, height=height, neurons_per_core=4, axons_per_core=4,
                            synapses_per_core=4, routes_per_core=4, fifo_depth=1)
-    return Chip(params, core_factory=StandinCore)
+    return Chip(params)
 
 
 @pytest.mark.parametrize("width,height", [(1, 1), (16, 16)])
