@@ -309,3 +309,19 @@ def test_first_difference_names_the_path_and_both_values():
     assert dn.first_difference({"a": [1, 2, {"b": 3}]}, {"a": [1, 2, {"b": 3}]}) is None
     assert dn.first_difference({"a": [1, 2, {"b": 3}]}, {"a": [1, 2, {"b": 4}]}, "x") == "x.a[2].b: 3 != 4"
     assert dn.first_difference([1, 2], [1, 2, 3], "h") == "h: length 2 != 3"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("neuromesh.sim.engine") is None, reason="golden engine not built yet")
+def test_pipeline_quick_writes_the_report(tmp_path):
+    import json
+    from neuromesh.tools.digits import main
+    assert main(["--out", str(tmp_path), "--quick", "--golden-images", "2", "--rtl-images", "0"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "## Verdict" in report and "dense int8" in report
+    for png in ("raster.png", "link_load.png", "energy_by_event.png", "accuracy_energy.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["macs"] == 2368
+    assert abs(s["dense_energy_pj"]["arithmetic"] - 2368 * 0.23) < 1e-6   # Horowitz: 0.2 + 0.03 pJ
+    assert all(r["images"] == 2 and not r["mismatches"] for r in s["engine_runs"])
+    load_network(tmp_path / "network.json")
