@@ -105,6 +105,7 @@ class EngineStats:
     per_image: list = field(default_factory=list)     # dicts of per-inference numbers
     seconds: float = 0.0
     link_load: dict = field(default_factory=dict)     # router -> port -> mean flits
+    results: dict = field(default_factory=dict)       # test-split position -> result JSON
 
 
 def decision_cycle(flits: list, final: int, n_out: int) -> int | None:
@@ -188,7 +189,7 @@ def run_engine(prep: dn.Prepared, snn: dm.Snn, data: dm.Dataset, code: str, gain
     st.seconds = time.time() - t0
     n = max(1, len(st.images))
     st.link_load = {r: {p: v / n for p, v in d.items()} for r, d in loads.items()}
-    st.results = results  # type: ignore[attr-defined]
+    st.results = results
     return st
 
 
