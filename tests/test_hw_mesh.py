@@ -88,3 +88,40 @@ def test_bad_configurations_are_refused():
         Chip(params, init={(2, 0): {}})
     with pytest.raises(spec.ConfigError):
         Tile(params, 0, 1)
+
+
+def test_verilog_command_bakes_an_image(tmp_path):
+    """`neuromesh verilog --image`: each image write lands in its tile's core init (decoded
+    with spec.decode_addr), and the words appear in the Verilog's memory initialisers."""
+    import argparse
+    from neuromesh.firmware.image import write_image
+    from neuromesh.tools.verilog import image_init, verilog_command
+    params = spec.HwParams(width=2, height=1, neurons_per_core=4, axons_per_core=4, synapses_per_core=8,
+                           routes_per_core=4, fifo_depth=2)
+    route = spec.ROUTE_WORD.pack(flit=spec.host_flit(0x5A5, 1, 0))
+    axon = spec.AXON_WORD.pack(ptr=3, len=2, wexp=5)
+    writes = [(spec.tile_addr(1, 0, "route", 2), 0), (spec.tile_addr(1, 0, "route", 2), route),
+              (spec.tile_addr(0, 0, "axon", 1), axon)]
+    assert image_init(params, writes) == {(1, 0): {"route": {2: route}}, (0, 0): {"axon": {1: axon}}}
+    image = tmp_path / "image.hex"
+    write_image(image, writes, params=params)
+    out = tmp_path / "chip.v"
+    args = argparse.Namespace(output=str(out), image=str(image),
+                              **{k: None for k in spec.LIMITS})
+    assert verilog_command(args) == 0
+    def baked(value):   # Amaranth writes memory initialisers in hex or decimal
+        text = out.read_text().lower()
+        return f"'h{value:x};" in text or f"'d{value};" in text
+    assert baked(route) and baked(axon)
+    args.image = None
+    verilog_command(args)
+    assert not baked(route) and not baked(axon)
+
+
+def test_verilog_command_refuses_bad_options(tmp_path):
+    import argparse
+    from neuromesh.tools.verilog import verilog_command
+    args = argparse.Namespace(output=str(tmp_path / "x.v"), image=None, **{k: None for k in spec.LIMITS})
+    args.fifo_depth = 0
+    with pytest.raises(spec.ConfigError, match="--fifo-depth"):
+        verilog_command(args)

@@ -1,0 +1,60 @@
+"""`neuromesh verilog -o FILE [hardware options] [--image IMAGE]`: write the chip's Verilog
+(module `neuromesh_chip`, ports as SPEC section 6).
+
+With `--image`, the memories of every core start with the image's contents (an FPGA then boots
+with the network loaded): each write of the image is decoded with `spec.decode_addr` into
+(tile, region, offset) and handed to that tile's core as its `init`. Without hardware options
+the image's own `# hardware:` header gives the parameters; with them, they must agree.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from neuromesh import spec
+
+HW_FIELDS = tuple(spec.LIMITS)
+# The command-line flag of each field (tools/cli.py), for error messages.
+FLAGS = {"width": "--width", "height": "--height", "neurons_per_core": "--neurons", "axons_per_core": "--axons",
+         "synapses_per_core": "--synapses", "routes_per_core": "--routes", "fifo_depth": "--fifo-depth"}
+
+
+def params_from_options(given: dict) -> spec.HwParams:
+    try:
+        return spec.HwParams(**given)
+    except spec.ConfigError as e:
+        raise spec.ConfigError(FLAGS.get(e.field, e.field), e.value, e.reason) from None
+
+
+def given_params(args) -> dict:
+    return {k: getattr(args, k) for k in HW_FIELDS if getattr(args, k, None) is not None}
+
+
+def image_init(params: spec.HwParams, writes) -> dict:
+    """[(addr, data)] -> {(x, y): {region: {offset: word}}}; a later write to an address wins."""
+    init: dict = {}
+    for addr, data in writes:
+        d = spec.decode_addr(params, addr)
+        if d.x is None or not d.writable:
+            raise spec.ConfigError("image", f"{addr:#010x}", f"region {d.region} cannot be initialised")
+        init.setdefault((d.x, d.y), {}).setdefault(d.region, {})[d.offset] = data
+    return init
+
+
+def verilog_command(args) -> int:
+    from neuromesh.hw.mesh import chip_verilog
+    given = given_params(args)
+    init = None
+    if args.image:
+        from neuromesh.firmware.image import image_params, read_image
+        params = params_from_options(given) if given else image_params(args.image)
+        init = image_init(params, read_image(args.image, params))
+    else:
+        params = params_from_options(given)
+    text = chip_verilog(params, init)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"wrote {out}: module neuromesh_chip, {params.width}x{params.height} mesh, "
+          f"{params.neurons_per_core} neurons/core, FIFO depth {params.fifo_depth}"
+          + (f", memories from {args.image}" if args.image else ""))
+    return 0
