@@ -99,6 +99,61 @@ def test_init_is_baked_into_the_memories():
     assert got == want
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_tiny_core(n):
+    """The smallest tables (1 axon, 1 synapse, 1 route entry; N = 1 and 3), in Amaranth's
+    simulator, from an `init` image: the last neuron fires and sends its flit at h+5+(N-1)
+    (architecture.md 4.4), idle is low exactly h+1 ... h+5+(N-1); then one flit adds -3 << 2 into
+    the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+3 (len 1)."""
+    from amaranth.sim import Simulator
+    from neuromesh.hw.neuron_core import NeuronCore
+    tiny = spec.HwParams(neurons_per_core=n, axons_per_core=1, synapses_per_core=1, routes_per_core=1)
+    last = n - 1
+    silent = spec.PARAM_WORDS[1].pack(vth=(1 << 17) - 1)
+    flit = spec.host_flit(77, 1, 2)
+    init = {"param": {**{2 * k + 1: silent for k in range(n)}, 2 * last: spec.PARAM_WORDS[0].pack(du=4095, dv=4095),
+                      2 * last + 1: spec.PARAM_WORDS[1].pack(vth=0, bias_mant=1)},
+            "rlist": {last: spec.RLIST_WORD.pack(ptr=0, len=1)}, "route": {0: flit},
+            "axon": {0: spec.AXON_WORD.pack(ptr=0, len=1, wexp=2)},
+            "synapse": {0: spec.SYNAPSE_WORD.pack(target=last, weight=-3)}}
+    core = NeuronCore(tiny, init)
+    seen = {"out": [], "idle": [], "in": []}
+
+    async def bench(ctx):
+        ctx.set(core.out.ready, 1)
+        for cyc in range(12 + n):          # tick in cycle 0
+            ctx.set(core.tick_start, int(cyc == 0))
+            if ctx.get(core.out.valid):
+                seen["out"].append((cyc, ctx.get(core.out.payload.as_value())))
+            seen["idle"].append(ctx.get(core.idle))
+            await ctx.tick()
+        ctx.set(core.tick_start, 0)
+        ctx.set(core.inp.payload.axon, 0)
+        for cyc in range(8):               # the flit is offered in cycle 0
+            ctx.set(core.inp.valid, int(cyc == 0))
+            if cyc == 0:
+                seen["in"].append(ctx.get(core.inp.ready))
+            seen["idle"].append(ctx.get(core.idle))
+            await ctx.tick()
+        ctx.set(core.inp.valid, 0)
+        ctx.set(core.cfg.region, spec.REGION["acc1"])
+        ctx.set(core.cfg.offset, last)
+        ctx.set(core.cfg.re, 1)
+        await ctx.tick()
+        ctx.set(core.cfg.re, 0)
+        seen["acc"] = ctx.get(core.cfg.rdata)
+
+    sim = Simulator(core)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen["out"] == [(5 + last, flit)]
+    tick_idle, flit_idle = seen["idle"][:12 + n], seen["idle"][12 + n:]
+    assert tick_idle == [1] + [0] * (5 + last) + [1] * (12 + n - 6 - last)
+    assert seen["in"] == [1] and flit_idle == [1, 0, 0, 0, 1, 1, 1, 1]
+    assert seen["acc"] == (-12) & ((1 << tiny.acc_width) - 1)
+
+
 # ---- RTL ----------------------------------------------------------------------------------------
 _BUILDS = {}
 
