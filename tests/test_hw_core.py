@@ -36,10 +36,15 @@ def test_lif_ref_hand_cases():
 
 
 # ---- interface --------------------------------------------------------------------------------
-def test_interface_widths():
+@pytest.mark.parametrize("params", [SMALL, DEFAULT, spec.HwParams(neurons_per_core=1, axons_per_core=1,
+                                    synapses_per_core=1, routes_per_core=1),
+                                    spec.HwParams(neurons_per_core=4096, axons_per_core=4096,
+                                    synapses_per_core=16384, routes_per_core=4096)],
+                         ids=["small", "default", "min", "max"])
+def test_interface_widths(params):
     from amaranth.lib import wiring
     from neuromesh.hw.neuron_core import NeuronCore
-    core = NeuronCore(SMALL)
+    core = NeuronCore(params)
     sig = core.signature.members
     assert sig["inp"].flow == wiring.In and sig["out"].flow == wiring.Out
     assert len(core.inp.payload.as_value()) == spec.FLIT_WIDTH == len(core.out.payload.as_value())
