@@ -87,12 +87,16 @@ class NeuronCore(wiring.Component):
     """One tile's neuron core (docs/architecture.md section 4)."""
 
     def __init__(self, params: spec.HwParams, init: dict | None = None):
-        if not isinstance(params, spec.HwParams):
-            raise spec.ConfigError("params", params, "must be a neuromesh.spec.HwParams")
-        if params.neurons_per_core > 1 << spec.SYNAPSE_WORD.field("target").width:
-            raise spec.ConfigError("neurons_per_core", params.neurons_per_core, "too many for a synapse target")
+        try:
+            if not isinstance(params, spec.HwParams):
+                raise spec.ConfigError("params", params, "must be a neuromesh.spec.HwParams")
+            if params.neurons_per_core > 1 << spec.SYNAPSE_WORD.field("target").width:
+                raise spec.ConfigError("neurons_per_core", params.neurons_per_core, "too many for a synapse target")
+            self._images = memory_images(params, init)
+        except spec.NeuroMeshError:
+            self._MustUse__silence = True  # a refused core is not an unused one
+            raise
         self.params = params
-        self._images = memory_images(params, init)
         super().__init__({
             "inp": In(stream.Signature(spec.flit_layout())),
             "out": Out(stream.Signature(spec.flit_layout())),
