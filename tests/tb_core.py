@@ -397,7 +397,9 @@ async def synapse_throughput(dut):
                    + [("acc0", n, acc_to_word(x)) for n, x in enumerate(start)])
     axons = [5, 7, 5, 0, 1, 2, 3, 7, 7] + [rng.randint(0, A - 1) for _ in range(60)]
     axons[20:20] = [A, 4095, 0, A + 1]  # out of range: dropped
-    log = await tb.run(flits=[spec.pack_flit(a, 0, 0) for a in axons])
+    # The core reads only `axon`: the other flit fields are random here (docs/neuron-core.md).
+    flits = [spec.pack_flit(a, rng.randint(0, 15), rng.randint(0, 15), rng.randint(0, 1)) for a in axons]
+    log = await tb.run(flits=flits)
     c = log["in_cycles"]
     for i in range(len(axons) - 1):
         step = 1 if axons[i] >= A else 1 + max(1, lists[axons[i]][1])
