@@ -216,3 +216,13 @@ def test_synapse_throughput(tmp_path):
 @pytest.mark.rtl
 def test_backpressure(tmp_path):
     _run(SMALL, "backpressure", tmp_path, NM_SEED=15, NM_BP_TICKS=12)
+
+
+# ---- soak (make test-long) ---------------------------------------------------------------------
+@pytest.mark.rtl
+@pytest.mark.long
+@pytest.mark.parametrize("seed", [101, 102, 103])
+def test_soak(seed, tmp_path):
+    """More seeds and ticks of the random tests: ~100k updates, 200 back-pressured ticks."""
+    for testcase in ("arithmetic", "backpressure", "synapse_throughput", "timing"):
+        _run(SMALL, testcase, tmp_path / testcase, NM_SEED=seed, NM_ARITH_TICKS=2000, NM_BP_TICKS=200)
