@@ -10,6 +10,8 @@ SMALL = dict(neurons_per_core=16, axons_per_core=16, synapses_per_core=16, route
 
 
 def _core(kind):
+    """"real": hw.neuron_core.NeuronCore; "standin": tests/standin_core.py (kept so that the
+    mesh can be tested on its own if the core is ever broken)."""
     if kind == "standin":
         from standin_core import StandinCore
         return StandinCore
@@ -58,9 +60,8 @@ def test_converts_16x16():
 
 
 def test_verilog_ports_are_the_spec_ports():
-    from standin_core import StandinCore
     from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
-    text = chip_verilog(spec.HwParams(width=1, height=2, **SMALL), core_factory=StandinCore)
+    text = chip_verilog(spec.HwParams(width=1, height=2, **SMALL))
     head = text[text.index(f"module {VERILOG_NAME}("):]
     ports = set(p.strip() for p in head[head.index("(") + 1:head.index(")")].split(","))
     expected = {"clk", "rst", "busy", "tick__valid", "tick__ready"}
