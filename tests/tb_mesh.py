@@ -20,7 +20,7 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from neuromesh import spec
-from neuromesh.tools.testbench import CfgMaster, StreamSink, StreamSource, TbClock, TickDriver
+from neuromesh.tools.testbench import CfgMaster, StreamMonitor, StreamSink, StreamSource, TbClock, TickDriver
 
 CFG = json.loads(os.environ.get("NM_MESH", '{"params": {}, "core": "standin"}'))
 P = spec.HwParams(**CFG["params"])
@@ -28,12 +28,13 @@ REAL = CFG["core"] == "real"
 
 
 class Bench:
-    def __init__(self, dut, out_ready=None):
+    def __init__(self, dut, out_ready=None, in_pause=None):
         self.dut = dut
         self.clock = TbClock(dut)
         self.cfg = CfgMaster(dut, self.clock)
         self.tick = TickDriver(dut, self.clock)
-        self.src = StreamSource(dut, "spike_in", self.clock)
+        self.src = StreamSource(dut, "spike_in", self.clock, pause=in_pause)
+        self.spike_in = StreamMonitor(dut, "spike_in", self.clock)
         self.sink = StreamSink(dut, "spike_out", self.clock, ready=out_ready)
         self.busy_count = 0
         self.violations = []
@@ -197,7 +198,8 @@ async def random_traffic(dut):
     along its XY path, busy falls only when everything is delivered, counters match."""
     rng = random.Random(11 + P.width * 7 + P.height)
     ready_rng = random.Random(5)
-    tb = Bench(dut, out_ready=(ready_rng.random() < 0.6 for _ in itertools.count()))
+    tb = Bench(dut, out_ready=(ready_rng.random() < 0.6 for _ in itertools.count()),
+               in_pause=itertools.cycle([0, 0, 1, 0, 1]))
     await tb.start()
     n_routes = min(P.routes_per_core, 6)
     routes = {xy: [random_target(rng) for _ in range(rng.randrange(n_routes + 1))] for xy in P.tiles()}
@@ -220,6 +222,7 @@ async def random_traffic(dut):
         # at quiescence every host-bound flit so far has come out
         assert Counter(w for _c, w in tb.sink.received) == exp.to_host, f"tick {t}: spike_out differs"
         assert q > h
+    assert tb.spike_in.transfers == tb.src.sent      # the monitor saw what the source sent
 
     await RisingEdge(dut.clk)
     for xy in P.tiles():
@@ -273,4 +276,27 @@ async def tick_and_busy(dut):
     assert [w for _c, w in got] == entries          # in order: one source, one path
     assert h3 == got[-1][0] + 1, (h3, got[-1])
     await tb.tick.wait_quiescent()
+    assert not tb.violations, tb.violations[:5]
+
+
+@cocotb.test()
+async def one_cycle_per_hop(dut):
+    """For each tile alone: its neuron 0 fires in the tick handshaked in h, the core offers the
+    first route flit in h+5 (architecture 4.4, neuron 0), it is at the head of the local FIFO in
+    h+6, and with no contention each router forwards it in its first cycle at the head: a
+    host-bound flit from (x, y) leaves on spike_out in cycle h + 6 + x + y."""
+    tb = Bench(dut)
+    await tb.start()
+    vth_max = (1 << spec.VTH_BITS) - 1
+    silent = spec.PARAM_WORDS[1].pack(vth=vth_max)
+    for xy in P.tiles():
+        await tb.cfg.write(spec.tile_addr(*xy, "param", 1), silent)
+        await tb.cfg.write(spec.tile_addr(*xy, "rlist", 0), 0)
+    for x, y in P.tiles():
+        word = spec.host_flit(x * 16 + y, x, y)
+        await tb.cfg.write_all(program({(x, y): [word]}))
+        before = len(tb.sink.received)
+        h, _q = await tb.tick.run_tick()
+        await tb.cfg.write(spec.tile_addr(x, y, "param", 1), silent)
+        assert tb.sink.received[before:] == [(h + 6 + x + y, word)], ((x, y), h, tb.sink.received[before:])
     assert not tb.violations, tb.violations[:5]

@@ -32,7 +32,7 @@ def test_mesh(width, height, depth, core):
     runner, build_dir = rtlsim.build(text, VERILOG_NAME, label=f"mesh-{core}-{params.key()}")
     tests, failed, _ = rtlsim.run_tests(runner, build_dir, VERILOG_NAME, "tb_mesh",
                                         extra_env={"NM_MESH": json.dumps({"params": params.to_dict(), "core": core})})
-    assert tests == 3 and failed == 0
+    assert tests == 4 and failed == 0
 
 
 def _small_chip(width, height):
