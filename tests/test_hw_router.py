@@ -1,7 +1,6 @@
-"""The Router (hw/router.py) under Verilator: tests/tb_router.py, built for FIFO depths 1-4.
-
-The router sits at (1, 1) of a 3x3 mesh, so all five outputs have a neighbour and targets
-x = 3 or y = 3 lie outside the mesh.
+"""The Router (hw/router.py) under Verilator: tests/tb_router.py, built for FIFO depths 1-4 at
+(1, 1) of a 3x3 mesh (all five outputs have a neighbour; x = 3 or y = 3 lies outside the mesh),
+and at (0, 0) of a 2x1 mesh (host-bound flits leave west).
 """
 import json
 
@@ -12,15 +11,19 @@ from neuromesh import spec
 pytestmark = [pytest.mark.rtl, pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")]
 
 
-@pytest.mark.parametrize("depth", [1, 2, 3, 4])
-def test_router(depth):
+@pytest.mark.parametrize("width,height,x,y,depth", [
+    (3, 3, 1, 1, 1), (3, 3, 1, 1, 2), (3, 3, 1, 1, 3), (3, 3, 1, 1, 4),
+    (2, 1, 0, 0, 2),                     # the host corner: west is spike_out
+])
+def test_router(width, height, x, y, depth):
     from neuromesh.hw.router import Router
     from neuromesh.tools import rtlsim
-    params = spec.HwParams(width=3, height=3, neurons_per_core=16, axons_per_core=16,
+    params = spec.HwParams(width=width, height=height, neurons_per_core=16, axons_per_core=16,
                            synapses_per_core=16, routes_per_core=16, fifo_depth=depth)
-    router = Router(params, 1, 1)
-    runner, build_dir = rtlsim.build(rtlsim.verilog_of(router, "router"), "router", label=f"router-d{depth}")
-    cfg = dict(params.to_dict(), x=1, y=1)
+    router = Router(params, x, y)
+    runner, build_dir = rtlsim.build(rtlsim.verilog_of(router, "router"), "router",
+                                     label=f"router-{width}x{height}-{x}{y}-d{depth}")
+    cfg = dict(params.to_dict(), x=x, y=y)
     tests, failed, _ = rtlsim.run_tests(runner, build_dir, "router", "tb_router",
                                         extra_env={"NM_ROUTER": json.dumps(cfg)})
     assert tests == 4 and failed == 0
