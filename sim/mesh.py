@@ -262,7 +262,6 @@ class Chip(Mesh, Transport):
         self._agenda = []         # heap of (cycle, core index): spike-queue pops
         self._last = -1           # last cycle processed
         self.host_in = 0          # flits accepted on spike_in
-        self.stepped = 0          # cycles that cost work (for the docs' speed figures)
 
     # -- configuration transport ----------------------------------------------------------------
     def write(self, addr: int, data: int) -> None:
@@ -308,7 +307,6 @@ class Chip(Mesh, Transport):
         busy = bool(self.nonempty) or k < self.idle_max
         self.busy_cycles += busy
         self._last = k
-        self.stepped += 1
         return busy
 
     def _pop(self, core: NeuronCore, e: int) -> None:
