@@ -121,6 +121,9 @@ def read_image(path, params: spec.HwParams | None = None) -> list:
         if not decoded.writable:
             raise ImageError(f"{path}: line {n}: address {addr:#010x} is in read-only {decoded.region}: "
                              f"an image only writes tables and state")
+        problem = spec.table_word_problem(params, decoded.region, data)
+        if problem:
+            raise ImageError(f"{path}: line {n}: {problem}")
         writes.append((addr, data))
     if trailer is None:
         raise ImageError(f"{path}: line {len(lines)}: no '# end: N writes' trailer: the image is truncated")

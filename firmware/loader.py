@@ -27,6 +27,9 @@ def load(transport, writes, params: spec.HwParams, verify: bool = True) -> int:
             raise LoadError(f"write {k}: address {addr:#010x} is in read-only {d.region}")
         if not 0 <= data < 1 << 32:
             raise LoadError(f"write {k}: data {data!r} at {addr:#010x} is not a 32-bit word")
+        problem = spec.table_word_problem(params, d.region, data)
+        if problem:
+            raise LoadError(f"write {k}: address {addr:#010x} ({d.region}[{d.offset}]): {problem}")
         masks[addr] = spec.region_word(params, d.region, d.offset).mask
     last = {}
     for addr, data in writes:

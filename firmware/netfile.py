@@ -25,6 +25,8 @@ POPULATION_KEYS = {"name", "size", "kind", "record", "placement", *spec.NEURON_P
 PROJECTION_KEYS = {"pre", "post", "weight_exp", "weights", "synapses"}
 NETWORK_KEYS = {"format", "hardware", "populations", "projections", "description"}
 STIMULUS_KEYS = {"ticks", "spikes", "description"}
+# A run keeps per-tick lists in memory: refuse a typo like 10**10 with a message, not MemoryError.
+MAX_TICKS = 10_000_000
 WEIGHT_RANGE = spec.field_range(spec.WEIGHT_BITS, True)
 WEXP_RANGE = spec.field_range(spec.WEXP_BITS, False)
 # No chip holds more neurons than the largest mesh of the largest cores; a bigger population
@@ -329,7 +331,10 @@ def _ticks(c: _Checker, raw) -> int:
     if not isinstance(raw, dict):
         c.fail(None, "the top level must be a JSON object", raw)
     c.obj(raw, None, STIMULUS_KEYS, {"ticks"})
-    return c.int(raw["ticks"], "ticks", lo=1)
+    ticks = c.int(raw["ticks"], "ticks", lo=1)
+    if ticks > MAX_TICKS:
+        c.fail("ticks", f"must be at most {MAX_TICKS}", ticks)
+    return ticks
 
 
 def load_stimulus_ticks(path) -> int:

@@ -377,6 +377,26 @@ def chip_addr(register: str) -> int:
     return (1 << ADDR_GLOBAL_BIT) | CHIP_REGISTERS.index(register)
 
 
+def table_word_problem(params: HwParams, region: str, data: int) -> str | None:
+    """Why a table word would index beyond this core's tables, or None if it is in range.
+
+    Such words are outside the contract: the RTL keeps only the low address bits of a pointer
+    or neuron index while a model might wrap or fail, so a loader refuses them rather than let
+    the two halves disagree on an image the compiler would never write."""
+    if region == "synapse":
+        target = SYNAPSE_WORD.unpack(data)["target"]
+        if target >= params.neurons_per_core:
+            return f"synapse target {target} is not a neuron of a {params.neurons_per_core}-neuron core"
+    elif region in ("axon", "rlist"):
+        word, table, size = ((AXON_WORD, "synapse memory", params.synapses_per_core) if region == "axon"
+                             else (RLIST_WORD, "route table", params.routes_per_core))
+        f = word.unpack(data)
+        if f["len"] and f["ptr"] + f["len"] > size:
+            return (f"{region} list {f['ptr']}..{f['ptr'] + f['len'] - 1} runs past the end of the "
+                    f"{table} ({size} entries)")
+    return None
+
+
 class AddressError(NeuroMeshError, ValueError):
     pass
 

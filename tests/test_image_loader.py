@@ -164,10 +164,11 @@ def test_loader_verify_catches_a_corrupted_word():
 def test_loader_masks_by_layout_and_last_write_wins():
     addr = spec.tile_addr(0, 1, "synapse", 2)
     rl = spec.tile_addr(1, 1, "rlist", 0)
-    writes = [(addr, 0xFFFFFFFF), (rl, 0x12345678), (rl, 0x00001003)]
+    syn = spec.SYNAPSE_WORD.pack(target=3, weight=-1)       # junk only outside the fields
+    writes = [(addr, 0xFFF00000 | syn), (rl, 0xFE000000 | spec.RLIST_WORD.pack(ptr=1, len=2)), (rl, 0x00001003)]
     t = DictTransport(P)
     assert loader.load(t, writes, P) == 3  # bits outside target/weight read back as 0: no false alarm
-    assert t.mem[addr] == 0xFFFFF and t.mem[rl] == 0x1003
+    assert t.mem[addr] == syn == 0xFF003 and t.mem[rl] == 0x1003
 
 
 def test_loader_refuses_bad_addresses_before_writing_anything():
@@ -203,3 +204,42 @@ def test_loads_and_verifies_on_the_golden_model(example):
     for addr, data in c.writes:
         chip.write(addr, 0xFFFFFFFF)
     assert loader.load(chip, c.writes, c.params, verify=True) == len(c.writes)
+
+
+# ---- words that would index beyond a core's tables are refused (RTL and model would disagree)
+
+def _small():
+    return spec.HwParams(width=1, height=1, neurons_per_core=10, axons_per_core=4,
+                         synapses_per_core=20, routes_per_core=6)
+
+
+@pytest.mark.parametrize("region,word,reason", [
+    ("synapse", spec.SYNAPSE_WORD.pack(target=10, weight=1), "not a neuron"),
+    ("axon", spec.AXON_WORD.pack(ptr=15, len=6, wexp=0), "synapse memory"),
+    ("rlist", spec.RLIST_WORD.pack(ptr=5, len=2), "route table"),
+])
+def test_loader_and_image_refuse_out_of_range_table_words(tmp_path, region, word, reason):
+    p = _small()
+    addr = spec.tile_addr(0, 0, region, 0)
+    with pytest.raises(spec.NeuroMeshError, match=reason):
+        loader.load(_Refuse(), [(addr, word)], p)
+    img = tmp_path / "bad.hex"
+    img.write_text(f"{addr:08X} {word:08X}\n# end: 1 writes\n")
+    with pytest.raises(spec.NeuroMeshError, match=rf"line 1: .*{reason}"):
+        image.read_image(img, p)
+
+
+def test_in_range_table_words_at_the_very_end_are_accepted():
+    p = _small()
+    assert spec.table_word_problem(p, "axon", spec.AXON_WORD.pack(ptr=14, len=6)) is None
+    assert spec.table_word_problem(p, "rlist", spec.RLIST_WORD.pack(ptr=4, len=2)) is None
+    assert spec.table_word_problem(p, "synapse", spec.SYNAPSE_WORD.pack(target=9, weight=-1)) is None
+    assert spec.table_word_problem(p, "axon", spec.AXON_WORD.pack(ptr=200, len=0)) is None
+
+
+class _Refuse:
+    def write(self, addr, data):
+        raise AssertionError("nothing may be written for a refused image")
+
+    def read(self, addr):
+        raise AssertionError("nothing may be read for a refused image")

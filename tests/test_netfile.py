@@ -333,3 +333,11 @@ def test_any_mutation_is_accepted_or_refused_cleanly(seed):
             assert str(e).startswith("m.json: ") and "\n" not in str(e)
             refused += 1
     assert refused > 50
+
+
+def test_stimulus_with_absurd_tick_count_is_refused_in_one_line(tmp_path):
+    from neuromesh.firmware.netfile import MAX_TICKS, load_stimulus_ticks
+    stim = tmp_path / "stim.json"
+    stim.write_text('{"ticks": %d, "spikes": {}}' % (MAX_TICKS + 1))
+    with pytest.raises(spec.NeuroMeshError, match="ticks"):
+        load_stimulus_ticks(stim)
