@@ -253,6 +253,23 @@ def test_cases_cover_every_mesh_and_host():
     assert hosts == {(False, False), (True, False), (False, True), (True, True)}
 
 
+def test_regression_sees_a_different_host():
+    """Not vacuous: the RTL observations of a back-pressured 1x1 case, compared against a golden
+    run whose only change is the back-pressure seed, must be reported as different."""
+    from neuromesh.sim.engine import run as golden_run
+    batch = _default_batch("1x1")
+    for golden, rtl, case in batch.values():
+        if case.host.out_ready_prob < 1 and len(rtl.get("out_flits", [])) >= 3:
+            break
+    else:
+        pytest.fail("no back-pressured 1x1 case with output flits")
+    assert first_difference(golden, rtl, netgen.MESHES["1x1"]) is None
+    compiled, ticks = case.inputs()
+    other = HostBehaviour(seed=case.host.seed + 12345, out_ready_prob=case.host.out_ready_prob)
+    moved = golden_run(compiled.params, compiled.writes, ticks, other)
+    assert first_difference(moved, rtl, netgen.MESHES["1x1"]) is not None
+
+
 def test_first_difference_names_what_differs():
     """The mismatch report: an independent check on made-up observations."""
     from neuromesh.result import EngineRun

@@ -38,12 +38,13 @@ class Job:
     tick_inputs: list
     host: HostBehaviour = HostBehaviour()
     max_cycles: int = DEFAULT_MAX_CYCLES
-    verify: bool = True
+    verify: bool = True     # read the image back over cfg_req
+    scrub: bool = False     # zero every writable word the image does not write (not job 0)
 
     def to_json(self) -> dict:
         return {"name": self.name, "writes": [list(w) for w in self.writes],
                 "tick_inputs": [list(t) for t in self.tick_inputs], "host": asdict(self.host),
-                "max_cycles": self.max_cycles, "verify": self.verify}
+                "max_cycles": self.max_cycles, "verify": self.verify, "scrub": self.scrub}
 
 
 @dataclass

@@ -6,11 +6,13 @@ The engine (tools/rtl_engine.py) hands over a JSON job file (path in `NEUROMESH_
 
     {"params": {...HwParams...}, "results": "out.json", "progress": "progress.txt" | null,
      "jobs": [{"name", "writes": [[addr, data]], "tick_inputs": [[flit]], "host": {...},
-               "max_cycles": int}]}
+               "max_cycles": int, "verify": bool, "scrub": bool}]}
 
-One simulator process runs the jobs in order and resets the chip between them (memories keep
-their contents across a reset, so every job after the first also writes zero to each writable
-word its image does not write). The results file is rewritten after every job, so a crash or a
+One simulator process runs the jobs in order and resets the chip between them. Memories keep
+their contents across a reset: the compiler's images rewrite every neuron slot and every axon,
+and unused synapse and route entries are unreachable, so nothing leaks from one job into the
+next; a job with `"scrub": true` also writes zero to each writable word its image does not
+write (for hand-made images). The results file is rewritten after every job, so a crash or a
 hang loses only the job in hand. A job that fails (load mismatch, timeout) gets an `error`.
 
 Cycle bookkeeping (architecture section 2): the chip is clocked on rising edges only, so the host
@@ -312,7 +314,7 @@ async def run_jobs(dut):
             await reset(ports)
             cfg = CfgMaster(ports)
             await load_image(cfg, params, [tuple(w) for w in job["writes"]],
-                             scrub=n > 0, verify=job.get("verify", True))
+                             scrub=job.get("scrub", False) and n > 0, verify=job.get("verify", True))
             entry["load_cycles"] = cfg.cycles
             t1 = time.perf_counter()
             prog = None
