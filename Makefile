@@ -56,6 +56,7 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+	$(PY) bench/bench_engines.py
 
 digits: $(STAMP)
 	$(PY) -m neuromesh.tools.digits --out build/digits
