@@ -36,6 +36,9 @@ MESHES = {
     "2x2": spec.HwParams(width=2, height=2, fifo_depth=2, **SMALL),
     "3x2": spec.HwParams(width=3, height=2, fifo_depth=1, **SMALL),
     "4x4": spec.HwParams(width=4, height=4, fifo_depth=4, **SMALL),
+    # SPEC section 1 defaults (256 neurons, 4096 synapses, ...): the full field widths. Only in
+    # `make test-long` (its build is the slowest of all).
+    "2x2default": spec.HwParams(),
 }
 
 
