@@ -277,3 +277,16 @@ def test_cli_rtl_bad_network_exit_2(tmp_path, capsys):
     assert main(["run", str(net), "--stimulus", str(stim), "-o", str(tmp_path / "r.json"), "--engine", "rtl"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "populations" in err
+
+
+def test_engine_run_interface_and_progress(stub_model):
+    """`run(params, writes, tick_inputs, host, progress=...)` returns an EngineRun (the stub's
+    silent ticks: h = 0, 4, 8; q = 4, 8, 12) and reports ticks 1..T in order."""
+    from neuromesh.result import EngineRun
+    from neuromesh.tools import rtl_engine
+    seen = []
+    r = rtl_engine.run(P, [], [[], [], []], HostBehaviour(), progress=seen.append, model=stub_model)
+    assert isinstance(r, EngineRun)
+    assert (r.handshakes, r.completions, r.out_flits, r.host_flits) == ([0, 4, 8], [4, 8, 12], [], 0)
+    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 9}
+    assert seen == [1, 2, 3]
