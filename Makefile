@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e ".[dev]"
+	$(VENV)/bin/pip install -q -e ".[dev,synth]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,7 +51,6 @@ verilog: $(STAMP)
 	$(NM) verilog -o build/neuromesh_chip.v $(HW)
 
 synth: $(STAMP)
-	$(VENV)/bin/pip install -q -e ".[dev,synth]"
 	$(PY) -m neuromesh.tools.synth --out build/synth
 
 bench: $(STAMP)
