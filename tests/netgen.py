@@ -32,7 +32,7 @@ SMALL = dict(neurons_per_core=16, axons_per_core=32, synapses_per_core=256, rout
 # The regression's meshes. FIFO depths differ on purpose (architecture section 3: depth 1 passes
 # one flit every two cycles), so back-pressure inside the mesh is exercised too.
 MESHES = {
-    "1x1": spec.HwParams(width=1, height=1, fifo_depth=4, **SMALL),
+    "1x1": spec.HwParams(width=1, height=1, fifo_depth=3, **SMALL),
     "2x2": spec.HwParams(width=2, height=2, fifo_depth=2, **SMALL),
     "3x2": spec.HwParams(width=3, height=2, fifo_depth=1, **SMALL),
     "4x4": spec.HwParams(width=4, height=4, fifo_depth=4, **SMALL),
@@ -71,6 +71,8 @@ def _neuron_params(ch) -> dict:
     p = {}
     if ch.chance(0.5):          # integrate-and-fire
         p["du"], p["dv"] = 4095, 0
+    elif ch.chance(0.15):       # no current decay: u grows until wrap24 wraps it
+        p["du"], p["dv"] = 0, ch.integer(0, 4095)
     else:                       # leaky current and voltage
         p["du"], p["dv"] = ch.integer(0, 4095), ch.integer(0, 4095)
     p["vth"] = ch.integer(1, 40) if ch.chance(0.8) else ch.integer(0, (1 << spec.VTH_BITS) - 1)
@@ -121,7 +123,7 @@ def network(ch, params: spec.HwParams, name: str = "random") -> tuple[dict, dict
             projections.append(proj)
     net = {"format": "neuromesh-network/1", "description": f"netgen {name}",
            "hardware": params.to_dict(), "populations": pops, "projections": projections}
-    ticks = ch.integer(1, 12)
+    ticks = ch.integer(1, 12) if ch.chance(0.8) else ch.integer(13, 30)
     rate = ch.integer(1, 6) / 10
     spikes = {}
     for p in pops:
