@@ -290,3 +290,12 @@ def test_engine_run_interface_and_progress(stub_model):
     assert (r.handshakes, r.completions, r.out_flits, r.host_flits) == ([0, 4, 8], [4, 8, 12], [], 0)
     assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 9}
     assert seen == [1, 2, 3]
+
+
+def test_bad_image_refused_before_simulation(stub_model, tmp_path):
+    from neuromesh.tools.rtl_engine import Job
+    bad = spec.tile_addr(0, 0, "core_cnt", 0)  # a read-only counter
+    with pytest.raises(spec.NeuroMeshError, match="write 1: .*core_cnt"):
+        _run(stub_model, [Job("bad", [(REG1, 1), (bad, 5)], [[]])], tmp_path)
+    with pytest.raises(spec.NeuroMeshError, match="outside the 1x1 mesh"):
+        _run(stub_model, [Job("bad", [(spec.tile_addr(1, 0, "param", 0), 5)], [[]])], tmp_path)

@@ -95,6 +95,15 @@ def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, w
     handshakes, completions, counters, host_flits, load_wall_s, run_wall_s, or `error`).
     `waves`: a path to copy the FST trace of the whole process to."""
     from neuromesh.tools import rtlsim
+    for job in jobs:  # refuse a bad image here, in one line, not inside the simulator
+        for k, (addr, data) in enumerate(job.writes):
+            try:
+                d = spec.decode_addr(params, addr)
+            except spec.AddressError as e:
+                raise RtlEngineError(f"rtl engine: job {job.name!r} write {k}: {e}") from None
+            if not d.writable or not 0 <= data < 1 << 32:
+                raise RtlEngineError(f"rtl engine: job {job.name!r} write {k}: {data!r} at {addr:#010x} "
+                                     f"({d.region}) is not a writable 32-bit word")
     if model is None or (waves and not model.waves):
         model = build_model(params, waves=bool(waves))
     own_dir = workdir is None
