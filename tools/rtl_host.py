@@ -127,7 +127,9 @@ class CfgMaster:
     `cfg_req.ready` and `cfg_resp.valid` depend on registered state only (architecture section
     2), so they are read at the falling edge itself: one simulator callback per cycle, which
     makes loading several times faster than sampling at ReadOnly. A chip that broke that rule
-    would be caught by the read-back of the image."""
+    would be caught by the read-back of the image. (tools/testbench.py's CfgMaster serves the
+    unit testbenches; it spends two cycles and three callbacks per write and relies on a
+    cycle-counting coroutine, which would cost the standard host one more callback per cycle.)"""
 
     def __init__(self, ports: ChipPorts, limit: int = 100_000):
         self.p = ports
