@@ -270,6 +270,24 @@ def test_regression_sees_a_different_host():
     assert first_difference(moved, rtl, netgen.MESHES["1x1"]) is not None
 
 
+def test_mismatch_keeps_evidence_and_waves():
+    """A mismatch (made here by shifting one completion of a real 1x1 result) fails with the first
+    difference and leaves the case, both observations and an FST trace in build/regression/."""
+    import dataclasses
+    golden, rtl, case = next(iter(_default_batch("1x1").values()))
+    case = dataclasses.replace(case, name="selftest-evidence")
+    shutil.rmtree(OUT / case.name, ignore_errors=True)
+    wrong = dict(rtl, completions=rtl["completions"][:-1] + [rtl["completions"][-1] + 1])
+    with pytest.raises(pytest.fail.Exception) as e:
+        check((golden, wrong, case))
+    assert f"tick {len(rtl['completions'])} complete" in str(e.value)
+    where = OUT / case.name
+    for name in ("network.json", "stimulus.json", "host.json", "golden.json", "rtl.json", "mismatch.txt"):
+        assert (where / name).exists(), name
+    assert not (where / "waves-error.txt").exists(), (where / "waves-error.txt").read_text()
+    assert (where / "waves.fst").stat().st_size > 1000
+
+
 def test_first_difference_names_what_differs():
     """The mismatch report: an independent check on made-up observations."""
     from neuromesh.result import EngineRun
