@@ -8,7 +8,8 @@ cores so the Verilator builds stay quick) and a stimulus dict.
 
 What the generator reaches for: fan-in and fan-out across tiles, recurrent projections (a
 population onto itself), duplicate synapses, both reset modes, refractory periods, bias-only
-firing, leaky and integrate-and-fire neurons, negative weights, several weight exponents from one
+firing, storms (populations that fire every tick: bursts of host-bound and mesh traffic), leaky
+and integrate-and-fire neurons, negative weights, several weight exponents from one
 source onto one core (one axon each), recorded populations on every tile (host-bound traffic),
 explicit and automatic placement.
 
@@ -75,6 +76,8 @@ def _neuron_params(ch) -> dict:
         p["du"], p["dv"] = 0, ch.integer(0, 4095)
     else:                       # leaky current and voltage
         p["du"], p["dv"] = ch.integer(0, 4095), ch.integer(0, 4095)
+    if ch.chance(0.12):         # a storm: fires every tick it is not refractory (host traffic bursts)
+        return {"du": 4095, "vth": 0, "bias_mant": ch.integer(64, 400), **({"reset": 1} if ch.chance(0.5) else {})}
     p["vth"] = ch.integer(1, 40) if ch.chance(0.8) else ch.integer(0, (1 << spec.VTH_BITS) - 1)
     if ch.chance(0.3):          # bias: bias-only firing when large enough
         lo, hi = spec.field_range(spec.BIAS_MANT_BITS, True)
@@ -161,6 +164,10 @@ def random_case(mesh: str, seed: int) -> tuple[dict, dict]:
     raise RuntimeError(f"netgen: no network fits {mesh} for seed {seed}")
 
 
+def _draw_case(draw, mesh: str) -> tuple[dict, dict]:
+    return network(DrawChooser(draw), MESHES[mesh], f"{mesh} hypothesis")
+
+
 def cases(mesh: str):
     """A hypothesis strategy of (network, stimulus) dicts that fit `MESHES[mesh]`."""
     from hypothesis import strategies as st
@@ -171,11 +178,7 @@ def cases(mesh: str):
         except spec.NeuroMeshError:
             return False
         return True
-
-    @st.composite
-    def _case(draw):
-        return network(DrawChooser(draw), MESHES[mesh], f"{mesh} hypothesis")
-    return _case().filter(fits)
+    return st.composite(_draw_case)(mesh).filter(fits)
 
 
 def main(argv=None) -> int:
