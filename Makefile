@@ -18,6 +18,11 @@ help:
 
 # One pip call for everything (TOOLCHAIN.md: a second call flips wasmtime back and forth).
 $(STAMP): pyproject.toml
+	@# FST wave traces (make waves, --waves) need Debian's lz4 headers; best effort, optional.
+	@test -f /usr/include/lz4.h || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get install -y -qq liblz4-dev >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq liblz4-dev >/dev/null 2>&1)); } || \
+	  echo "note: liblz4-dev not installed: FST traces unavailable (everything else works)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e ".[dev,synth]"

@@ -76,12 +76,16 @@ def event_counts(counters: dict, params: spec.HwParams, cycles: int) -> dict:
     }
 
 
-def tick_of(cycle: int, handshakes: list, completions: list) -> int:
-    """The tick (1-based) whose window [h_t, q_t) holds `cycle`."""
-    for t, (h, q) in enumerate(zip(handshakes, completions), start=1):
-        if h <= cycle < q:
+def tick_of(cycle: int, completions: list) -> int:
+    """The tick (1-based) whose phase [q_{t-1}, q_t) holds `cycle` (q_0 = 0): docs/architecture.md
+    section 7. A neuron's flits always fall in [h_t, q_t); a host-bound flit that the host itself
+    sends on `spike_in` may come back out before the handshake, in the same phase."""
+    start = 0
+    for t, q in enumerate(completions, start=1):
+        if start <= cycle < q:
             return t
-    raise ValueError(f"cycle {cycle} is in no tick window")
+        start = q
+    raise ValueError(f"cycle {cycle} is after the last tick completed (cycle {start})")
 
 
 def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map: dict,
@@ -95,7 +99,7 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
     spikes = {name: [] for name in recorded}
     flits_out = []
     for cycle, flit in run.out_flits:
-        t = tick_of(cycle, run.handshakes, run.completions)
+        t = tick_of(cycle, run.completions)
         pop, index = outputs.get(str(flit), (None, None))
         entry = {"cycle": cycle, "flit": flit, "tick": t}
         if pop is not None:

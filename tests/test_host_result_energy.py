@@ -30,11 +30,14 @@ def test_tick_inputs_expand_spikes_to_map_flits_in_stimulus_order():
     assert tick_inputs(stim, inputs_map, 3) == [[10, 11, 30], [20, 10, 11], []]
 
 
-def test_tick_windows():
-    assert tick_of(5, [0, 10], [8, 20]) == 1
-    assert tick_of(10, [0, 10], [8, 20]) == 2
+def test_tick_phases_cover_every_cycle_up_to_the_last_completion():
+    # phases [0, 8) and [8, 20): cycle 9 is before tick 2's handshake but in its phase
+    assert tick_of(0, [8, 20]) == 1
+    assert tick_of(7, [8, 20]) == 1
+    assert tick_of(8, [8, 20]) == 2
+    assert tick_of(19, [8, 20]) == 2
     with pytest.raises(ValueError):
-        tick_of(9, [0, 10], [8, 20])
+        tick_of(20, [8, 20])
 
 
 def _counters(p):
@@ -77,3 +80,21 @@ def test_user_profile_and_bad_profiles(tmp_path):
         load_profile(str(tmp_path / "broken.json"))
     with pytest.raises(NeuroMeshError, match="no such energy profile"):
         load_profile("nonexistent")
+
+
+def test_build_result_places_a_host_loopback_flit_before_the_handshake_in_its_phase():
+    from neuromesh.result import EngineRun, build_result
+    p = spec.HwParams(width=1, height=1, neurons_per_core=4)
+    c = _counters(p)
+    loop = spec.host_flit(9, 0, 0)        # the host sent it on spike_in: no neuron fired it
+    fired = spec.host_flit(2, 0, 0)       # neuron at slot 2 of "out"
+    run = EngineRun(out_flits=[(3, loop), (14, fired)], handshakes=[5, 12], completions=[11, 20],
+                    counters=c, host_flits=1)
+    chip_map = {"outputs": {str(fired): ["out", 1]}, "placement": {"out": [[0, 0, 0], [0, 0, 2]]}}
+    pops = [{"name": "out", "kind": "lif", "record": True}]
+    r = build_result(run, engine="golden", params=p, chip_map=chip_map, populations=pops,
+                     stimulus={}, ticks=2)
+    assert [f["tick"] for f in r["output_flits"]] == [1, 2]
+    assert r["spikes"] == {"out": [[2, 1]]}
+    assert r["output_flits"][1]["latency"] == 14 - (12 + 2 + 2)   # fired in h_2 + 2 + slot
+    assert r["stats"]["tick_cycles"] == [6, 8] and r["stats"]["cycles"] == 20

@@ -284,8 +284,12 @@ def test_mismatch_keeps_evidence_and_waves():
     where = OUT / case.name
     for name in ("network.json", "stimulus.json", "host.json", "golden.json", "rtl.json", "mismatch.txt"):
         assert (where / name).exists(), name
-    assert not (where / "waves-error.txt").exists(), (where / "waves-error.txt").read_text()
-    assert (where / "waves.fst").stat().st_size > 1000
+    from neuromesh.tools.rtlsim import fst_available
+    if fst_available():
+        assert not (where / "waves-error.txt").exists(), (where / "waves-error.txt").read_text()
+        assert (where / "waves.fst").stat().st_size > 1000
+    else:  # no liblz4-dev: the evidence says why there is no trace
+        assert "liblz4-dev" in (where / "waves-error.txt").read_text()
 
 
 def test_first_difference_names_what_differs():

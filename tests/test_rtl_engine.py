@@ -254,8 +254,9 @@ def test_cli_run_engine_rtl_matches_golden(tmp_path):
     net, stim = _case_files(tmp_path, "refractory_resets")
     host = ["--seed", "5", "--out-ready", "0.7", "--max-gap", "2", "-q"]
     waves = tmp_path / "waves.fst"
+    fst = rtlsim_fst_available()  # without liblz4-dev the trace is skipped, the comparison is not
     assert main(["run", str(net), "--stimulus", str(stim), "-o", str(tmp_path / "rtl.json"),
-                 "--engine", "rtl", "--waves", str(waves), *host]) == 0
+                 "--engine", "rtl", *(["--waves", str(waves)] if fst else []), *host]) == 0
     assert main(["run", str(net), "--stimulus", str(stim), "-o", str(tmp_path / "golden.json"), *host]) == 0
     rtl = json.loads((tmp_path / "rtl.json").read_text())
     golden = json.loads((tmp_path / "golden.json").read_text())
@@ -264,7 +265,8 @@ def test_cli_run_engine_rtl_matches_golden(tmp_path):
         assert rtl[key] == golden[key], key
     # the drive is strong enough that every neuron fires: the comparison is not vacuous
     assert sum(len(v) for v in rtl["spikes"].values()) > 12
-    assert waves.stat().st_size > 1000 and waves.read_bytes()[:1] != b"$"  # FST, not VCD text
+    if fst:
+        assert waves.stat().st_size > 1000 and waves.read_bytes()[:1] != b"$"  # FST, not VCD text
 
 
 def test_cli_rtl_bad_network_exit_2(tmp_path, capsys):
@@ -299,3 +301,8 @@ def test_bad_image_refused_before_simulation(stub_model, tmp_path):
         _run(stub_model, [Job("bad", [(REG1, 1), (bad, 5)], [[]])], tmp_path)
     with pytest.raises(spec.NeuroMeshError, match="outside the 1x1 mesh"):
         _run(stub_model, [Job("bad", [(spec.tile_addr(1, 0, "param", 0), 5)], [[]])], tmp_path)
+
+
+def rtlsim_fst_available() -> bool:
+    from neuromesh.tools.rtlsim import fst_available
+    return fst_available()

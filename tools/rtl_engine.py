@@ -72,6 +72,9 @@ def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | No
         raise RtlEngineError(f"rtl engine: {e}") from None
     if shutil.which("verilator") is None:
         raise RtlEngineError("rtl engine: Verilator is not on PATH (run `make install`)")
+    if waves and not rtlsim.fst_available():
+        raise RtlEngineError("rtl engine: --waves: FST traces need the lz4 headers, which this machine "
+                             "lacks (apt-get install liblz4-dev; `make install` tries it)")
     text = verilog if verilog is not None else chip_verilog(params)
     t0 = time.perf_counter()
     label = label or f"chip-{params.key()}"

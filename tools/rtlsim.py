@@ -36,6 +36,13 @@ def toolchain_env() -> None:
     os.environ.pop("VERILATOR_ROOT", None)
 
 
+def fst_available() -> bool:
+    """Verilator's FST writer compiles against the system's lz4 headers (Debian: liblz4-dev);
+    without them only VCD traces can be built."""
+    dirs = [d for d in os.environ.get("CPATH", "").split(os.pathsep) if d] + ["/usr/include", "/usr/local/include"]
+    return any(Path(d, "lz4.h").exists() for d in dirs)
+
+
 def verilog_of(component, name: str) -> str:
     from amaranth.back import verilog
     return verilog.convert(component, name=name, emit_src=False)
