@@ -30,10 +30,11 @@ class Progress:
 
 
 def host_from_args(args) -> HostBehaviour:
-    try:
-        return HostBehaviour(seed=args.seed, out_ready_prob=args.out_ready, max_gap=args.max_gap)
-    except ValueError as e:
-        raise NeuroMeshError(f"host options: {e}") from None
+    if not 0.0 < args.out_ready <= 1.0:
+        raise NeuroMeshError(f"--out-ready: must be a probability in (0, 1] (got {args.out_ready!r})")
+    if args.max_gap < 0:
+        raise NeuroMeshError(f"--max-gap: must be 0 or more idle cycles (got {args.max_gap!r})")
+    return HostBehaviour(seed=args.seed, out_ready_prob=args.out_ready, max_gap=args.max_gap)
 
 
 def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loihi",
