@@ -19,7 +19,7 @@ from __future__ import annotations
 import simpy
 
 from neuromesh import spec
-from neuromesh.host import HostBehaviour
+from neuromesh.host import HostBehaviour, StandardHost
 from neuromesh.result import EngineRun, read_counters
 
 from .mesh import Chip
@@ -36,77 +36,61 @@ def load_image(chip: Chip, writes, params: spec.HwParams) -> None:
 
 
 class _Run:
-    """The standard host driving one chip; `clock` is the SimPy process."""
+    """The standard host (`neuromesh.host.StandardHost`) driving one chip; `clock` is the
+    SimPy process."""
 
     def __init__(self, chip: Chip, tick_inputs, host: HostBehaviour, progress, max_cycles,
                  every_cycle=False):
         self.chip = chip
         self.every_cycle = every_cycle  # never jump (a check of the jump arithmetic)
-        self.inputs = [list(flits) for flits in tick_inputs]
-        self.host = host
-        self.progress = progress
+        self.host = StandardHost(tick_inputs, host, progress)
         self.max_cycles = max_cycles
-        self.handshakes = []
-        self.completions = []
+
+    @property
+    def handshakes(self) -> list:
+        return self.host.handshakes
+
+    @property
+    def completions(self) -> list:
+        return self.host.completions
 
     def clock(self, env: simpy.Environment):
-        chip, host, inputs = self.chip, self.host, self.inputs
-        if host.out_ready_prob < 1.0:
-            chip.out_ready = host.out_ready
-        T = len(inputs)
-        t = 1
-        g = 0                      # global index of the next input flit (for host.gap)
-        flits, i = inputs[0], 0
-        offer_from = host.gap(g) if flits else None
-        valid_from = None if flits else 0
-        started = False            # tick t's handshake happened; waiting for q_t
+        chip, host = self.chip, self.host
+        if host.behaviour.out_ready_prob < 1.0:
+            chip.out_ready = host.behaviour.out_ready
         k = 0
         while True:
             busy = chip.begin_cycle(k)
-            if started and not busy:
-                self.completions.append(k)
-                if self.progress:
-                    self.progress(t)
-                if t == T:
-                    return
-                t, started = t + 1, False
-                flits, i = inputs[t - 1], 0
-                offer_from = k + host.gap(g) if flits else None
-                valid_from = None if flits else k
-            if valid_from is not None and k >= valid_from and not busy:
+            if not host.begin(k, busy):
+                return
+            if host.tick_valid(k) and not busy:
                 chip.handshake(k)
-                self.handshakes.append(k)
-                started, valid_from = True, None
-            offered = flits[i] if offer_from is not None and k >= offer_from else None
+                host.handshake(k)
+            offered = host.offer(k)
             if chip.step_cycle(k, offered):
-                i += 1
-                g += 1
-                if i < len(flits):
-                    offer_from = k + 1 + host.gap(g)
-                else:
-                    offer_from, valid_from = None, k + 1
+                host.accepted(k)
             if offered is not None or chip.moving() or self.every_cycle:
                 nxt = k + 1
             else:
-                nxt = self._next_cycle(k, offer_from, valid_from, started)
+                nxt = self._next_cycle(k)
             if self.max_cycles is not None and nxt > self.max_cycles:
-                raise spec.NeuroMeshError(f"golden model: tick {t} did not complete within "
+                raise spec.NeuroMeshError(f"golden model: tick {host.t} did not complete within "
                                           f"{self.max_cycles} cycles")
             yield env.timeout(nxt - k)
             k = nxt
 
-    def _next_cycle(self, k, offer_from, valid_from, started) -> int:
+    def _next_cycle(self, k) -> int:
         """Nothing moves after cycle k: the first cycle in which something can happen."""
-        chip = self.chip
+        chip, host = self.chip, self.host
         candidates = []
         pop = chip.next_event()
         if pop is not None:
             candidates.append(pop)
-        if offer_from is not None:
-            candidates.append(offer_from)
-        if valid_from is not None:
-            candidates.append(max(valid_from, chip.idle_max))
-        if started:
+        if host.offer_from is not None:
+            candidates.append(host.offer_from)
+        if host.valid_from is not None:
+            candidates.append(max(host.valid_from, chip.idle_max))
+        if host.waiting:
             candidates.append(chip.idle_max)
         return max(k + 1, min(candidates))
 
@@ -130,7 +114,7 @@ def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour | None =
         handshakes=r.handshakes,
         completions=r.completions,
         counters=read_counters(chip, params),
-        host_flits=chip.host_in,
+        host_flits=r.host.host_flits,
         extras=chip.extras(),
     )
 

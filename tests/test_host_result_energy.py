@@ -98,3 +98,47 @@ def test_build_result_places_a_host_loopback_flit_before_the_handshake_in_its_ph
     assert r["spikes"] == {"out": [[2, 1]]}
     assert r["output_flits"][1]["latency"] == 14 - (12 + 2 + 2)   # fired in h_2 + 2 + slot
     assert r["stats"]["tick_cycles"] == [6, 8] and r["stats"]["cycles"] == 20
+
+
+def _drive(sh, busy_cycles, last=100):
+    """Drive a StandardHost against a scripted chip: `busy` in the given cycles, spike_in and
+    tick always ready when allowed. Returns the cycles of the accepted input flits."""
+    from neuromesh.host import StandardHost  # noqa: F401 - the class under test
+    accepted = []
+    for k in range(last):
+        busy = k in busy_cycles
+        if not sh.begin(k, busy):
+            break
+        if sh.tick_valid(k) and not busy:
+            sh.handshake(k)
+        flit = sh.offer(k)
+        if flit is not None:
+            sh.accepted(k)
+            accepted.append((k, flit))
+    return accepted
+
+
+def test_standard_host_phases_by_hand():
+    from neuromesh.host import StandardHost
+    sh = StandardHost([[10, 20], []])
+    # flits accepted in 0 and 1; tick.valid from 2 but busy until 3; tick 1 busy 4..8;
+    # tick 2 has no input: valid from q_1 = 9, handshake there; busy 10..11, q_2 = 12.
+    accepted = _drive(sh, busy_cycles={1, 2, 4, 5, 6, 7, 8, 10, 11})
+    assert accepted == [(0, 10), (1, 20)]
+    assert sh.handshakes == [3, 9] and sh.completions == [9, 12] and sh.host_flits == 2
+    assert sh.done and not sh.begin(13, False)
+
+
+def test_standard_host_gap_index_runs_over_the_whole_run():
+    from neuromesh.host import StandardHost
+
+    class Gaps(HostBehaviour):
+        def gap(self, i):
+            return i + 1          # 1 before the run's first flit, 2 before its second, ...
+
+    sh = StandardHost([[7], [8]], Gaps())
+    # tick 1: offered from 0 + gap(0) = 1, accepted 1, valid from 2 -> handshake 2, busy 3, q_1 = 4;
+    # tick 2: offered from 4 + gap(1) = 6 (index 1, not restarted), handshake 7, q_2 = 8.
+    accepted = _drive(sh, busy_cycles={3})
+    assert accepted == [(1, 7), (6, 8)]
+    assert sh.handshakes == [2, 7] and sh.completions == [4, 8]

@@ -33,7 +33,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from neuromesh import spec
-from neuromesh.host import HostBehaviour
+from neuromesh.host import HostBehaviour, StandardHost
 from neuromesh.result import Transport, read_counters
 
 JOB_ENV = "NEUROMESH_RTL_JOB"
@@ -209,21 +209,12 @@ async def load_image(cfg: CfgMaster, params: spec.HwParams, writes, *, scrub: bo
 
 async def standard_host(ports: ChipPorts, tick_inputs, host: HostBehaviour, max_cycles: int,
                         progress=None) -> dict:
-    """docs/architecture.md section 7, one loop iteration per clock cycle. Called at the falling
-    edge in the middle of cycle 0."""
+    """docs/architecture.md section 7 (`neuromesh.host.StandardHost`, the same state machine the
+    golden engine drives), one loop iteration per clock cycle. Called at the falling edge in
+    the middle of cycle 0."""
     p = ports
-    ticks = len(tick_inputs)
-    out_flits, handshakes, completions = [], [], []
-    host_flits = 0
-    if ticks == 0:
-        return dict(out_flits=out_flits, handshakes=handshakes, completions=completions, host_flits=0)
-    t = 1                       # the phase in hand
-    flits = tick_inputs[0]
-    idx = 0                     # next flit of this tick to offer
-    g = 0                       # flit index over the whole run (for host.gap)
-    next_offer = host.gap(g) if flits else None
-    tick_from = 0 if not flits else None  # cycle from which tick.valid is raised
-    waiting_since = None        # h_t while waiting for quiescence
+    sh = StandardHost(tick_inputs, host, progress)
+    out_flits = []
     ready_always = host.out_ready_prob >= 1.0
     p.put(p.out_ready, 1 if ready_always else 0)
     busy_h, in_ready_h, tick_ready_h = p.busy, p.in_ready, p.tick_ready
@@ -233,28 +224,15 @@ async def standard_host(ports: ChipPorts, tick_inputs, host: HostBehaviour, max_
         # -- middle of cycle k: busy depends on registered state only (architecture section 2),
         # so it is settled at the falling edge; ReadOnly re-checks it below.
         busy = int(busy_h.value)
-        if waiting_since is not None and k > waiting_since and not busy:
-            completions.append(k)
-            if progress:
-                progress(t)
-            waiting_since = None
-            t += 1
-            if t > ticks:
-                p.put(p.in_valid, 0)
-                p.put(p.tick_valid, 0)
-                break
-            flits = tick_inputs[t - 1]
-            idx = 0
-            if flits:
-                next_offer = k + host.gap(g)
-                tick_from = None
-            else:
-                tick_from = k
-        offer = waiting_since is None and idx < len(flits) and k >= next_offer
-        if offer:
-            p.put(p.in_payload, flits[idx])
-        p.put(p.in_valid, 1 if offer else 0)
-        tick_valid = waiting_since is None and tick_from is not None and k >= tick_from
+        if not sh.begin(k, bool(busy)):
+            p.put(p.in_valid, 0)
+            p.put(p.tick_valid, 0)
+            break
+        flit = sh.offer(k)
+        if flit is not None:
+            p.put(p.in_payload, flit)
+        p.put(p.in_valid, 0 if flit is None else 1)
+        tick_valid = sh.tick_valid(k)
         p.put(p.tick_valid, 1 if tick_valid else 0)
         out_ready = ready_always or host.out_ready(k)
         if not ready_always:
@@ -263,26 +241,19 @@ async def standard_host(ports: ChipPorts, tick_inputs, host: HostBehaviour, max_
         if int(busy_h.value) != busy:
             raise HostError(f"cycle {k}: busy changed with the host's inputs ({busy} -> "
                             f"{int(busy_h.value)}): it must depend on registered state only")
-        if offer and int(in_ready_h.value):
-            host_flits += 1
-            idx += 1
-            g += 1
-            if idx < len(flits):
-                next_offer = k + 1 + host.gap(g)
-            else:
-                tick_from = k + 1
+        if flit is not None and int(in_ready_h.value):
+            sh.accepted(k)
         if tick_valid and int(tick_ready_h.value):
-            handshakes.append(k)
-            waiting_since = k
-            tick_from = None
+            sh.handshake(k)
         if out_ready and int(out_valid_h.value):
             out_flits.append([k, int(out_payload_h.value)])
         if k >= max_cycles:
-            raise HostError(f"cycle {k}: tick {t} has not completed within the budget of {max_cycles} "
-                            f"cycles (handshakes so far {len(handshakes)}, busy {busy})")
+            raise HostError(f"cycle {k}: tick {sh.t} has not completed within the budget of {max_cycles} "
+                            f"cycles (handshakes so far {len(sh.handshakes)}, busy {busy})")
         await FallingEdge(p.clk)
         k += 1
-    return dict(out_flits=out_flits, handshakes=handshakes, completions=completions, host_flits=host_flits)
+    return dict(out_flits=out_flits, handshakes=sh.handshakes, completions=sh.completions,
+                host_flits=sh.host_flits)
 
 
 async def read_all_counters(cfg: CfgMaster, params: spec.HwParams) -> dict:
