@@ -8,7 +8,7 @@ read). Targets only see accesses while the chip is quiescent (docs/architecture.
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from neuromesh.spec import ADDR_OFFSET_BITS, REGIONS
+from neuromesh.spec import ADDR_OFFSET_BITS, CFG_WORD_BITS, REGIONS
 
 REGION_BITS = max(1, (len(REGIONS) - 1).bit_length())
 
@@ -20,8 +20,8 @@ class CfgBusSignature(wiring.Signature):
         super().__init__({
             "region": Out(REGION_BITS),
             "offset": Out(ADDR_OFFSET_BITS),
-            "wdata": Out(32),
+            "wdata": Out(CFG_WORD_BITS),
             "we": Out(1),
             "re": Out(1),
-            "rdata": In(32),
+            "rdata": In(CFG_WORD_BITS),
         })

@@ -90,13 +90,13 @@ class CfgDecoder(wiring.Component):
         # ---- chip registers (values during cycle c) -----------------------------------------
         status = spec.CHIP_STATUS_WORD
         params_word = spec.CHIP_PARAMS_WORD.pack(width_m1=p.width - 1, height_m1=p.height - 1)
-        chip_value = Signal(32)
+        chip_value = Signal(spec.CFG_WORD_BITS)
         with m.Switch(offset):
             for k, name in enumerate(spec.CHIP_REGISTERS):
                 with m.Case(k):
                     value = {
-                        "id": Const(spec.CHIP_ID, 32),
-                        "params": Const(params_word, 32),
+                        "id": Const(spec.CHIP_ID, spec.CFG_WORD_BITS),
+                        "params": Const(params_word, spec.CFG_WORD_BITS),
                         "ticks": self.ticks,
                         "busy_cycles": self.busy_cycles,
                         "status": (self.busy << status.field("busy").lsb)
@@ -108,7 +108,7 @@ class CfgDecoder(wiring.Component):
         stage1 = Signal()                        # cycle c+1 of a read
         stage1_tile = Signal()                   # ... answered by a tile
         stage1_index = Signal(range(max(2, p.n_tiles)))
-        stage1_value = Signal(32)                # chip register value, or 0 if unmapped
+        stage1_value = Signal(spec.CFG_WORD_BITS)                # chip register value, or 0 if unmapped
         tile_index = Signal.like(stage1_index)
         m.d.comb += tile_index.eq(ty * p.width + tx)
 
@@ -116,10 +116,10 @@ class CfgDecoder(wiring.Component):
         with m.If(accept & ~req.write):
             m.d.sync += [pending.eq(1), stage1.eq(1), stage1_tile.eq(tile_hit),
                          stage1_index.eq(tile_index),
-                         stage1_value.eq(chip_hit.replicate(32) & chip_value)]
+                         stage1_value.eq(chip_hit.replicate(spec.CFG_WORD_BITS) & chip_value)]
 
         resp_valid = Signal()
-        resp_data = Signal(32)
+        resp_data = Signal(spec.CFG_WORD_BITS)
         rdata = Array(bus.rdata for bus in self.tiles)
         with m.If(stage1):
             m.d.sync += [resp_valid.eq(1),

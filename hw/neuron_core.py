@@ -76,7 +76,7 @@ def memory_images(params: spec.HwParams, init: dict | None) -> dict:
         for offset, word in words.items():
             if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < size:
                 raise spec.ConfigError(f"init.{region}", offset, f"offset must be an integer in [0, {size})")
-            if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word < (1 << 32):
+            if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word < (1 << spec.CFG_WORD_BITS):
                 raise spec.ConfigError(f"init.{region}[{offset}]", word, "must be a 32-bit word")
             name, row = locate(params, region, offset)
             images[name][row] = word & layout[name][1].mask

@@ -442,8 +442,9 @@ def decode_addr(params: HwParams, addr: int) -> Decoded:
 
 # cfg_req payload (SPEC section 6): addr [31:0], data [63:32], write [64].
 CFG_REQ_FIELDS = (("addr", 0, 32), ("data", 32, 32), ("write", 64, 1))
+CFG_WORD_BITS = 32    # every configuration word, table entry and counter read on cfg_resp
 CFG_REQ_WIDTH = 65
-CFG_RESP_WIDTH = 32
+CFG_RESP_WIDTH = CFG_WORD_BITS
 
 
 def cfg_req_layout():
