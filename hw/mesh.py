@@ -41,15 +41,14 @@ def check_init(params: spec.HwParams, init) -> dict:
 
 
 class Chip(wiring.Component):
-    """The whole chip, with exactly the SPEC section 6 ports. `core_factory` (tests only)
-    replaces the neuron core, see hw/tile.py."""
+    """The whole chip, with exactly the SPEC section 6 ports."""
 
-    def __init__(self, params: spec.HwParams, init=None, *, core_factory=None):
+    def __init__(self, params: spec.HwParams, init=None):
         if not isinstance(params, spec.HwParams):
             raise spec.ConfigError("params", params, "must be a neuromesh.spec.HwParams")
         self.params = params
         init = check_init(params, init)
-        self.tiles = {(x, y): Tile(params, x, y, init.get((x, y)), core_factory=core_factory)
+        self.tiles = {(x, y): Tile(params, x, y, init.get((x, y)))
                       for x, y in params.tiles()}
         self.decoder = CfgDecoder(params)
         super().__init__({
@@ -106,8 +105,8 @@ class Chip(wiring.Component):
         return m
 
 
-def chip_verilog(params: spec.HwParams, init=None, *, core_factory=None) -> str:
+def chip_verilog(params: spec.HwParams, init=None) -> str:
     """The chip's Verilog, module `neuromesh_chip`."""
     from amaranth.back import verilog
-    chip = Chip(params, init, core_factory=core_factory)
+    chip = Chip(params, init)
     return verilog.convert(chip, name=VERILOG_NAME, emit_src=False)

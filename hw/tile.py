@@ -14,25 +14,20 @@ from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
 from neuromesh.hw.cfg_bus import CfgBusSignature
+from neuromesh.hw.neuron_core import NeuronCore
 from neuromesh.hw.router import Router, check_tile
 
 LINK_PORTS = (spec.NORTH, spec.EAST, spec.SOUTH, spec.WEST)
 
 
-def default_core_factory(params, init):
-    from neuromesh.hw.neuron_core import NeuronCore
-    return NeuronCore(params, init)
-
-
 class Tile(wiring.Component):
-    """`core_factory(params, init)` builds the core (default: hw.neuron_core.NeuronCore); tests
-    may pass a stand-in with the same members (`inp`, `out`, `tick_start`, `idle`, `cfg`)."""
+    """A router and its neuron core; `core_init` is baked into the core's memories."""
 
-    def __init__(self, params: spec.HwParams, x: int, y: int, core_init=None, *, core_factory=None):
+    def __init__(self, params: spec.HwParams, x: int, y: int, core_init=None):
         check_tile(params, x, y)
         self.params, self.x, self.y = params, x, y
         self.router = Router(params, x, y)
-        self.core = (core_factory or default_core_factory)(params, core_init)
+        self.core = NeuronCore(params, core_init)
         flit = stream.Signature(spec.flit_layout())
         members = {}
         for p in LINK_PORTS:

@@ -1,7 +1,6 @@
 """cocotb tests of the chip top (hw/mesh.py): links, host ports, tick/busy, configuration.
 
-Driven by tests/test_hw_mesh.py; NM_MESH (JSON) = {"params": {...HwParams...}, "core": "standin"
-or "real"}. The expectations are computed here, independently of the RTL: an XY walk written in
+Driven by tests/test_hw_mesh.py; NM_MESH (JSON) = {"params": {...HwParams...}}. The expectations are computed here, independently of the RTL: an XY walk written in
 this file gives each flit's path, hence the per-router `fwd_*` counters; the delivered flits give
 the per-core counters; docs/architecture.md section 5 gives the tick/busy/cfg timing.
 
@@ -22,9 +21,8 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from neuromesh import spec
 from neuromesh.tools.testbench import CfgMaster, StreamMonitor, StreamSink, StreamSource, TbClock, TickDriver
 
-CFG = json.loads(os.environ.get("NM_MESH", '{"params": {}, "core": "standin"}'))
+CFG = json.loads(os.environ.get("NM_MESH", '{"params": {}}'))
 P = spec.HwParams(**CFG["params"])
-REAL = CFG["core"] == "real"
 
 
 class Bench:
@@ -182,12 +180,11 @@ async def registers_and_cfg_timing(dut):
     await tb.clock.cycles(3)
     assert tb.sink.received == [(tb.src.sent[0][0] + 1, word)]
 
-    if REAL:   # the real core answers reads of its tables
-        rng = random.Random(7)
-        routes = {xy: [random_target(rng, False) for _ in range(3)] for xy in P.tiles()}
-        writes = program(routes)
-        await cfg.write_all(writes)
-        assert await cfg.readback(P, writes) == []
+    rng = random.Random(7)   # the cores answer reads of their tables
+    routes = {xy: [random_target(rng, False) for _ in range(3)] for xy in P.tiles()}
+    writes = program(routes)
+    await cfg.write_all(writes)
+    assert await cfg.readback(P, writes) == []
     assert not tb.violations, tb.violations[:5]
 
 

@@ -211,6 +211,7 @@ def test_placements_give_the_same_synapses(seed):
                         want.append([x, y, nxt[(x, y)]])
                         nxt[(x, y)] += 1
                 assert compiled.map["placement"][p["name"]] == want
+    assert len(placements) >= 2  # the variants really place the network differently
 
 
 def test_axon_per_weight_exp_and_hand_worked_tables():
@@ -560,7 +561,6 @@ def _golden_cases():
 
 @pytest.mark.parametrize("case", _golden_cases(), ids=lambda c: c[0])
 def test_golden_spikes_do_not_depend_on_placement(tmp_path, case):
-    pytest.importorskip("neuromesh.sim.engine")
     from neuromesh.tools.run import run_network
     name, raw, stim = case
     expected = reference_spikes(raw, stim)
@@ -580,7 +580,6 @@ def test_golden_spikes_do_not_depend_on_placement(tmp_path, case):
 
 def test_tiny_example_matches_the_hand_calculation():
     """examples/README.md works the tiny example by hand."""
-    pytest.importorskip("neuromesh.sim.engine")
     from neuromesh.tools.run import run_network
     result = run_network(EXAMPLES / "tiny" / "network.json", EXAMPLES / "tiny" / "stimulus.json")
     exc = {0: [1, 2, 5, 8], 1: [2, 3, 7, 8], 2: [2, 5, 8]}

@@ -1,7 +1,6 @@
 """The handwritten-digits workload: conversion, the functional model (against hand-worked SPEC
 section 3 values), the input codes, the predicted event counts, and a few images end to end on
 the golden model (and the RTL) against the functional model."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -276,12 +275,10 @@ def _engine_check(trained, tmp_path, engine, n_images, t):
     return results
 
 
-@pytest.mark.skipif(importlib.util.find_spec("neuromesh.sim.engine") is None, reason="golden engine not built yet")
 def test_golden_model_agrees_with_the_functional_model(trained, tmp_path):
     _engine_check(trained, tmp_path, "golden", 3, 6)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("neuromesh.sim.engine") is None, reason="golden engine not built yet")
 def test_golden_hidden_layer_agrees_with_the_functional_model(trained, tmp_path):
     data, _net, snn = trained
     path = dn.write_json(tmp_path / "probe.json", dn.network_json(snn, "2x1", record_hidden=True))
@@ -295,7 +292,6 @@ def test_golden_hidden_layer_agrees_with_the_functional_model(trained, tmp_path)
 
 @pytest.mark.rtl
 @pytest.mark.long
-@pytest.mark.skipif(importlib.util.find_spec("neuromesh.tools.rtl_engine") is None, reason="RTL engine not built yet")
 def test_rtl_agrees_with_golden_on_digits(trained, tmp_path):
     rtl = _engine_check(trained, tmp_path, "rtl", 2, 4)
     gold = _engine_check(trained, tmp_path, "golden", 2, 4)
@@ -311,7 +307,6 @@ def test_first_difference_names_the_path_and_both_values():
     assert dn.first_difference([1, 2], [1, 2, 3], "h") == "h: length 2 != 3"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("neuromesh.sim.engine") is None, reason="golden engine not built yet")
 def test_pipeline_quick_writes_the_report(tmp_path):
     import json
     from neuromesh.tools.digits import main

@@ -14,7 +14,7 @@ DEFAULT = spec.HwParams()
 
 # ---- the reference itself, against values worked by hand from SPEC section 3 -----------------
 def test_lif_ref_hand_cases():
-    assert lif_ref.dec(-4097, 4095) == -4095  # -(16776215 >> 12) = -4095: toward zero
+    assert lif_ref.dec(-4097, 4095) == -4095  # -(16777215 >> 12) = -4095: toward zero
     assert lif_ref.dec(4097, 4095) == 4095
     assert lif_ref.dec(-1, 4095) == 0
     assert lif_ref.wrap24(1 << 23) == -(1 << 23)

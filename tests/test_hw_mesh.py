@@ -9,29 +9,16 @@ from neuromesh import spec
 SMALL = dict(neurons_per_core=16, axons_per_core=16, synapses_per_core=16, routes_per_core=16)
 
 
-def _core(kind):
-    """"real": hw.neuron_core.NeuronCore; "standin": tests/standin_core.py (kept so that the
-    mesh can be tested on its own if the core is ever broken)."""
-    if kind == "standin":
-        from standin_core import StandinCore
-        return StandinCore
-    return None   # the default: hw.neuron_core.NeuronCore
-
-
 @pytest.mark.rtl
-@pytest.mark.parametrize("width,height,depth,core", [
-    (1, 1, 1, "real"),
-    (2, 2, 4, "real"),
-    (3, 2, 2, "real"),
-])
-def test_mesh(width, height, depth, core):
+@pytest.mark.parametrize("width,height,depth", [(1, 1, 1), (2, 2, 4), (3, 2, 2)])
+def test_mesh(width, height, depth):
     from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
     from neuromesh.tools import rtlsim
     params = spec.HwParams(width=width, height=height, fifo_depth=depth, **SMALL)
-    text = chip_verilog(params, core_factory=_core(core))
-    runner, build_dir = rtlsim.build(text, VERILOG_NAME, label=f"mesh-{core}-{params.key()}")
+    text = chip_verilog(params)
+    runner, build_dir = rtlsim.build(text, VERILOG_NAME, label=f"mesh-{params.key()}")
     tests, failed, _ = rtlsim.run_tests(runner, build_dir, VERILOG_NAME, "tb_mesh",
-                                        extra_env={"NM_MESH": json.dumps({"params": params.to_dict(), "core": core})})
+                                        extra_env={"NM_MESH": json.dumps({"params": params.to_dict()})})
     assert tests == 4 and failed == 0
 
 

@@ -165,11 +165,20 @@ def test_network_refusals(tmp_path, capsys, case):
     compile_fails(tmp_path, capsys, path, *needles)
 
 
-@pytest.mark.parametrize("name", sorted(spec.NEURON_PARAMS))
+# SPEC section 3, written out: du, dv 12-bit unsigned; vth 17-bit unsigned; bias_mant 13-bit
+# signed; bias_exp 3-bit; refractory 4-bit; reset 1 bit.
+SPEC_RANGES = {"du": (0, 4095), "dv": (0, 4095), "vth": (0, 131071), "bias_mant": (-4096, 4095),
+               "bias_exp": (0, 7), "refractory": (0, 15), "reset": (0, 1)}
+
+
+def test_neuron_parameter_table_is_the_spec_one():
+    assert {n: spec.field_range(*spec.NEURON_PARAMS[n]) for n in spec.NEURON_PARAMS} == SPEC_RANGES
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_RANGES))
 @pytest.mark.parametrize("side", ["low", "high"])
 def test_each_neuron_parameter_range(tmp_path, capsys, name, side):
-    bits, signed = spec.NEURON_PARAMS[name]
-    lo, hi = spec.field_range(bits, signed)
+    lo, hi = SPEC_RANGES[name]
     bad = lo - 1 if side == "low" else hi + 1
     path = write(tmp_path, mutated(_set(["populations", 2, name], bad)))
     compile_fails(tmp_path, capsys, path, f"populations[2].{name}: must be in {lo}..{hi} (got {bad})")

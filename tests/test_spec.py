@@ -10,14 +10,16 @@ def test_flit_fields_match_spec_table():
     assert spec.pack_flit(0xABC, 0x5, 0x9, 1) == 0xABC | (0x5 << 12) | (0x9 << 16) | (1 << 20)
     assert spec.unpack_flit(0xFFE00000)["reserved"] == 0x7FF
     assert spec.RESERVED_MASK == 0xFFE00000
-    assert sum(w for _, _, w in spec.FLIT_FIELDS) == spec.FLIT_WIDTH
+    assert sum(w for _, _, w in spec.FLIT_FIELDS) == spec.FLIT_WIDTH == 32
 
 
 def test_flit_layout_is_32_bits_in_spec_order():
     layout = spec.flit_layout()
     assert layout.size == 32
-    assert [(name, layout[name].offset, layout[name].width) for name, _, _ in spec.FLIT_FIELDS] == \
-        [(n, lsb, w) for n, lsb, w in spec.FLIT_FIELDS]
+    # SPEC section 5's table, written out: the layout must not merely agree with spec.FLIT_FIELDS.
+    table = [("axon", 0, 12), ("x", 12, 4), ("y", 16, 4), ("host", 20, 1), ("reserved", 21, 11)]
+    assert [(name, layout[name].offset, layout[name].width) for name, _, _ in table] == table
+    assert list(spec.FLIT_FIELDS) == table
 
 
 @pytest.mark.parametrize("field,value", [("axon", 4096), ("x", 16), ("y", -1), ("host", 2)])

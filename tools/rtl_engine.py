@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from neuromesh import spec
+from neuromesh.hw.mesh import VERILOG_NAME as TOPLEVEL
 from neuromesh.host import HostBehaviour
 from neuromesh.result import EngineRun
 from neuromesh.spec import NeuroMeshError
 
-TOPLEVEL = "neuromesh_chip"
 TEST_MODULE = "neuromesh.tools.rtl_host"
 DEFAULT_MAX_CYCLES = 20_000_000
 
@@ -57,9 +57,8 @@ class Model:
 
 
 def chip_verilog(params: spec.HwParams) -> str:
-    from neuromesh.hw.mesh import Chip
-    from neuromesh.tools.rtlsim import verilog_of
-    return verilog_of(Chip(params), TOPLEVEL)
+    from neuromesh.hw.mesh import chip_verilog as hw_chip_verilog
+    return hw_chip_verilog(params)
 
 
 def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | None = None,
@@ -104,7 +103,7 @@ def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, w
                 d = spec.decode_addr(params, addr)
             except spec.AddressError as e:
                 raise RtlEngineError(f"rtl engine: job {job.name!r} write {k}: {e}") from None
-            if not d.writable or not 0 <= data < 1 << 32:
+            if not d.writable or not 0 <= data < 1 << spec.CFG_WORD_BITS:
                 raise RtlEngineError(f"rtl engine: job {job.name!r} write {k}: {data!r} at {addr:#010x} "
                                      f"({d.region}) is not a writable 32-bit word")
     if model is None or (waves and not model.waves):
