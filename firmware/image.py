@@ -38,7 +38,7 @@ def write_image(path, writes, comments=(), params: spec.HwParams | None = None) 
         lines.append(f"# hardware: {json.dumps(params.to_dict(), separators=(', ', ': '))}")
     lines += [f"# {c}" for c in comments]
     for addr, data in writes:
-        if not (0 <= addr < 1 << 32 and 0 <= data < 1 << 32):
+        if not (0 <= addr < 1 << spec.CFG_WORD_BITS and 0 <= data < 1 << spec.CFG_WORD_BITS):
             raise ImageError(f"{path}: write ({addr!r}, {data!r}) is not a pair of 32-bit words")
         lines.append(f"{addr:08x} {data:08x}")
     lines.append(f"# end: {len(writes)} writes")

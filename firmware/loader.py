@@ -25,7 +25,7 @@ def load(transport, writes, params: spec.HwParams, verify: bool = True) -> int:
             raise LoadError(f"write {k}: {e}") from None
         if not d.writable:
             raise LoadError(f"write {k}: address {addr:#010x} is in read-only {d.region}")
-        if not 0 <= data < 1 << 32:
+        if not 0 <= data < 1 << spec.CFG_WORD_BITS:
             raise LoadError(f"write {k}: data {data!r} at {addr:#010x} is not a 32-bit word")
         problem = spec.table_word_problem(params, d.region, data)
         if problem:

@@ -56,10 +56,15 @@ def memory_layout(params: spec.HwParams) -> dict:
     }
 
 
+# The cfg decode below selects a neuron's param/state word by offset bit 0 and its row by
+# offset[1:], which holds only for two words per neuron.
+assert spec.NEURON_WORDS == 2, "hw/neuron_core.py decodes param/state words by offset bit 0"
+
+
 def locate(params: spec.HwParams, region: str, offset: int) -> tuple[str, int]:
     """Where a configuration word lives: (memory name, row)."""
     if region in ("param", "state"):
-        return f"{region}{offset % 2}", offset // 2
+        return f"{region}{offset % spec.NEURON_WORDS}", offset // spec.NEURON_WORDS
     return region, offset
 
 

@@ -65,6 +65,12 @@ def unpack_flit(word: int) -> dict:
     return {name: (word >> lsb) & ((1 << width) - 1) for name, lsb, width in FLIT_FIELDS}
 
 
+def flit_axon(word: int) -> int:
+    """The `axon` field of a flit (the hot path of the golden model's cores)."""
+    lsb, width = _F["axon"]
+    return (word >> lsb) & ((1 << width) - 1)
+
+
 def host_flit(channel: int, src_x: int, src_y: int) -> int:
     """A host-bound flit: `axon` carries the output channel, `x`/`y` the source tile."""
     return pack_flit(channel, src_x, src_y, 1)
@@ -310,6 +316,9 @@ STATE_WORDS = (
     Word("state0", (Field("u", 0, STATE_BITS, True),)),
     Word("state1", (Field("v", 0, STATE_BITS, True), Field("r", 24, REFRACTORY_BITS))),
 )
+# Configuration words per neuron in the `param` and `state` regions (neuron n at n*2, n*2+1).
+NEURON_WORDS = 2
+assert len(PARAM_WORDS) == len(STATE_WORDS) == NEURON_WORDS
 AXON_WORD = Word("axon", (Field("ptr", 0, 14), Field("len", 14, 15), Field("wexp", 29, WEXP_BITS)))
 SYNAPSE_WORD = Word("synapse", (Field("target", 0, 12), Field("weight", 12, WEIGHT_BITS, True)))
 RLIST_WORD = Word("rlist", (Field("ptr", 0, 12), Field("len", 12, 13)))
@@ -347,7 +356,7 @@ def region_size(params: HwParams, region: str) -> int:
     """Number of words in a tile region."""
     n = params.neurons_per_core
     return {
-        "param": len(PARAM_WORDS) * n, "state": len(STATE_WORDS) * n, "acc0": n, "acc1": n,
+        "param": NEURON_WORDS * n, "state": NEURON_WORDS * n, "acc0": n, "acc1": n,
         "axon": params.axons_per_core, "synapse": params.synapses_per_core, "rlist": n,
         "route": params.routes_per_core, "core_cnt": len(CORE_COUNTERS), "router_cnt": len(ROUTER_COUNTERS),
     }[region]
@@ -356,9 +365,9 @@ def region_size(params: HwParams, region: str) -> int:
 def region_word(params: HwParams, region: str, offset: int) -> Word:
     """The layout of the word at `offset` in `region` (counters: a plain 32-bit value)."""
     if region == "param":
-        return PARAM_WORDS[offset % len(PARAM_WORDS)]
+        return PARAM_WORDS[offset % NEURON_WORDS]
     if region == "state":
-        return STATE_WORDS[offset % len(STATE_WORDS)]
+        return STATE_WORDS[offset % NEURON_WORDS]
     if region in ("acc0", "acc1"):
         return acc_word(params)
     if region in ("core_cnt", "router_cnt"):

@@ -34,7 +34,7 @@ class NeuronCore:
         n = params.neurons_per_core
         self.n = n
         # Table words as written (masked to their fields) and their decoded forms.
-        self.param_words = [0] * (2 * n)
+        self.param_words = [0] * (spec.NEURON_WORDS * n)
         self.axon_words = [0] * params.axons_per_core
         self.axon = [(0, 0, 0)] * params.axons_per_core          # (ptr, len, wexp)
         self.synapse_words = [0] * params.synapses_per_core
@@ -66,11 +66,11 @@ class NeuronCore:
         f = word.unpack(data)
         if region == "param":
             self.param_words[offset] = data
-            n = offset // 2
+            n = offset // spec.NEURON_WORDS
             for name, value in f.items():
                 self.arrays[name][n] = value
         elif region == "state":
-            n = offset // 2
+            n = offset // spec.NEURON_WORDS
             for name, value in f.items():
                 self.arrays[name][n] = value
         elif region in ("acc0", "acc1"):
@@ -95,9 +95,9 @@ class NeuronCore:
         if region == "param":
             return self.param_words[offset]
         if region == "state":
-            n = offset // 2
+            n = offset // spec.NEURON_WORDS
             a = self.arrays
-            if offset % 2 == 0:
+            if offset % spec.NEURON_WORDS == 0:
                 return spec.STATE_WORDS[0].pack(u=int(lif.wrap_signed(int(a["u"][n]), spec.STATE_BITS)))
             return spec.STATE_WORDS[1].pack(v=int(a["v"][n]), r=int(a["r"][n]))
         if region in ("acc0", "acc1"):
@@ -133,7 +133,7 @@ class NeuronCore:
     def accept(self, flit: int, cycle: int, fill: int) -> int:
         """The walker takes `flit` in `cycle`. Returns the first cycle the core is idle again
         as far as the walker is concerned."""
-        axon = flit & (spec.HOST_CHANNELS - 1)
+        axon = spec.flit_axon(flit)
         if axon >= self.params.axons_per_core:
             self.counters["errors"] += 1
             self.walk_ready = cycle + 1

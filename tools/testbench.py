@@ -221,7 +221,7 @@ class CfgMaster:
         self.req_valid.value = 0
 
     async def write(self, addr: int, data: int) -> None:
-        await self._request(spec.pack_cfg_req(addr, data & 0xFFFFFFFF, True))
+        await self._request(spec.pack_cfg_req(addr, data & ((1 << spec.CFG_WORD_BITS) - 1), True))
         # the last RisingEdge of _request started the next cycle; nothing more to wait for
 
     async def read(self, addr: int, timeout_cycles: int = 1000) -> int:
@@ -249,7 +249,7 @@ class CfgMaster:
         bad = []
         for addr, data in last.items():
             d = spec.decode_addr(params, addr)
-            mask = spec.region_word(params, d.region, d.offset).mask if d.x is not None else 0xFFFFFFFF
+            mask = spec.region_word(params, d.region, d.offset).mask if d.x is not None else ((1 << spec.CFG_WORD_BITS) - 1)
             got = await self.read(addr)
             if got != data & mask:
                 bad.append((addr, data & mask, got))
