@@ -24,7 +24,7 @@ from neuromesh.result import Transport
 
 from . import lif
 from .neuron_core import NeuronCore
-from .router import GRANT, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_SINK, Router
+from .router import GRANT, NOWHERE, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_SINK, Router
 
 _COUNTER_MASK = (1 << spec.COUNTER_BITS) - 1
 
@@ -113,6 +113,8 @@ class Mesh:
             elif kind == TO_HOST:
                 if not self.out_ready(k):
                     continue
+            elif kind == NOWHERE:
+                continue  # an edge output has no neighbour: ready is 0, as in hw/mesh.py
             moves.append((out.router.inputs[GRANT[out.rr][out.req]], out))
         # Commit (pops and pushes inlined from `_pop_fifo` / `push`: this loop is the hot path).
         if self.refused:
