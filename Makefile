@@ -63,7 +63,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_engines.py
 
 digits: $(STAMP)
-	$(PY) -m neuromesh.tools.digits --out build/digits
+	$(PY) -m neuromesh.tools.workloads.digits --out build/digits
 
 clean:
 	rm -rf build .pytest_cache

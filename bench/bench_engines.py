@@ -1,5 +1,5 @@
 """Golden model vs RTL co-simulation: the same workload (same image, same standard host) through
-`neuromesh.sim.engine.run` and `neuromesh.tools.rtl_engine`, one run each, wall time of each
+`neuromesh.sim.engine.run` and `neuromesh.tools.cosim.engine`, one run each, wall time of each
 excluding the Verilator build (reported separately), and the ratio. Prints a table and writes
 build/bench/engines.json.
 
@@ -76,7 +76,7 @@ def workloads(quick: bool):
 
 def bench(name, params, runs) -> dict:
     from neuromesh.sim.engine import run as golden_run
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     t0 = time.perf_counter()
     golden = [golden_run(params, w, t, h) for w, t, h in runs]
     golden_s = time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""A full run of a random network through `neuromesh.tools.run.run_network` (validate,
+"""A full run of a random network through `neuromesh.engines.run_network` (validate,
 compile, golden engine, result): a Poisson-like input population driving three recurrent LIF
 populations spread over a 4x4 mesh."""
 from __future__ import annotations
@@ -43,7 +43,7 @@ def random_network(seed=1, width=4, height=4, neurons=64, inputs=64, ticks=100, 
 
 
 def full_run(seed=1, ticks=100) -> dict:
-    from neuromesh.tools.run import run_network
+    from neuromesh.engines import run_network
     net, stim = random_network(seed=seed, ticks=ticks)
     with tempfile.TemporaryDirectory() as d:
         np_, sp = Path(d, "net.json"), Path(d, "stim.json")

@@ -16,10 +16,8 @@ Allocation rules (docs/firmware.md):
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 from neuromesh import spec
 
@@ -101,7 +99,8 @@ def compile_network(net: Network) -> Compiled:
                 lst.append(flit)
                 outputs[str(flit)] = [pop["name"], i]
             routes[k][slot] = lst
-    assert all(u["routes"][0] == sum(len(r) for r in routes[k].values()) for k, u in enumerate(usage))
+    if any(u["routes"][0] != sum(len(r) for r in routes[k].values()) for k, u in enumerate(usage)):
+        raise RuntimeError("compiler: route usage and route tables disagree (a compiler bug)")
 
     writes = []
     for k, (x, y) in enumerate(params.tiles()):
@@ -177,35 +176,3 @@ def _tile_writes(params: spec.HwParams, x: int, y: int, slots: dict, axons: list
     for offset, word in enumerate(route_words):
         put("route", offset, word)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# `neuromesh compile`
-
-
-def usage_table(usage: list) -> str:
-    head = f"{'tile':>8}  " + "  ".join(f"{label:>16}" for _k, _c, label in RESOURCES)
-    lines = [head]
-    for entry in usage:
-        x, y = entry["tile"]
-        cells = "  ".join(f"{entry[k][0]:>7} / {entry[k][1]:<6}" for k, _c, _l in RESOURCES)
-        lines.append(f"{f'({x}, {y})':>8}  {cells}")
-    return "\n".join(lines)
-
-
-def compile_command(net_path, image_path, map_path=None) -> int:
-    net = load_network(net_path)
-    compiled = compile_network(net)
-    image_path = Path(image_path)
-    map_path = Path(map_path) if map_path else image_path.with_name(image_path.name + ".map.json")
-    image.write_image(image_path, compiled.writes, params=compiled.params,
-                      comments=[f"network: {net.path}"])
-    map_path.parent.mkdir(parents=True, exist_ok=True)
-    map_path.write_text(json.dumps(compiled.map, indent=1) + "\n")
-    print(f"{net.path}: {sum(p['size'] for p in net.populations if p['kind'] == 'lif')} lif neurons, "
-          f"{sum(len(pr['synapses']) for pr in net.projections)} synapses on a "
-          f"{compiled.params.width}x{compiled.params.height} mesh")
-    print(usage_table(compiled.map["usage"]))
-    print(f"image written to {image_path} ({len(compiled.writes)} writes)")
-    print(f"map written to {map_path}")
-    return 0

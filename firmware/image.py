@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from neuromesh import spec
+from neuromesh.outputs import write_text_atomic
 
 IMAGE_FORMAT = "neuromesh-image/1"
 _LINE = re.compile(r"^([0-9A-Fa-f]{8})\s+([0-9A-Fa-f]{8})$")
@@ -30,8 +31,8 @@ class ImageError(spec.NeuroMeshError, ValueError):
     pass
 
 
-def write_image(path, writes, comments=(), params: spec.HwParams | None = None) -> None:
-    """Write `writes` [(addr, data)] as an image file. `params` go into the header so that
+def format_image(writes, comments=(), params: spec.HwParams | None = None, where="image") -> str:
+    """The text of an image file for `writes` [(addr, data)]. `params` go into the header so that
     `read_image` can check the addresses without being told the hardware."""
     lines = [f"# {IMAGE_FORMAT}"]
     if params is not None:
@@ -39,12 +40,15 @@ def write_image(path, writes, comments=(), params: spec.HwParams | None = None) 
     lines += [f"# {c}" for c in comments]
     for addr, data in writes:
         if not (0 <= addr < 1 << spec.CFG_WORD_BITS and 0 <= data < 1 << spec.CFG_WORD_BITS):
-            raise ImageError(f"{path}: write ({addr!r}, {data!r}) is not a pair of 32-bit words")
+            raise ImageError(f"{where}: write ({addr!r}, {data!r}) is not a pair of 32-bit words")
         lines.append(f"{addr:08x} {data:08x}")
     lines.append(f"# end: {len(writes)} writes")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def write_image(path, writes, comments=(), params: spec.HwParams | None = None) -> None:
+    """Write `writes` as an image file, whole or not at all."""
+    write_text_atomic(path, format_image(writes, comments, params, where=str(path)))
 
 
 def image_params(path) -> spec.HwParams:

@@ -1,11 +1,18 @@
-"""Load an image through a configuration transport (`neuromesh.result.Transport`: `write(addr,
-data)`, `read(addr) -> int`), which the golden model and the RTL testbench both implement.
+"""Load an image through a configuration transport, the one load-and-verify path of the project.
 
-Every address is decoded before the first write, so a bad image changes nothing. With `verify`,
-every written address is read back and compared with the word last written there, masked by its
-layout (bits outside a word's fields are ignored on write and read as 0, docs/architecture.md 6).
+`plan(writes, params)` checks every write before anything is written (so a bad image changes
+nothing) and returns a `LoadPlan`: the writes in order, and for `verify`, every written address
+with the word a read must return (the last word written there, masked by its layout: bits
+outside a word's fields are ignored on write and read as 0, docs/architecture.md section 6).
+
+Two drivers run a plan: `load(transport, ...)` here, for a synchronous transport
+(`neuromesh.result.Transport`: the golden model), and the cocotb host's `load_image`
+(`neuromesh.tools.cosim.host`), which awaits each access on `cfg_req` of the RTL. Both call
+`LoadPlan.check(addr, got)` on the read-back, so they cannot disagree on what a match is.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from neuromesh import spec
 
@@ -14,10 +21,37 @@ class LoadError(spec.NeuroMeshError, ValueError):
     pass
 
 
-def load(transport, writes, params: spec.HwParams, verify: bool = True) -> int:
-    """Write `writes` [(addr, data)] in order; return the number of writes."""
+@dataclass
+class LoadPlan:
+    params: spec.HwParams
+    writes: list        # [(addr, data)] in image order
+    expected: dict      # addr -> the word a read-back must return
+
+    def check(self, addr: int, got: int) -> None:
+        """Raise LoadError if a read-back of `addr` differs from what the image wrote there."""
+        want = self.expected[addr]
+        if got != want:
+            d = spec.decode_addr(self.params, addr)
+            raise LoadError(f"verify: address {addr:#010x} (tile ({d.x}, {d.y}) {d.region}[{d.offset}]): "
+                            f"expected {want:#010x}, read {got:#010x}")
+
+    def scrub_writes(self) -> list:
+        """Zero writes to every writable word the image does not write (for hand-made images on
+        a chip that ran before: memories survive `rst`)."""
+        zeros = []
+        for x, y in self.params.tiles():
+            for region in spec.WRITABLE_REGIONS:
+                for off in range(spec.region_size(self.params, region)):
+                    a = spec.tile_addr(x, y, region, off)
+                    if a not in self.expected:
+                        zeros.append((a, 0))
+        return zeros
+
+
+def plan(writes, params: spec.HwParams) -> LoadPlan:
+    """Check every write (address in the map, writable, a 32-bit word, table words in range)."""
     writes = list(writes)
-    masks = {}
+    expected = {}
     for k, (addr, data) in enumerate(writes):
         try:
             d = spec.decode_addr(params, addr)
@@ -25,22 +59,22 @@ def load(transport, writes, params: spec.HwParams, verify: bool = True) -> int:
             raise LoadError(f"write {k}: {e}") from None
         if not d.writable:
             raise LoadError(f"write {k}: address {addr:#010x} is in read-only {d.region}")
-        if not 0 <= data < 1 << spec.CFG_WORD_BITS:
+        if isinstance(data, bool) or not isinstance(data, int) or not 0 <= data < 1 << spec.CFG_WORD_BITS:
             raise LoadError(f"write {k}: data {data!r} at {addr:#010x} is not a 32-bit word")
         problem = spec.table_word_problem(params, d.region, data)
         if problem:
             raise LoadError(f"write {k}: address {addr:#010x} ({d.region}[{d.offset}]): {problem}")
-        masks[addr] = spec.region_word(params, d.region, d.offset).mask
-    last = {}
-    for addr, data in writes:
+        expected[addr] = data & spec.region_word(params, d.region, d.offset).mask
+    return LoadPlan(params, writes, expected)
+
+
+def load(transport, writes, params: spec.HwParams, verify: bool = True) -> int:
+    """Write `writes` [(addr, data)] in order (then read every written address back when
+    `verify`); return the number of writes."""
+    p = plan(writes, params)
+    for addr, data in p.writes:
         transport.write(addr, data)
-        last[addr] = data
     if verify:
-        for addr, data in last.items():
-            expected = data & masks[addr]
-            got = transport.read(addr)
-            if got != expected:
-                d = spec.decode_addr(params, addr)
-                where = f"tile ({d.x}, {d.y}) {d.region}[{d.offset}]"
-                raise LoadError(f"verify: address {addr:#010x} ({where}): expected {expected:#010x}, read {got:#010x}")
-    return len(writes)
+        for addr in p.expected:
+            p.check(addr, transport.read(addr))
+    return len(p.writes)

@@ -26,7 +26,8 @@ def _word_width(word: spec.Word) -> int:
     """Memories hold only a word's field bits; every layout here starts at bit 0 and has no
     holes, so the stored value is the word's low bits and reads zero-extend it."""
     width = word.mask.bit_length()
-    assert word.mask == (1 << width) - 1, f"{word.name} has holes: cannot store it compactly"
+    if word.mask != (1 << width) - 1:
+        raise ValueError(f"{word.name} has holes: cannot store it compactly")
     return width
 
 
@@ -58,7 +59,8 @@ def memory_layout(params: spec.HwParams) -> dict:
 
 # The cfg decode below selects a neuron's param/state word by offset bit 0 and its row by
 # offset[1:], which holds only for two words per neuron.
-assert spec.NEURON_WORDS == 2, "hw/neuron_core.py decodes param/state words by offset bit 0"
+if spec.NEURON_WORDS != 2:
+    raise ImportError("hw/neuron_core.py decodes param/state words by offset bit 0: NEURON_WORDS must be 2")
 
 
 def locate(params: spec.HwParams, region: str, offset: int) -> tuple[str, int]:

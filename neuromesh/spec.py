@@ -269,7 +269,8 @@ class Word:
     def __post_init__(self):
         used = 0
         for f in self.fields:
-            assert f.lsb + f.width <= 32 and not (used & f.mask), f"overlapping field {f.name} in {self.name}"
+            if f.lsb + f.width > 32 or used & f.mask:
+                raise ValueError(f"word {self.name}: field {f.name} overlaps another or passes bit 31")
             used |= f.mask
 
     @property
@@ -318,7 +319,8 @@ STATE_WORDS = (
 )
 # Configuration words per neuron in the `param` and `state` regions (neuron n at n*2, n*2+1).
 NEURON_WORDS = 2
-assert len(PARAM_WORDS) == len(STATE_WORDS) == NEURON_WORDS
+if not len(PARAM_WORDS) == len(STATE_WORDS) == NEURON_WORDS:
+    raise ValueError("spec: PARAM_WORDS, STATE_WORDS and NEURON_WORDS disagree")
 AXON_WORD = Word("axon", (Field("ptr", 0, 14), Field("len", 14, 15), Field("wexp", 29, WEXP_BITS)))
 SYNAPSE_WORD = Word("synapse", (Field("target", 0, 12), Field("weight", 12, WEIGHT_BITS, True)))
 RLIST_WORD = Word("rlist", (Field("ptr", 0, 12), Field("len", 12, 13)))

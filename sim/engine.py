@@ -19,6 +19,7 @@ from __future__ import annotations
 import simpy
 
 from neuromesh import spec
+from neuromesh.firmware.loader import load
 from neuromesh.host import HostBehaviour, StandardHost
 from neuromesh.result import EngineRun, read_counters
 
@@ -26,12 +27,7 @@ from .mesh import Chip
 
 
 def load_image(chip: Chip, writes, params: spec.HwParams) -> None:
-    try:
-        from neuromesh.firmware.loader import load
-    except ImportError:  # pragma: no cover - the loader is part of the package
-        for addr, data in writes:
-            chip.write(addr, data)
-        return
+    """The image through the project's one load path (every write checked before the first)."""
     load(chip, writes, params, verify=False)
 
 

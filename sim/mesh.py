@@ -304,7 +304,8 @@ class Chip(Mesh, Transport):
         agenda = self._agenda
         while agenda and agenda[0][0] <= k:
             e, index = heapq.heappop(agenda)
-            assert e == k, f"spike-queue pop of cycle {e} skipped (now {k})"
+            if e != k:
+                raise RuntimeError(f"golden model: spike-queue pop of cycle {e} skipped (now {k})")
             self._pop(self.cores[index], k)
         busy = bool(self.nonempty) or k < self.idle_max
         self.busy_cycles += busy

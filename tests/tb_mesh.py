@@ -19,7 +19,8 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from neuromesh import spec
-from neuromesh.tools.testbench import CfgMaster, StreamMonitor, StreamSink, StreamSource, TbClock, TickDriver
+from neuromesh.tools.cosim.drivers import (CfgMaster, ChipPorts, StreamMonitor, StreamSink, StreamSource, TbClock,
+                                           TickDriver)
 
 CFG = json.loads(os.environ.get("NM_MESH", '{"params": {}}'))
 P = spec.HwParams(**CFG["params"])
@@ -29,7 +30,7 @@ class Bench:
     def __init__(self, dut, out_ready=None, in_pause=None):
         self.dut = dut
         self.clock = TbClock(dut)
-        self.cfg = CfgMaster(dut, self.clock)
+        self.cfg = CfgMaster(ChipPorts(dut), cycle=lambda: self.clock.now)
         self.tick = TickDriver(dut, self.clock)
         self.src = StreamSource(dut, "spike_in", self.clock, pause=in_pause)
         self.spike_in = StreamMonitor(dut, "spike_in", self.clock)

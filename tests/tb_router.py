@@ -14,7 +14,7 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from neuromesh import spec
-from neuromesh.tools.testbench import StreamSink, StreamSource, TbClock
+from neuromesh.tools.cosim.drivers import StreamSink, StreamSource, TbClock
 
 CFG = json.loads(os.environ.get("NM_ROUTER", "{}"))
 X, Y = CFG.pop("x", 1), CFG.pop("y", 1)

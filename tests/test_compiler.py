@@ -561,7 +561,7 @@ def _golden_cases():
 
 @pytest.mark.parametrize("case", _golden_cases(), ids=lambda c: c[0])
 def test_golden_spikes_do_not_depend_on_placement(tmp_path, case):
-    from neuromesh.tools.run import run_network
+    from neuromesh.engines import run_network
     name, raw, stim = case
     expected = reference_spikes(raw, stim)
     stim_path = tmp_path / "stimulus.json"
@@ -580,7 +580,7 @@ def test_golden_spikes_do_not_depend_on_placement(tmp_path, case):
 
 def test_tiny_example_matches_the_hand_calculation():
     """examples/README.md works the tiny example by hand."""
-    from neuromesh.tools.run import run_network
+    from neuromesh.engines import run_network
     result = run_network(EXAMPLES / "tiny" / "network.json", EXAMPLES / "tiny" / "stimulus.json")
     exc = {0: [1, 2, 5, 8], 1: [2, 3, 7, 8], 2: [2, 5, 8]}
     out = {0: [2, 3, 4, 6, 8, 9], 1: [3, 6, 9]}

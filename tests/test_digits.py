@@ -8,9 +8,9 @@ import pytest
 from neuromesh import spec
 from neuromesh.firmware.compiler import compile_network
 from neuromesh.firmware.netfile import load_network, parse_network
-from neuromesh.tools import digits_model as dm
-from neuromesh.tools import digits_net as dn
-from neuromesh.tools.digits import decision_cycle, sparsest
+from neuromesh.tools.workloads.digits import model as dm
+from neuromesh.tools.workloads.digits import net as dn
+from neuromesh.tools.workloads.digits.pipeline import decision_cycle, sparsest
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +309,7 @@ def test_first_difference_names_the_path_and_both_values():
 
 def test_pipeline_quick_writes_the_report(tmp_path):
     import json
-    from neuromesh.tools.digits import main
+    from neuromesh.tools.workloads.digits.pipeline import main
     assert main(["--out", str(tmp_path), "--quick", "--golden-images", "2", "--rtl-images", "0"]) == 0
     report = (tmp_path / "report.md").read_text()
     assert "## Verdict" in report and "dense int8" in report

@@ -1,6 +1,6 @@
 """The neuron core (hw/neuron_core.py): interface checks, the reference model against hand-worked
 values, and the cocotb tests of tests/tb_core.py under Verilator on two builds (a small core and
-the default size; each built once and cached by tools/rtlsim.py)."""
+the default size; each built once and cached by tools/simulator.py)."""
 import json
 
 import pytest
@@ -165,21 +165,21 @@ _BUILDS = {}
 
 def _build(params, init=None):
     from neuromesh.hw.neuron_core import NeuronCore
-    from neuromesh.tools import rtlsim
+    from neuromesh.tools.cosim import simulator
     key = (params, json.dumps(init, sort_keys=True))
     if key not in _BUILDS:
-        text = rtlsim.verilog_of(NeuronCore(params, init), "neuron_core")
-        _BUILDS[key] = rtlsim.build(text, "neuron_core", label=f"core-{params.key()}")
+        text = simulator.verilog_of(NeuronCore(params, init), "neuron_core")
+        _BUILDS[key] = simulator.build(text, "neuron_core", label=f"core-{params.key()}")
     return _BUILDS[key]
 
 
 def _run(params, testcase, tmp_path, **env):
-    from neuromesh.tools import rtlsim
+    from neuromesh.tools.cosim import simulator
     runner, build_dir = _build(params)
     extra = {"NM_PARAMS": json.dumps(params.to_dict()), **{k: str(v) for k, v in env.items()}}
     log = tmp_path / "sim.log"
     try:
-        tests, failed, _xml = rtlsim.run_tests(runner, build_dir, "neuron_core", "tb_core", testcase=testcase,
+        tests, failed, _xml = simulator.run_tests(runner, build_dir, "neuron_core", "tb_core", testcase=testcase,
                                                extra_env=extra, test_dir=tmp_path)
     except SystemExit:  # cocotb's runner exits when a test fails: show why
         tests, failed = 1, 1

@@ -13,11 +13,11 @@ SMALL = dict(neurons_per_core=16, axons_per_core=16, synapses_per_core=16, route
 @pytest.mark.parametrize("width,height,depth", [(1, 1, 1), (2, 2, 4), (3, 2, 2)])
 def test_mesh(width, height, depth):
     from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
-    from neuromesh.tools import rtlsim
+    from neuromesh.tools.cosim import simulator
     params = spec.HwParams(width=width, height=height, fifo_depth=depth, **SMALL)
     text = chip_verilog(params)
-    runner, build_dir = rtlsim.build(text, VERILOG_NAME, label=f"mesh-{params.key()}")
-    tests, failed, _ = rtlsim.run_tests(runner, build_dir, VERILOG_NAME, "tb_mesh",
+    runner, build_dir = simulator.build(text, VERILOG_NAME, label=f"mesh-{params.key()}")
+    tests, failed, _ = simulator.run_tests(runner, build_dir, VERILOG_NAME, "tb_mesh",
                                         extra_env={"NM_MESH": json.dumps({"params": params.to_dict()})})
     assert tests == 4 and failed == 0
 
@@ -83,7 +83,7 @@ def test_verilog_command_bakes_an_image(tmp_path):
     with spec.decode_addr), and the words appear in the Verilog's memory initialisers."""
     import argparse
     from neuromesh.firmware.image import write_image
-    from neuromesh.tools.verilog import image_init, verilog_command
+    from neuromesh.tools.cli.verilog import image_init, verilog_command
     params = spec.HwParams(width=2, height=1, neurons_per_core=4, axons_per_core=4, synapses_per_core=8,
                            routes_per_core=4, fifo_depth=2)
     route = spec.ROUTE_WORD.pack(flit=spec.host_flit(0x5A5, 1, 0))
@@ -108,7 +108,7 @@ def test_verilog_command_bakes_an_image(tmp_path):
 
 def test_verilog_command_refuses_bad_options(tmp_path):
     import argparse
-    from neuromesh.tools.verilog import verilog_command
+    from neuromesh.tools.cli.verilog import verilog_command
     args = argparse.Namespace(output=str(tmp_path / "x.v"), image=None, **{k: None for k in spec.LIMITS})
     args.fifo_depth = 0
     with pytest.raises(spec.ConfigError, match="--fifo-depth"):

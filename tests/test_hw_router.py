@@ -17,14 +17,14 @@ pytestmark = [pytest.mark.rtl, pytest.mark.filterwarnings("ignore::amaranth.hdl.
 ])
 def test_router(width, height, x, y, depth):
     from neuromesh.hw.router import Router
-    from neuromesh.tools import rtlsim
+    from neuromesh.tools.cosim import simulator
     params = spec.HwParams(width=width, height=height, neurons_per_core=16, axons_per_core=16,
                            synapses_per_core=16, routes_per_core=16, fifo_depth=depth)
     router = Router(params, x, y)
-    runner, build_dir = rtlsim.build(rtlsim.verilog_of(router, "router"), "router",
+    runner, build_dir = simulator.build(simulator.verilog_of(router, "router"), "router",
                                      label=f"router-{width}x{height}-{x}{y}-d{depth}")
     cfg = dict(params.to_dict(), x=x, y=y)
-    tests, failed, _ = rtlsim.run_tests(runner, build_dir, "router", "tb_router",
+    tests, failed, _ = simulator.run_tests(runner, build_dir, "router", "tb_router",
                                         extra_env={"NM_ROUTER": json.dumps(cfg)})
     assert tests == 4 and failed == 0
 

@@ -1,6 +1,6 @@
 """The engine regression (SPEC section 9): the same image and the same standard host
 (docs/architecture.md section 7) go to the golden model (`neuromesh.sim.engine.run`) and to the
-RTL under Verilator (`neuromesh.tools.rtl_engine`), and every observation must be EXACTLY equal:
+RTL under Verilator (`neuromesh.tools.cosim.engine`), and every observation must be EXACTLY equal:
 each tick's handshake h_t and completion q_t, every spike_out flit (payload and cycle), the flits
 the host got in, and every counter of SPEC section 8.
 
@@ -144,7 +144,7 @@ def _run_batch(key: str, cases: list) -> dict:
     if key in _BATCHES:
         return _BATCHES[key]
     from neuromesh.sim.engine import run as golden_run
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     params = netgen.MESHES[cases[0].mesh]
     jobs, golden = [], {}
     t0 = time.perf_counter()
@@ -182,7 +182,7 @@ def _run_batch(key: str, cases: list) -> dict:
 def keep_evidence(case: Case, golden, rtl: dict, message: str) -> Path:
     """Re-run a failing case with an FST trace into build/regression/<case>/, with everything
     needed to reproduce it."""
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     where = OUT / case.name
     where.mkdir(parents=True, exist_ok=True)
     (where / "network.json").write_text(json.dumps(case.net, indent=1))
@@ -284,7 +284,7 @@ def test_mismatch_keeps_evidence_and_waves():
     where = OUT / case.name
     for name in ("network.json", "stimulus.json", "host.json", "golden.json", "rtl.json", "mismatch.txt"):
         assert (where / name).exists(), name
-    from neuromesh.tools.rtlsim import fst_available
+    from neuromesh.tools.cosim.simulator import fst_available
     if fst_available():
         assert not (where / "waves-error.txt").exists(), (where / "waves-error.txt").read_text()
         assert (where / "waves.fst").stat().st_size > 1000
@@ -357,7 +357,7 @@ def test_long_regression_catches_a_mutant(monkeypatch):
     grant of each output; the 3x2 cases must expose it."""
     import neuromesh.hw.router as hw_router
     from neuromesh.sim.engine import run as golden_run
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     monkeypatch.setattr(hw_router, "RR_RESET", spec.LOCAL)
     params = netgen.MESHES["3x2"]
     model = rtl_engine.build_model(params, verilog=rtl_engine.chip_verilog(params), label="mutant-rr-reset")

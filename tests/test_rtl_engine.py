@@ -1,4 +1,4 @@
-"""The RTL engine's host (tools/rtl_host.py) on a tiny stand-in chip whose timing is worked out by
+"""The RTL engine's host (tools/cosim/host.py) on a tiny stand-in chip whose timing is worked out by
 hand here, so the standard host's bookkeeping (s_t, h_t, q_t, gaps, back-pressure, cycle 0) is
 checked independently of the real chip; then `neuromesh run --engine rtl` on the real chip.
 
@@ -102,18 +102,18 @@ class StubChip(wiring.Component):
 
 @pytest.fixture(scope="module")
 def stub_model():
-    from neuromesh.tools import rtl_engine, rtlsim
+    from neuromesh.tools.cosim import engine as rtl_engine, simulator
     if shutil.which("verilator") is None:
         try:
-            rtlsim.toolchain_env()
+            simulator.toolchain_env()
         except spec.NeuroMeshError as e:
             pytest.skip(str(e))
-    text = rtlsim.verilog_of(StubChip(), rtl_engine.TOPLEVEL)
+    text = simulator.verilog_of(StubChip(), rtl_engine.TOPLEVEL)
     return rtl_engine.build_model(P, verilog=text, label="stub-chip")
 
 
 def _run(stub_model, jobs, tmp_path):
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     return rtl_engine.run_jobs(P, jobs, model=stub_model, workdir=tmp_path)
 
 
@@ -122,7 +122,7 @@ F1, F2, F3 = spec.pack_flit(5, 0, 0), spec.pack_flit(6, 0, 0), spec.host_flit(7,
 
 
 def test_standard_host_timing_on_stub(stub_model, tmp_path):
-    from neuromesh.tools.rtl_engine import Job
+    from neuromesh.tools.cosim.engine import Job
     jobs = [
         # A: two silent ticks. h1 = 0 (s1 = 0, no flits), busy 1..3, q1 = 4; h2 = 4, q2 = 8.
         Job("silent", [], [[], []]),
@@ -192,7 +192,7 @@ def _expected_with_host(host: HostBehaviour, tick_inputs):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_standard_host_gaps_and_backpressure_on_stub(stub_model, tmp_path, seed):
-    from neuromesh.tools.rtl_engine import Job
+    from neuromesh.tools.cosim.engine import Job
     import random
     rng = random.Random(seed)
     tick_inputs = [[spec.pack_flit(rng.randrange(4096), 0, 0) for _ in range(rng.randrange(5))]
@@ -212,7 +212,7 @@ def test_standard_host_gaps_and_backpressure_on_stub(stub_model, tmp_path, seed)
 def test_readback_mismatch_fails_loudly(stub_model, tmp_path):
     """param1 has no bits 31:30 (vth [16:0], bias_mant [29:17]); the stub stores them anyway, so
     the read-back differs and the job must stop with address, expected and read value."""
-    from neuromesh.tools.rtl_engine import Job
+    from neuromesh.tools.cosim.engine import Job
     good = spec.PARAM_WORDS[1].pack(vth=100, bias_mant=-3)
     (r,) = _run(stub_model, [Job("bad", [(REG1, good | (3 << 30))], [[]])], tmp_path)
     assert "error" in r
@@ -222,14 +222,14 @@ def test_readback_mismatch_fails_loudly(stub_model, tmp_path):
 
 def test_timeout_is_reported(stub_model, tmp_path):
     """A budget smaller than a tick: the job ends with an error instead of hanging."""
-    from neuromesh.tools.rtl_engine import Job
+    from neuromesh.tools.cosim.engine import Job
     (r,) = _run(stub_model, [Job("slow", [], [[]], max_cycles=2)], tmp_path)
     assert "not completed within the budget of 2" in r["error"]
 
 
 def test_build_failure_is_one_line_error(tmp_path):
     """Bad Verilog: a NeuroMeshError naming the build log, not a traceback from the runner."""
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     with pytest.raises(spec.NeuroMeshError) as e:
         rtl_engine.build_model(P, verilog="module neuromesh_chip(input clk); syntax error here\n",
                                label="broken-chip")
@@ -254,7 +254,7 @@ def test_cli_run_engine_rtl_matches_golden(tmp_path):
     net, stim = _case_files(tmp_path, "refractory_resets")
     host = ["--seed", "5", "--out-ready", "0.7", "--max-gap", "2", "-q"]
     waves = tmp_path / "waves.fst"
-    fst = rtlsim_fst_available()  # without liblz4-dev the trace is skipped, the comparison is not
+    fst = simulator_fst_available()  # without liblz4-dev the trace is skipped, the comparison is not
     assert main(["run", str(net), "--stimulus", str(stim), "-o", str(tmp_path / "rtl.json"),
                  "--engine", "rtl", *(["--waves", str(waves)] if fst else []), *host]) == 0
     assert main(["run", str(net), "--stimulus", str(stim), "-o", str(tmp_path / "golden.json"), *host]) == 0
@@ -285,7 +285,7 @@ def test_engine_run_interface_and_progress(stub_model):
     """`run(params, writes, tick_inputs, host, progress=...)` returns an EngineRun (the stub's
     silent ticks: h = 0, 4, 8; q = 4, 8, 12) and reports ticks 1..T in order."""
     from neuromesh.result import EngineRun
-    from neuromesh.tools import rtl_engine
+    from neuromesh.tools.cosim import engine as rtl_engine
     seen = []
     r = rtl_engine.run(P, [], [[], [], []], HostBehaviour(), progress=seen.append, model=stub_model)
     assert isinstance(r, EngineRun)
@@ -295,7 +295,7 @@ def test_engine_run_interface_and_progress(stub_model):
 
 
 def test_bad_image_refused_before_simulation(stub_model, tmp_path):
-    from neuromesh.tools.rtl_engine import Job
+    from neuromesh.tools.cosim.engine import Job
     bad = spec.tile_addr(0, 0, "core_cnt", 0)  # a read-only counter
     with pytest.raises(spec.NeuroMeshError, match="write 1: .*core_cnt"):
         _run(stub_model, [Job("bad", [(REG1, 1), (bad, 5)], [[]])], tmp_path)
@@ -303,6 +303,6 @@ def test_bad_image_refused_before_simulation(stub_model, tmp_path):
         _run(stub_model, [Job("bad", [(spec.tile_addr(1, 0, "param", 0), 5)], [[]])], tmp_path)
 
 
-def rtlsim_fst_available() -> bool:
-    from neuromesh.tools.rtlsim import fst_available
+def simulator_fst_available() -> bool:
+    from neuromesh.tools.cosim.simulator import fst_available
     return fst_available()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from neuromesh.tools.run import run_network
+from neuromesh.engines import run_network
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -46,7 +46,7 @@ def test_examples_conserve_flits(name):
 
 
 def test_write_plots(tmp_path):
-    from neuromesh.tools.plots import links_from_counters, write_plots
+    from neuromesh.tools.plots.result import links_from_counters, write_plots
     r = run_network(EXAMPLES / "ring" / "network.json", EXAMPLES / "ring" / "stimulus.json")
     paths = write_plots(r, tmp_path / "plots")
     assert [p.name for p in paths] == ["raster.png", "links.png", "energy.png", "ticks.png"]

@@ -1,1 +1,9 @@
+"""Everything around the chip that is not the chip, one room each (docs/architecture.md section 1):
 
+- `cli/`: the `neuromesh` command (argument parsing, one module per subcommand);
+- `cosim/`: the RTL co-simulation engine (Verilator build cache, the cocotb standard host, the
+  port drivers and monitors every bench reuses);
+- `workloads/`: end-to-end workloads (`digits`);
+- `synth/`: FPGA synthesis and its reports;
+- `plots/`: the figures drawn from a result.
+"""

@@ -89,7 +89,8 @@ def train(data: Dataset, hidden: int = N_HIDDEN, seed: int = 0) -> FloatNet:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(data.x_train / PIXEL_MAX, data.y_train)
-    assert list(clf.classes_) == list(range(N_OUT))
+    if list(clf.classes_) != list(range(N_OUT)):
+        raise RuntimeError(f"digits: the classifier's classes are {list(clf.classes_)}, not 0..{N_OUT - 1}")
     (w1, w2), (b1, b2) = clf.coefs_, clf.intercepts_
     return FloatNet(w1, b1, w2, b2)
 

@@ -2,7 +2,7 @@
 over `cfg_req` (with read-back verify), then runs THE STANDARD HOST of docs/architecture.md
 section 7 cycle by cycle, and reads every counter with `neuromesh.result.read_counters`.
 
-The engine (tools/rtl_engine.py) hands over a JSON job file (path in `NEUROMESH_RTL_JOB`):
+The engine (tools/cosim/engine.py) hands over a JSON job file (path in `NEUROMESH_RTL_JOB`):
 
     {"params": {...HwParams...}, "results": "out.json", "progress": "progress.txt" | null,
      "jobs": [{"name", "writes": [[addr, data]], "tick_inputs": [[flit]], "host": {...},
@@ -34,7 +34,9 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from neuromesh import spec
 from neuromesh.host import HostBehaviour, StandardHost
+from neuromesh.firmware.loader import LoadError, plan
 from neuromesh.result import Transport, read_counters
+from neuromesh.tools.cosim.drivers import CfgMaster, ChipPorts
 
 JOB_ENV = "NEUROMESH_RTL_JOB"
 
@@ -64,52 +66,6 @@ class _Prefetched(Transport):
         return self.words[addr]
 
 
-def expected_readback(params: spec.HwParams, addr: int, data: int) -> int:
-    """What a read of `addr` returns after writing `data` there: the bits of the word's fields
-    (architecture section 6: bits outside the fields are ignored and read as 0)."""
-    d = spec.decode_addr(params, addr)
-    word = spec.region_word(params, d.region, d.offset)
-    return data & word.mask
-
-
-class ChipPorts:
-    """The SPEC section 6 ports of `neuromesh_chip`, with write caching (a write costs time in
-    cocotb; most inputs hold their value for many cycles)."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.clk = dut.clk
-        self.rst = dut.rst
-        self.cfg_req_payload = dut.cfg_req__payload
-        self.cfg_req_valid = dut.cfg_req__valid
-        self.cfg_req_ready = dut.cfg_req__ready
-        self.cfg_resp_payload = dut.cfg_resp__payload
-        self.cfg_resp_valid = dut.cfg_resp__valid
-        self.cfg_resp_ready = dut.cfg_resp__ready
-        self.in_payload = dut.spike_in__payload
-        self.in_valid = dut.spike_in__valid
-        self.in_ready = dut.spike_in__ready
-        self.out_payload = dut.spike_out__payload
-        self.out_valid = dut.spike_out__valid
-        self.out_ready = dut.spike_out__ready
-        self.tick_valid = dut.tick__valid
-        self.tick_ready = dut.tick__ready
-        self.busy = dut.busy
-        self._last = {}
-
-    def put(self, handle, value: int) -> None:
-        key = id(handle)
-        if self._last.get(key) != value:
-            handle.value = value
-            self._last[key] = value
-
-    def idle_inputs(self) -> None:
-        for h in (self.cfg_req_valid, self.in_valid, self.tick_valid, self.out_ready,
-                  self.cfg_req_payload, self.in_payload):
-            self.put(h, 0)
-        self.put(self.cfg_resp_ready, 1)
-
-
 async def reset(ports: ChipPorts, cycles: int = 2) -> None:
     await FallingEdge(ports.clk)  # also leaves a ReadOnly phase that a failed job ended in
     ports.idle_inputs()
@@ -119,92 +75,21 @@ async def reset(ports: ChipPorts, cycles: int = 2) -> None:
     ports.put(ports.rst, 0)
 
 
-class CfgMaster:
-    """Word writes and reads on cfg_req/cfg_resp (architecture section 5: a write takes effect
-    at the end of its cycle; a read accepted in cycle c answers from c+2). Always called at a
-    falling edge (the middle of a cycle); returns at a falling edge.
-
-    `cfg_req.ready` and `cfg_resp.valid` depend on registered state only (architecture section
-    2), so they are read at the falling edge itself: one simulator callback per cycle, which
-    makes loading several times faster than sampling at ReadOnly. A chip that broke that rule
-    would be caught by the read-back of the image. (tools/testbench.py's CfgMaster serves the
-    unit testbenches; it spends two cycles and three callbacks per write and relies on a
-    cycle-counting coroutine, which would cost the standard host one more callback per cycle.)"""
-
-    def __init__(self, ports: ChipPorts, limit: int = 100_000):
-        self.p = ports
-        self.limit = limit  # cycles to wait for ready/resp before calling the chip hung
-        self.cycles = 0     # clock cycles spent so far
-
-    async def _edge(self) -> None:
-        await FallingEdge(self.p.clk)
-        self.cycles += 1
-
-    async def _wait_ready(self, what: str) -> None:
-        ready = self.p.cfg_req_ready
-        for _ in range(self.limit):
-            if int(ready.value):
-                return
-            await self._edge()
-        raise HostError(f"cfg_req: not ready for {self.limit} cycles ({what})")
-
-    async def writes(self, pairs) -> None:
-        """Back-to-back writes, one per cycle while cfg_req is ready."""
-        p = self.p
-        for addr, data in pairs:
-            if not int(p.cfg_req_ready.value):
-                p.put(p.cfg_req_valid, 0)
-                await self._wait_ready(f"write {addr:#010x}")
-            p.put(p.cfg_req_payload, spec.pack_cfg_req(addr, data, True))
-            p.put(p.cfg_req_valid, 1)
-            await self._edge()
-        p.put(p.cfg_req_valid, 0)
-
-    async def write(self, addr: int, data: int) -> None:
-        await self.writes([(addr, data)])
-
-    async def read(self, addr: int) -> int:
-        p = self.p
-        await self._wait_ready(f"read {addr:#010x}")
-        p.put(p.cfg_req_payload, spec.pack_cfg_req(addr, 0, False))
-        p.put(p.cfg_req_valid, 1)
-        await self._edge()  # accepted in the cycle just ended (c); the answer comes from c+2
-        p.put(p.cfg_req_valid, 0)
-        for _ in range(self.limit):
-            await self._edge()
-            if int(p.cfg_resp_valid.value):
-                word = int(p.cfg_resp_payload.value)
-                await self._edge()  # taken (cfg_resp.ready is held high)
-                return word
-        raise HostError(f"cfg_resp: no answer for {self.limit} cycles (read {addr:#010x})")
-
-
 async def load_image(cfg: CfgMaster, params: spec.HwParams, writes, *, scrub: bool,
                      verify: bool = True) -> None:
-    """Write the image (after zeroing every writable word it does not write, when `scrub`), then
-    read every written address back. Fails on the first difference."""
-    final = {}
-    for addr, data in writes:
-        final[addr] = data
-    if scrub:
-        zeros = []
-        for x, y in params.tiles():
-            for region in spec.WRITABLE_REGIONS:
-                for off in range(spec.region_size(params, region)):
-                    a = spec.tile_addr(x, y, region, off)
-                    if a not in final:
-                        zeros.append((a, 0))
-        await cfg.writes(zeros)
-    await cfg.writes(writes)
-    if verify:
-        for addr, data in final.items():
-            want = expected_readback(params, addr, data)
-            got = await cfg.read(addr)
-            if got != want:
-                d = spec.decode_addr(params, addr)
-                where = "chip" if d.x is None else f"tile ({d.x}, {d.y})"
-                raise HostError(f"image read-back: address {addr:#010x} ({where} {d.region}[{d.offset}]) "
-                                f"expected {want:#010x}, read {got:#010x}")
+    """The project's one load-and-verify path (`neuromesh.firmware.loader.plan`), over cfg_req:
+    zero every writable word the image does not write (when `scrub`), write the image, read
+    every written address back. Fails on the first difference."""
+    try:
+        p = plan(writes, params)
+        if scrub:
+            await cfg.writes(p.scrub_writes())
+        await cfg.writes(p.writes)
+        if verify:
+            for addr in p.expected:
+                p.check(addr, await cfg.read(addr))
+    except LoadError as e:
+        raise HostError(f"image {e}") from None
 
 
 async def standard_host(ports: ChipPorts, tick_inputs, host: HostBehaviour, max_cycles: int,
@@ -300,7 +185,7 @@ async def run_jobs(dut):
             entry.update(run)
             entry["load_wall_s"] = t1 - t0
             entry["run_wall_s"] = t2 - t1
-        except HostError as e:
+        except (HostError, TimeoutError) as e:
             entry["error"] = str(e)
             failures.append(f"{name}: {e}")
         results.append(entry)

@@ -13,7 +13,7 @@ from pathlib import Path
 from neuromesh import spec
 
 HW_FIELDS = tuple(spec.LIMITS)
-# The command-line flag of each field (tools/cli.py), for error messages.
+# The command-line flag of each field (tools/cli/__init__.py), for error messages.
 FLAGS = {"width": "--width", "height": "--height", "neurons_per_core": "--neurons", "axons_per_core": "--axons",
          "synapses_per_core": "--synapses", "routes_per_core": "--routes", "fifo_depth": "--fifo-depth"}
 

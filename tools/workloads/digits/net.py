@@ -17,7 +17,7 @@ import numpy as np
 
 from neuromesh import spec
 
-from .digits_model import Snn
+from .model import Snn
 
 INPUT = "pixels"
 
@@ -77,7 +77,7 @@ def network_json(snn: Snn, layout: str = "2x1", record_hidden: bool = False) -> 
         "description": (f"Handwritten digits (sklearn load_digits), {n_in}-{n_hidden}-{snn.output.size} ReLU "
                         f"network converted to integrate-and-fire neurons (du 4095, dv 0, reset by subtraction); "
                         f"hidden on tile {lay['hidden']}, output on tile {lay['output']}. "
-                        f"Written by neuromesh.tools.digits."),
+                        f"Written by neuromesh.tools.workloads.digits."),
         "hardware": hardware(snn, layout),
         "populations": pops,
         "projections": projections,
@@ -153,7 +153,7 @@ def prepare(net_path: Path) -> Prepared:
 
 def run_image(prep: Prepared, stim: dict, engine: str = "golden", profile: str = "loihi",
               stim_path: str = "<digits stimulus>") -> dict:
-    """The same steps as `neuromesh.tools.run.run_network`, with the compile done once."""
+    """The same steps as `neuromesh.engines.run_network`, with the compile done once."""
     return run_images(prep, [stim], engine, profile, [stim_path])[0]
 
 
@@ -173,7 +173,7 @@ def run_images(prep: Prepared, stims: list, engine: str = "golden", profile: str
         from neuromesh.sim.engine import run as run_golden
         observed = [run_golden(params, writes, inp, host) for inp in inputs]
     elif engine == "rtl":
-        from neuromesh.tools import rtl_engine
+        from neuromesh.tools.cosim import engine as rtl_engine
         jobs = [rtl_engine.Job(f"digits{k}", list(writes), [list(t) for t in inp], host)
                 for k, inp in enumerate(inputs)]
         raw = rtl_engine.run_jobs(params, jobs)

@@ -62,13 +62,13 @@ def parser() -> argparse.ArgumentParser:
 
 def _dispatch(args) -> int:
     if args.command == "compile":
-        from neuromesh.firmware.compiler import compile_command
-        return compile_command(args.network, args.output, args.map)
+        from neuromesh.tools.cli.compile import compile_command
+        return compile_command(args)
     if args.command == "run":
-        from neuromesh.tools.run import run_command
+        from neuromesh.tools.cli.run import run_command
         return run_command(args)
     if args.command == "verilog":
-        from neuromesh.tools.verilog import verilog_command
+        from neuromesh.tools.cli.verilog import verilog_command
         return verilog_command(args)
     raise AssertionError(args.command)
 

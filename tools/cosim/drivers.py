@@ -16,7 +16,8 @@ Classes:
 - `StreamSource`: drives a stream; per-item gaps and/or an itertools.cycle-style pause pattern.
 - `StreamSink`: drives `ready` from a pattern and records what it takes.
 - `StreamMonitor`: only watches; records (cycle, payload) of each transfer.
-- `CfgMaster`: word writes and reads over cfg_req/cfg_resp, and read-back checks.
+- `ChipPorts`: the chip's port handles with write caching, shared by the drivers of one chip.
+- `CfgMaster`: word writes and reads over cfg_req/cfg_resp (at falling edges), read-back checks.
 - `TickDriver`: the tick handshake and the wait for quiescence (`busy` low).
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections import deque
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge
 
 from neuromesh import spec
 
@@ -190,69 +191,135 @@ class StreamMonitor:
                 self.transfers.append((self.clock.now, _int(self.payload) if self.payload is not None else 0))
 
 
+class ChipPorts:
+    """The SPEC section 6 ports of `neuromesh_chip` by name, with write caching: a write costs
+    time in cocotb, and most inputs hold their value for many cycles. Every driver of a chip's
+    ports goes through one `ChipPorts`, so no cache can go stale behind another's back."""
+
+    NAMES = {
+        "cfg_req_payload": "cfg_req__payload", "cfg_req_valid": "cfg_req__valid",
+        "cfg_req_ready": "cfg_req__ready", "cfg_resp_payload": "cfg_resp__payload",
+        "cfg_resp_valid": "cfg_resp__valid", "cfg_resp_ready": "cfg_resp__ready",
+        "in_payload": "spike_in__payload", "in_valid": "spike_in__valid", "in_ready": "spike_in__ready",
+        "out_payload": "spike_out__payload", "out_valid": "spike_out__valid", "out_ready": "spike_out__ready",
+        "tick_valid": "tick__valid", "tick_ready": "tick__ready", "busy": "busy",
+    }
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.clk = dut.clk
+        self.rst = dut.rst
+        for attr, name in self.NAMES.items():
+            setattr(self, attr, getattr(dut, name))
+        self._last = {}
+
+    def put(self, handle, value: int) -> None:
+        key = id(handle)
+        if self._last.get(key) != value:
+            handle.value = value
+            self._last[key] = value
+
+    def idle_inputs(self) -> None:
+        for h in (self.cfg_req_valid, self.in_valid, self.tick_valid, self.out_ready,
+                  self.cfg_req_payload, self.in_payload):
+            self.put(h, 0)
+        self.put(self.cfg_resp_ready, 1)
+
+
 class CfgMaster:
-    """Word writes and reads over `cfg_req` (payload: spec.pack_cfg_req) and `cfg_resp`
-    (`cfg_resp.ready` is held high). One access at a time, in order."""
+    """Word writes and reads on `cfg_req`/`cfg_resp` (docs/architecture.md section 5: a write
+    takes effect at the end of its cycle; a read accepted in cycle c answers from c+2), the one
+    configuration-port driver of every bench and of the RTL engine's host.
 
-    def __init__(self, dut, clock: TbClock):
-        self.clock = clock
-        self.req_valid = dut.cfg_req__valid
-        self.req_ready = dut.cfg_req__ready
-        self.req_payload = dut.cfg_req__payload
-        self.resp_valid = dut.cfg_resp__valid
-        self.resp_ready = dut.cfg_resp__ready
-        self.resp_payload = dut.cfg_resp__payload
-        self.req_valid.value = 0
-        self.resp_ready.value = 1
-        self.last_accept = None     # cycle of the last accepted request
-        self.last_response = None   # cycle of the last read response taken
+    It acts at the FALLING edge in the middle of each cycle: `cfg_req.ready` and `cfg_resp.valid`
+    depend on registered state only (architecture section 2), so they have settled there, and one
+    simulator callback per cycle is enough (loading an image is several times faster than
+    sampling at ReadOnly). Every method is entered and returns at a falling edge (it awaits one
+    first if called elsewhere). A chip that broke the registered-state rule would be caught by
+    the read-back of an image.
 
-    async def _request(self, payload: int) -> None:
-        await RisingEdge(self.clock.clk)
-        self.req_payload.value = payload
-        self.req_valid.value = 1
-        while True:
-            await ReadOnly()
-            if _int(self.req_ready):
-                self.last_accept = self.clock.now
-                break
-            await RisingEdge(self.clock.clk)
-        await RisingEdge(self.clock.clk)
-        self.req_valid.value = 0
+    `cycle`: a callable giving the current cycle number (e.g. `TbClock.now`); without it the
+    master counts the falling edges it awaits itself. `last_accept` / `last_response` are the
+    cycles of the last accepted request and of the last read response taken. `limit`: cycles
+    to wait for `ready` or a response before calling the chip hung."""
+
+    def __init__(self, ports: ChipPorts, cycle=None, limit: int = 100_000):
+        self.p = ports
+        self.limit = limit
+        self.cycles = 0          # falling edges awaited so far
+        self._cycle = cycle
+        self.last_accept = None
+        self.last_response = None
+        ports.put(ports.cfg_resp_ready, 1)
+
+    @property
+    def now(self) -> int:
+        return self._cycle() if self._cycle is not None else self.cycles
+
+    async def _edge(self) -> None:
+        await FallingEdge(self.p.clk)
+        self.cycles += 1
+
+    async def _wait_ready(self, what: str) -> None:
+        ready = self.p.cfg_req_ready
+        for _ in range(self.limit):
+            if int(ready.value):
+                return
+            await self._edge()
+        raise TimeoutError(f"cfg_req: not ready for {self.limit} cycles ({what})")
+
+    async def _enter(self) -> None:
+        if int(self.p.clk.value):  # not in the low half of a cycle: go to the next falling edge
+            await self._edge()
+
+    async def writes(self, pairs) -> None:
+        """Back-to-back writes, one per cycle while cfg_req is ready."""
+        p = self.p
+        await self._enter()
+        for addr, data in pairs:
+            if not int(p.cfg_req_ready.value):
+                p.put(p.cfg_req_valid, 0)
+                await self._wait_ready(f"write {addr:#010x}")
+            p.put(p.cfg_req_payload, spec.pack_cfg_req(addr, data & ((1 << spec.CFG_WORD_BITS) - 1), True))
+            p.put(p.cfg_req_valid, 1)
+            self.last_accept = self.now
+            await self._edge()
+        p.put(p.cfg_req_valid, 0)
 
     async def write(self, addr: int, data: int) -> None:
-        await self._request(spec.pack_cfg_req(addr, data & ((1 << spec.CFG_WORD_BITS) - 1), True))
-        # the last RisingEdge of _request started the next cycle; nothing more to wait for
-
-    async def read(self, addr: int, timeout_cycles: int = 1000) -> int:
-        await self._request(spec.pack_cfg_req(addr, 0, False))
-        for _ in range(timeout_cycles):
-            await ReadOnly()
-            if _int(self.resp_valid):
-                self.last_response = self.clock.now
-                value = _int(self.resp_payload)
-                await RisingEdge(self.clock.clk)
-                return value
-            await RisingEdge(self.clock.clk)
-        raise TimeoutError(f"no cfg_resp for the read of {addr:#010x}")
+        await self.writes([(addr, data)])
 
     async def write_all(self, writes) -> None:
-        for addr, data in writes:
-            await self.write(addr, data)
+        await self.writes(writes)
+
+    async def read(self, addr: int) -> int:
+        p = self.p
+        await self._enter()
+        await self._wait_ready(f"read {addr:#010x}")
+        p.put(p.cfg_req_payload, spec.pack_cfg_req(addr, 0, False))
+        p.put(p.cfg_req_valid, 1)
+        self.last_accept = self.now
+        await self._edge()  # accepted in the cycle just ended (c); the answer comes from c+2
+        p.put(p.cfg_req_valid, 0)
+        for _ in range(self.limit):
+            await self._edge()
+            if int(p.cfg_resp_valid.value):
+                word = int(p.cfg_resp_payload.value)
+                self.last_response = self.now
+                await self._edge()  # taken (cfg_resp.ready is held high)
+                return word
+        raise TimeoutError(f"cfg_resp: no answer for {self.limit} cycles (read {addr:#010x})")
 
     async def readback(self, params: spec.HwParams, writes) -> list[tuple[int, int, int]]:
-        """Read every written address back; return the (addr, expected, got) that differ,
-        comparing only the bits of the word's fields (docs/architecture.md section 6)."""
-        last = {}
-        for addr, data in writes:
-            last[addr] = data
+        """Read every written address back; return the (addr, expected, got) that differ
+        (`neuromesh.firmware.loader.LoadPlan` says what a read must return)."""
+        from neuromesh.firmware.loader import plan
+        expected = plan(writes, params).expected
         bad = []
-        for addr, data in last.items():
-            d = spec.decode_addr(params, addr)
-            mask = spec.region_word(params, d.region, d.offset).mask if d.x is not None else ((1 << spec.CFG_WORD_BITS) - 1)
+        for addr, want in expected.items():
             got = await self.read(addr)
-            if got != data & mask:
-                bad.append((addr, data & mask, got))
+            if got != want:
+                bad.append((addr, want, got))
         return bad
 
     async def read_counters(self, params: spec.HwParams, x: int, y: int, region: str) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 from neuromesh import spec
 from neuromesh.energy import BUILTIN, EVENTS, load_profile
 
-from . import digits_net as dn
+from . import net as dn
 
 
 def _mean(values):
@@ -192,7 +192,7 @@ def write_report(out: Path, s: dict, dense: dict, probe, snn, data) -> None:
 
     L = []
     L.append("# Handwritten digits on NeuroMesh: accuracy, latency and energy against a dense network\n")
-    L.append(f"Written by `python -m neuromesh.tools.digits` (`make digits`); method in `docs/digits.md`. "
+    L.append(f"Written by `python -m neuromesh.tools.workloads.digits` (`make digits`); method in `docs/digits.md`. "
              f"Data: scikit-learn `load_digits` (8x8, pixels 0..16), stratified split with seed {s['seed']}: "
              f"{s['train_images']} training and {s['test_images']} test images. Network 64-32-10 ReLU "
              f"(scikit-learn MLPClassifier), converted to integrate-and-fire neurons; mesh "

@@ -2,21 +2,34 @@
 
 One cached build per distinct Verilog text: the build folder is keyed by a hash of the Verilog
 (which depends on every elaboration parameter and on the image baked into it), so a pytest
-session builds each model once, and a second session reuses it. The recipe and its pitfalls
-are in ../shared/TOOLCHAIN.md; the environment fixes are applied in `toolchain_env`.
+session builds each model once, and a second session reuses it. The cache lives in the user's
+cache folder (`$NEUROMESH_CACHE`, else `$XDG_CACHE_HOME/neuromesh`, else `~/.cache/neuromesh`),
+never inside the installed package; a lock per build folder lets two processes share it. The
+recipe and its pitfalls are in ../shared/TOOLCHAIN.md; the environment fixes are applied in
+`toolchain_env`.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
-import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from neuromesh.spec import NeuroMeshError
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD_ROOT = Path(os.environ.get("NEUROMESH_BUILD", REPO / "build"))
+
+
+def cache_root() -> Path:
+    """Where Verilator models are built and kept."""
+    if os.environ.get("NEUROMESH_CACHE"):
+        return Path(os.environ["NEUROMESH_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neuromesh"
+
+
+BUILD_ROOT = cache_root()
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2"]
 
 
@@ -56,16 +69,29 @@ def build(verilog_text: str, toplevel: str, *, waves: bool = False, label: str =
     build_dir = BUILD_ROOT / "verilator" / f"{label or toplevel}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
     src = build_dir / f"{toplevel}.v"
-    if not src.exists() or src.read_text() != verilog_text:
-        src.write_text(verilog_text)
+    with _locked(build_dir):
+        if not src.exists() or src.read_text() != verilog_text:
+            src.write_text(verilog_text)
     runner = get_runner("verilator")
     args = list(VERILATOR_ARGS) + (["--trace-fst", "--trace-structs"] if waves else [])
     stamp = build_dir / ".built"
-    # A finished build is reused as it stands; an interrupted one is rebuilt.
-    runner.build(sources=[src], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
-                 waves=waves, always=not stamp.exists(), log_file=build_dir / "build.log")
-    stamp.touch()
+    with _locked(build_dir):
+        # A finished build is reused as it stands; an interrupted one is rebuilt.
+        runner.build(sources=[src], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
+                     waves=waves, always=not stamp.exists(), log_file=build_dir / "build.log")
+        stamp.touch()
     return runner, build_dir
+
+
+@contextmanager
+def _locked(folder: Path):
+    """One builder per build folder at a time (another process waits, then reuses the build)."""
+    with open(folder / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def run_tests(runner, build_dir: Path, toplevel: str, test_module: str, *, testcase=None,
@@ -78,9 +104,8 @@ def run_tests(runner, build_dir: Path, toplevel: str, test_module: str, *, testc
     toolchain_env()
     test_dir = Path(test_dir or build_dir)
     test_dir.mkdir(parents=True, exist_ok=True)
-    # The runner passes sys.path on as PYTHONPATH; make sure the repository is on it.
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
+    # The runner passes this process's sys.path on as PYTHONPATH: `test_module` must be
+    # importable here (the package's own modules are; tests put their folder on sys.path).
     xml = test_dir / "results.xml"
     try:
         runner.test(test_module=test_module, hdl_toplevel=toplevel, testcase=testcase,

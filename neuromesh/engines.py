@@ -1,0 +1,48 @@
+"""The engines behind `neuromesh run`, one interface:
+`run(params, writes, tick_inputs, host, progress=..., **options) -> neuromesh.result.EngineRun`.
+
+- `golden`: the cycle-accurate golden model (`neuromesh.sim.engine.run`);
+- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`).
+
+`run_network` is the whole flow from files to a result dict: validate, compile, run, report.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .host import HostBehaviour
+from .result import build_result, tick_inputs
+from .spec import NeuroMeshError
+
+ENGINES = {
+    "golden": "neuromesh.sim.engine",
+    "rtl": "neuromesh.tools.cosim.engine",
+}
+
+
+def engine_run(name: str):
+    """The `run` function of engine `name`."""
+    if name not in ENGINES:
+        raise NeuroMeshError(f"--engine: unknown engine {name!r} (known: {', '.join(ENGINES)})")
+    return importlib.import_module(ENGINES[name]).run
+
+
+def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loihi",
+                progress=None, **engine_opts) -> dict:
+    """Validate and compile the network, run the stimulus on one engine, return the result."""
+    from .energy import load_profile
+    from .firmware.compiler import compile_network
+    from .firmware.netfile import load_network, load_stimulus
+
+    load_profile(profile)  # refuse a bad profile before any work
+    run_engine = engine_run(engine)
+    net = load_network(net_path)
+    stim = load_stimulus(stim_path, net)
+    compiled = compile_network(net)
+    inputs = tick_inputs(stim.spikes, compiled.map["inputs"], stim.ticks)
+    host = host or HostBehaviour()
+    observed = run_engine(compiled.params, compiled.writes, inputs, host, progress=progress, **engine_opts)
+    return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
+                        populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
+                        profile=profile, sources={"network": str(net_path), "stimulus": str(stim_path),
+                                                  "host": host.describe()})

@@ -1,0 +1,5 @@
+import sys
+
+from .chip import main
+
+sys.exit(main())

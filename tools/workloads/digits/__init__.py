@@ -1,0 +1,7 @@
+"""The handwritten-digits workload (docs/digits.md): `python -m neuromesh.tools.workloads.digits`.
+
+- `model`: data, training, int8 quantisation, conversion to a spiking network, input codes;
+- `net`: network and stimulus files, engine runs;
+- `report`: the report and its plots;
+- `pipeline`: the whole pipeline and its command line.
+"""
