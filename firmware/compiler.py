@@ -11,8 +11,10 @@ Allocation rules (docs/firmware.md):
   in target tile index order then axon order -- plus, for a recorded population, one host-bound
   flit whose channel is the neuron's slot (unique per tile, so the flit names the neuron);
 - the image writes every tile in tile index order, region by region (param, state, acc0, acc1,
-  axon, synapse, rlist, route): all neuron slots and all axons (unused ones as 0), the used
-  synapse and route entries. Replaying it on a chip that ran before leaves a defined state.
+  axon, synapse, rlist, route, active): the neuron slots a tile holds (0 .. n-1, and nothing
+  of a tile that holds none), all axons (unused ones as 0), the used synapse and route
+  entries, and the active-neuron count n (SPEC 3). Replaying it on a chip that ran before
+  leaves a defined state: slots from n on are never updated and no synapse names them.
 """
 from __future__ import annotations
 
@@ -137,22 +139,27 @@ def _pack(word: spec.Word, values: dict) -> int:
     return word.pack(**{f.name: values[f.name] for f in word.fields})
 
 
+def _neuron_params(pop: dict, i: int) -> dict:
+    """Neuron i's section-3 parameters (each one integer for the population, or one per neuron)."""
+    return {name: (v[i] if isinstance(v, list) else v) for name, v in pop["params"].items()}
+
+
 def _tile_writes(params: spec.HwParams, x: int, y: int, slots: dict, axons: list, routes: dict) -> list:
-    n = params.neurons_per_core
+    n = max(slots, default=-1) + 1   # slots are consecutive from 0 (placement)
     out = []
 
     def put(region, offset, data):
         out.append((spec.tile_addr(x, y, region, offset), data))
 
-    zero_params = {name: 0 for name in spec.NEURON_PARAMS}
     for slot in range(n):
-        values = slots[slot][0]["params"] if slot in slots else zero_params
+        pop, i = slots[slot]
+        values = _neuron_params(pop, i)
         for w, word in enumerate(spec.PARAM_WORDS):
             put("param", len(spec.PARAM_WORDS) * slot + w, _pack(word, values))
-    for offset in range(spec.region_size(params, "state")):
+    for offset in range(spec.NEURON_WORDS * n):
         put("state", offset, 0)
     for region in ("acc0", "acc1"):
-        for offset in range(spec.region_size(params, region)):
+        for offset in range(n):
             put(region, offset, 0)
     ptr = 0
     synapse_words = []
@@ -175,4 +182,5 @@ def _tile_writes(params: spec.HwParams, x: int, y: int, slots: dict, axons: list
         rptr += len(lst)
     for offset, word in enumerate(route_words):
         put("route", offset, word)
+    put("active", 0, spec.ACTIVE_WORD.pack(count=n))
     return out

@@ -4,6 +4,10 @@ Every violation raises `NetworkError` (a `spec.NeuroMeshError`) with one line
 `FILE: FIELD: reason (got VALUE)`, where FIELD is a JSON path such as `populations[2].vth` or
 `projections[0].weights[3][1]`, so a user can find the mistake without reading code.
 
+Two formats (SPEC section 7): `neuromesh-network/2`, and `neuromesh-network/1`, which stays
+valid and means what it meant; a version 1 file that uses a field only version 2 has (a list of
+per-neuron parameters, `synapses_file`, the `hardware` block's clock fields) is refused.
+
 Choices SPEC.md leaves open (docs/firmware.md explains them):
 - unknown keys are refused everywhere (a typo such as `"vht"` must not silently default to 0);
 - section-3 parameters on an input population are refused (they would have no effect);
@@ -17,13 +21,17 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from neuromesh import spec
 
-NETWORK_FORMAT = "neuromesh-network/1"
+NETWORK_FORMAT = "neuromesh-network/2"
+NETWORK_FORMATS = {"neuromesh-network/1": 1, NETWORK_FORMAT: 2}
 KINDS = ("input", "lif")
 POPULATION_KEYS = {"name", "size", "kind", "record", "placement", *spec.NEURON_PARAMS}
-PROJECTION_KEYS = {"pre", "post", "weight_exp", "weights", "synapses"}
+PROJECTION_KEYS = {"pre", "post", "weight_exp", "weights", "synapses", "synapses_file"}
 NETWORK_KEYS = {"format", "hardware", "populations", "projections", "description"}
+CLOCK_KEYS = {"period_ps", "domains", "links"}      # hardware fields of version 2 only
 STIMULUS_KEYS = {"ticks", "spikes", "description"}
 # A run keeps per-tick lists in memory: refuse a typo like 10**10 with a message, not MemoryError.
 MAX_TICKS = 10_000_000
@@ -61,13 +69,17 @@ def show(value, limit: int = 60) -> str:
 @dataclass
 class Network:
     """A validated network.  `populations`: [{name, size, kind, record, params, placement}]
-    with `params` the seven section-3 parameters and `placement` None or [(x, y, count), ...];
-    `projections`: [{pre, post, weight_exp, synapses: [(pre_i, post_j, weight), ...]}]."""
+    with `params` the seven section-3 parameters (each an int for the whole population or a
+    list of `size` ints) and `placement` None or [(x, y, count), ...];
+    `projections`: [{pre, post, weight_exp, synapses: [(pre_i, post_j, weight), ...]}];
+    `clocks`: the clock domains (`spec.Clocks`, one domain unless the hardware block says more)."""
     path: str
     populations: list
     projections: list
     params: spec.HwParams
     raw: dict
+    clocks: spec.Clocks = spec.Clocks()
+    version: int = 2
 
     def population(self, name: str) -> dict:
         for p in self.populations:
@@ -136,9 +148,15 @@ def read_json(path) -> object:
 class _Checker:
     def __init__(self, path):
         self.path = str(path)
+        self.version = 2
 
     def fail(self, where, reason, value=None, **kw):
         raise NetworkError(self.path, where, reason, value, **kw)
+
+    def needs_v2(self, where):
+        if self.version < 2:
+            self.fail(where, f"only {NETWORK_FORMAT} has this field (the file says neuromesh-network/1)",
+                      show_value=False)
 
     def obj(self, value, where, allowed: set, required: set = frozenset()):
         if not isinstance(value, dict):
@@ -191,16 +209,20 @@ def parse_network(raw, path="<network>") -> Network:
     if "format" not in raw:
         c.fail("format", f"missing (a network file starts with \"format\": \"{NETWORK_FORMAT}\")",
                show_value=False)
-    if raw["format"] != NETWORK_FORMAT:
-        c.fail("format", f"unknown format (expected {show(NETWORK_FORMAT)})", raw["format"])
+    if not isinstance(raw["format"], str) or raw["format"] not in NETWORK_FORMATS:
+        c.fail("format", f"unknown format (expected {' or '.join(map(show, NETWORK_FORMATS))})", raw["format"])
+    c.version = NETWORK_FORMATS[raw["format"]]
     c.obj(raw, None, NETWORK_KEYS, {"populations"})
     if "description" in raw and not isinstance(raw["description"], str):
         c.fail("description", "must be a string", raw["description"])
 
     hw = raw.get("hardware", {})
-    c.obj(hw, "hardware", set(spec.LIMITS))
+    c.obj(hw, "hardware", set(spec.LIMITS) | CLOCK_KEYS)
+    for k in sorted(CLOCK_KEYS & set(hw)):
+        c.needs_v2(f"hardware.{k}")
     try:
-        params = spec.HwParams.from_dict(hw)
+        params = spec.HwParams.from_dict({k: v for k, v in hw.items() if k in spec.LIMITS})
+        clocks = spec.Clocks.from_dict(hw, params)
     except spec.ConfigError as e:
         c.fail(e.field, e.reason, e.value)
 
@@ -219,7 +241,8 @@ def parse_network(raw, path="<network>") -> Network:
     projections = []
     for i, pr in enumerate(c.list(raw.get("projections", []), "projections")):
         projections.append(_projection(c, pr, f"projections[{i}]", populations, by_name))
-    return Network(path=str(path), populations=populations, projections=projections, params=params, raw=raw)
+    return Network(path=str(path), populations=populations, projections=projections, params=params, raw=raw,
+                   clocks=clocks, version=c.version)
 
 
 def _population(c: _Checker, p, where: str, params: spec.HwParams) -> dict:
@@ -239,7 +262,17 @@ def _population(c: _Checker, p, where: str, params: spec.HwParams) -> dict:
                 c.fail(f"{where}.{pname}", "an input population has no neuron parameters "
                                            "(its spikes come from the stimulus)", p[pname])
             lo, hi = spec.field_range(bits, signed)
-            neuron[pname] = c.int(p[pname], f"{where}.{pname}", lo, hi)
+            value = p[pname]
+            if isinstance(value, list):
+                c.needs_v2(f"{where}.{pname}")
+                if len(value) != size:
+                    c.fail(f"{where}.{pname}", f"a per-neuron list must have {size} entries (the population's "
+                                               f"size), not {len(value)}", show_value=False)
+                for k, v in enumerate(value):
+                    c.int(v, f"{where}.{pname}[{k}]", lo, hi)
+                neuron[pname] = list(value)
+            else:
+                neuron[pname] = c.int(value, f"{where}.{pname}", lo, hi)
         else:
             neuron[pname] = 0
     placement = None
@@ -291,12 +324,15 @@ def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -
     if post["kind"] == "input":
         c.fail(f"{where}.post", "an input population cannot receive a projection", post["name"])
     wexp = c.int(pr.get("weight_exp", 0), f"{where}.weight_exp", *WEXP_RANGE)
-    has_w, has_s = "weights" in pr, "synapses" in pr
-    if has_w == has_s:
-        c.fail(where, "needs exactly one of \"weights\" (dense matrix) and \"synapses\" (list)",
-               sorted(k for k in ("weights", "synapses") if k in pr), show_value=has_w)
+    given = [k for k in ("weights", "synapses", "synapses_file") if k in pr]
+    if len(given) != 1:
+        c.fail(where, "needs exactly one of \"weights\" (dense matrix), \"synapses\" (list) and "
+                      "\"synapses_file\" (a .npy file)", given, show_value=bool(given))
     synapses = []
-    if has_w:
+    if "synapses_file" in pr:
+        c.needs_v2(f"{where}.synapses_file")
+        synapses = _synapses_file(c, pr["synapses_file"], f"{where}.synapses_file", pre, post)
+    elif "weights" in pr:
         rows = c.list(pr["weights"], f"{where}.weights")
         if len(rows) != pre["size"]:
             c.fail(f"{where}.weights", f"must have {pre['size']} rows (pre {pre['name']!r} size), not {len(rows)}",
@@ -321,6 +357,33 @@ def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -
             wt = c.int(s[2], f"{w}[2]", *WEIGHT_RANGE)
             synapses.append((i, j, wt))
     return {"pre": pre["name"], "post": post["name"], "weight_exp": wexp, "synapses": synapses}
+
+
+def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> list:
+    """A NumPy `.npy` file (path relative to the network file) of an integer array (S, 3) whose
+    rows mean what `synapses` entries mean; read without pickles, checked with whole-array
+    operations (the first bad row is named)."""
+    if not isinstance(value, str) or not value:
+        c.fail(where, "must be the path of a .npy file, relative to the network file", value)
+    path = Path(c.path).parent / value
+    try:
+        arr = np.load(path, allow_pickle=False, mmap_mode="r")
+    except FileNotFoundError:
+        c.fail(where, f"no such file ({path})", value)
+    except (OSError, ValueError) as e:
+        c.fail(where, f"not a NumPy .npy array without pickles ({str(e).splitlines()[0][:80]})", value)
+    if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[1] != 3:
+        c.fail(where, f"must hold an array of shape (S, 3), not {getattr(arr, 'shape', '?')}", value)
+    if not np.issubdtype(arr.dtype, np.integer):
+        c.fail(where, f"must hold integers, not {arr.dtype}", value)
+    arr = np.asarray(arr, dtype=np.int64)
+    for col, (name, lo, hi) in enumerate((("pre", 0, pre["size"] - 1), ("post", 0, post["size"] - 1),
+                                           ("weight", *WEIGHT_RANGE))):
+        bad = np.flatnonzero((arr[:, col] < lo) | (arr[:, col] > hi))
+        if bad.size:
+            k = int(bad[0])
+            c.fail(f"{where}[{k}][{col}]", f"{name} must be in {lo}..{hi}", int(arr[k, col]))
+    return list(map(tuple, arr.tolist()))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from amaranth.lib.wiring import In, Out
 from neuromesh import spec
 from neuromesh.hw.cfg_bus import CfgBusSignature
 
-REGION_FIELD_BITS = spec.ADDR_X_LSB - spec.ADDR_REGION_LSB
-TILE_FIELD_TOP = spec.ADDR_Y_LSB + spec.COORD_BITS        # bits [TILE_FIELD_TOP, 31) must be 0
+REGION_FIELD_BITS = spec.ADDR_REGION_BITS
+TILE_FIELD_TOP = spec.ADDR_TILE_TOP          # bits [TILE_FIELD_TOP, 31) of a tile address must be 0
 
 
 class CfgDecoder(wiring.Component):

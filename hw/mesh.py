@@ -46,6 +46,7 @@ class Chip(wiring.Component):
     def __init__(self, params: spec.HwParams, init=None):
         if not isinstance(params, spec.HwParams):
             raise spec.ConfigError("params", params, "must be a neuromesh.spec.HwParams")
+        spec.check_rtl_size(params, "Verilog generation")
         self.params = params
         init = check_init(params, init)
         self.tiles = {(x, y): Tile(params, x, y, init.get((x, y)))

@@ -71,9 +71,11 @@ def locate(params: spec.HwParams, region: str, offset: int) -> tuple[str, int]:
 
 
 def memory_images(params: spec.HwParams, init: dict | None) -> dict:
-    """Check `init` ({region: {offset: word}}) and turn it into one init list per memory."""
+    """Check `init` ({region: {offset: word}}) and turn it into one init list per memory, plus
+    `active`: the initial active-neuron count (a register, not a memory)."""
     layout = memory_layout(params)
     images = {name: [0] * depth for name, (_r, _w, depth) in layout.items()}
+    images["active"] = 0
     for region, words in (init or {}).items():
         if region not in spec.WRITABLE_REGIONS:
             raise spec.ConfigError("init", region, f"not a writable core region ({', '.join(spec.WRITABLE_REGIONS)})")
@@ -85,6 +87,12 @@ def memory_images(params: spec.HwParams, init: dict | None) -> dict:
                 raise spec.ConfigError(f"init.{region}", offset, f"offset must be an integer in [0, {size})")
             if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word < (1 << spec.CFG_WORD_BITS):
                 raise spec.ConfigError(f"init.{region}[{offset}]", word, "must be a 32-bit word")
+            if region == "active":
+                count = word & spec.ACTIVE_WORD.mask
+                if count > params.neurons_per_core:
+                    raise spec.ConfigError(f"init.{region}", count, f"more than {params.neurons_per_core} neurons")
+                images["active"] = count
+                continue
             name, row = locate(params, region, offset)
             images[name][row] = word & layout[name][1].mask
     return images
@@ -124,7 +132,8 @@ class NeuronCore(wiring.Component):
         # read a neuron in the very cycle the previous synapse writes it. A configuration
         # access takes over the ports of the memory it names (`hit`).
         mems, rd, wr, hit = {}, {}, {}, {}
-        for name, (region, word, depth) in memory_layout(p).items():
+        layout = memory_layout(p)
+        for name, (region, word, depth) in layout.items():
             mem = Memory(shape=unsigned(_word_width(word)), depth=depth, init=self._images[name])
             m.submodules[f"{name}_mem"] = mem
             wp = mem.write_port()
@@ -139,11 +148,22 @@ class NeuronCore(wiring.Component):
             hit[name] = h
 
         def cfg_row(name):
-            region = memory_layout(p)[name][0]
+            region = layout[name][0]
             return cfg.offset[1:] if region in ("param", "state") else cfg.offset
 
         # ---- counters ---------------------------------------------------------------------
         counters = {name: Signal(spec.COUNTER_BITS, name=f"cnt_{name}") for name in spec.CORE_COUNTERS}
+
+        # ---- active-neuron count (SPEC 3): written by the loader, survives `rst` like the
+        # tables (reset_less), so a reset chip keeps its configuration. A count above the
+        # core's size (the loader refuses it) is stored as the size, so the updater always ends.
+        active_bits = spec.ACTIVE_WORD.field("count").width
+        n_active = Signal(active_bits, init=self._images["active"], reset_less=True)
+        active_hit = Signal()
+        m.d.comb += active_hit.eq((cfg.region == spec.REGION["active"]) & (cfg.offset == 0))
+        with m.If(cfg.we & active_hit):
+            written = cfg.wdata[:active_bits]
+            m.d.sync += n_active.eq(Mux(written > n_neurons, n_neurons, written))
 
         # ---- accumulator slots -------------------------------------------------------------
         # `fill` names the slot the walker adds into; the updater consumes the other one.
@@ -207,14 +227,15 @@ class NeuronCore(wiring.Component):
             m.d.sync += counters["sops"].eq(counters["sops"] + 1)
 
         # ---- updater (section 4.3) ---------------------------------------------------------
-        # Reads of neuron n issued in h+1+n; SPEC section 3 computed and written in h+2+n.
+        # Reads of neuron n issued in h+1+n for n < n_active; SPEC section 3 computed and
+        # written in h+2+n. A core holding no neuron has no update phase.
         upd_reading, upd_rd_n = Signal(), Signal(p.neuron_bits)
         upd_writing, upd_wr_n = Signal(), Signal(p.neuron_bits)
         with m.If(self.tick_start):
-            m.d.sync += [upd_reading.eq(1), upd_rd_n.eq(0)]
+            m.d.sync += [upd_reading.eq(n_active != 0), upd_rd_n.eq(0)]
         with m.Elif(upd_reading):
             m.d.sync += upd_rd_n.eq(upd_rd_n + 1)
-            with m.If(upd_rd_n == n_neurons - 1):
+            with m.If(upd_rd_n == n_active - 1):
                 m.d.sync += upd_reading.eq(0)
         m.d.sync += [upd_writing.eq(upd_reading), upd_wr_n.eq(upd_rd_n)]
         for name in ("param0", "param1", "state0", "state1"):
@@ -315,7 +336,7 @@ class NeuronCore(wiring.Component):
                                  & (q_count == 0) & (emitter == E_IDLE))
 
         # ---- configuration: writes and reads override the engines (only while idle) ----------
-        rd_src = Signal(range(len(mems) + 2))  # 0: nothing (reads 0), 1..: a memory, last: counter
+        rd_src = Signal(range(len(mems) + 2))  # 0: nothing (reads 0), 1..: a memory, last: a register
         cnt_value = Signal(spec.COUNTER_BITS)
         names = list(mems)
         for name in names:
@@ -334,6 +355,8 @@ class NeuronCore(wiring.Component):
                     for i, name in enumerate(spec.CORE_COUNTERS):
                         with m.Case(i):
                             m.d.sync += [rd_src.eq(len(names) + 1), cnt_value.eq(counters[name])]
+            with m.If(active_hit):
+                m.d.sync += [rd_src.eq(len(names) + 1), cnt_value.eq(n_active)]
         with m.Switch(rd_src):
             for i, name in enumerate(names):
                 with m.Case(1 + i):

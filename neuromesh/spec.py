@@ -3,7 +3,7 @@ constants, the configuration address map and its word layouts, the counters.
 
 `hw/` (the RTL), `sim/` (the golden model), `firmware/` (compiler and loader) and the tests all
 import from here; none of them restates a width, a field position or a constant.
-SPEC.md (the contract, version 1) fixes the flit, the neuron equations and the host ports;
+SPEC.md (the contract, version 2) fixes the flit, the neuron equations and the host ports;
 docs/architecture.md records the choices this module makes where SPEC.md leaves them open.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 # ----------------------------------------------------------------------------------------------
 # Errors shared by every layer.  A `ConfigError` is what a user gets for a configuration that
@@ -34,14 +34,14 @@ class ConfigError(NeuroMeshError, ValueError):
 FLIT_WIDTH = 32
 FLIT_FIELDS = (  # name, lsb, width
     ("axon", 0, 12),
-    ("x", 12, 4),
-    ("y", 16, 4),
-    ("host", 20, 1),
-    ("reserved", 21, 11),
+    ("x", 12, 6),
+    ("y", 18, 6),
+    ("host", 24, 1),
+    ("reserved", 25, 7),
 )
 AXON_FIELD_BITS = 12
-COORD_BITS = 4
-MAX_MESH_SIDE = 1 << COORD_BITS  # 16
+COORD_BITS = 6
+MAX_MESH_SIDE = 1 << COORD_BITS  # 64
 HOST_CHANNELS = 1 << AXON_FIELD_BITS
 _F = {name: (lsb, width) for name, lsb, width in FLIT_FIELDS}
 RESERVED_MASK = ((1 << _F["reserved"][1]) - 1) << _F["reserved"][0]
@@ -51,6 +51,9 @@ def flit_layout():
     """The flit as an Amaranth `StructLayout` (imported lazily: the golden model needs no Amaranth)."""
     from amaranth.lib import data
     return data.StructLayout({name: width for name, _lsb, width in FLIT_FIELDS})
+
+
+FLIT_PAYLOAD_BITS = _F["reserved"][0]  # the flit without its reserved bits (a route entry)
 
 
 def pack_flit(axon: int, x: int, y: int, host: int = 0) -> int:
@@ -152,7 +155,10 @@ def field_range(bits: int, signed: bool) -> tuple[int, int]:
 
 # ----------------------------------------------------------------------------------------------
 # Elaboration parameters (SPEC section 1).  Limits beyond the SPEC's come from the word layouts
-# of the address map below (a pointer or a length must fit its field).
+# of the address map below (a pointer or a length must fit its field).  The golden and functional
+# engines take every mesh up to 64 x 64; Verilog generation and the RTL engine stop at
+# RTL_MAX_TILES tiles (a 16 x 16 chip's Verilog is already ~100 MB and takes minutes to
+# convert; a 64 x 64 one would be ~1 GB), see `check_rtl_size`.
 
 LIMITS = {  # field -> (min, max, default)
     "width": (1, MAX_MESH_SIDE, 2),
@@ -163,6 +169,17 @@ LIMITS = {  # field -> (min, max, default)
     "routes_per_core": (1, 4096, 512),
     "fifo_depth": (1, 64, 4),
 }
+
+
+RTL_MAX_TILES = 256
+
+
+def check_rtl_size(params: "HwParams", what: str = "the RTL") -> None:
+    """Refuse a mesh too large for Verilog generation and the RTL engine, in one line."""
+    if params.n_tiles > RTL_MAX_TILES:
+        raise ConfigError("width x height", f"{params.width}x{params.height}",
+                          f"{what} stops at {RTL_MAX_TILES} tiles (e.g. 16 x 16); the golden and "
+                          f"functional engines take meshes up to {MAX_MESH_SIDE} x {MAX_MESH_SIDE}")
 
 
 def _bits_for(n: int) -> int:
@@ -241,6 +258,137 @@ class HwParams:
         for y in range(self.height):
             for x in range(self.width):
                 yield x, y
+
+
+# ----------------------------------------------------------------------------------------------
+# Clock domains (SPEC sections 1, 5a, 7).  The partition of tiles into domains is an elaboration
+# parameter (it changes the Verilog: one `clk_k` input per domain k >= 1, asynchronous links
+# between tiles of different domains); periods and phases are not (they change only when edges
+# fall).  Domain 0 holds tile (0, 0), the host ports and the chip registers.
+
+DEFAULT_PERIOD_PS = 10_000
+LINK_KINDS = ("on_chip", "off_chip")
+
+
+@dataclass(frozen=True)
+class ClockDomain:
+    """Domain k >= 1: an inclusive rectangle of tiles (x0, y0, x1, y1), its period and phase in
+    integer picoseconds (rising edges at phase_ps + n * period_ps)."""
+    tiles: tuple
+    period_ps: int
+    phase_ps: int = 0
+
+    def holds(self, x: int, y: int) -> bool:
+        x0, y0, x1, y1 = self.tiles
+        return x0 <= x <= x1 and y0 <= y <= y1
+
+    def to_dict(self) -> dict:
+        return {"tiles": list(self.tiles), "period_ps": self.period_ps, "phase_ps": self.phase_ps}
+
+
+def _int_field(where: str, value, lo=None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(where, value, "must be an integer")
+    if lo is not None and value < lo:
+        raise ConfigError(where, value, f"must be at least {lo}")
+    return value
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Every clock of a chip: domain 0's period, domains 1..D-1, and what links between domains
+    are (on one GALS chip, or chip-to-chip on a board: this changes energy, not timing)."""
+    period_ps: int = DEFAULT_PERIOD_PS
+    domains: tuple = ()
+    links: str = "on_chip"
+
+    @property
+    def n_domains(self) -> int:
+        return 1 + len(self.domains)
+
+    def period(self, k: int) -> int:
+        return self.period_ps if k == 0 else self.domains[k - 1].period_ps
+
+    def phase(self, k: int) -> int:
+        return 0 if k == 0 else self.domains[k - 1].phase_ps
+
+    def domain_of(self, x: int, y: int) -> int:
+        for k, d in enumerate(self.domains, start=1):
+            if d.holds(x, y):
+                return k
+        return 0
+
+    def partition(self, params: HwParams) -> tuple:
+        """The elaboration parameter: the domain of every tile, in tile index order."""
+        return tuple(self.domain_of(x, y) for x, y in params.tiles())
+
+    def check(self, params: HwParams, where: str = "hardware") -> "Clocks":
+        """Refuse what SPEC section 7 refuses, naming the field: periods <= 0, phases outside
+        [0, P), rectangles outside the mesh, inverted, holding (0, 0) or overlapping."""
+        _int_field(f"{where}.period_ps", self.period_ps, 1)
+        if self.links not in LINK_KINDS:
+            raise ConfigError(f"{where}.links", self.links, f"must be one of {', '.join(LINK_KINDS)}")
+        for k, d in enumerate(self.domains):
+            w = f"{where}.domains[{k}]"
+            t = d.tiles
+            if not isinstance(t, tuple) or len(t) != 4:
+                raise ConfigError(f"{w}.tiles", t, "must be [x0, y0, x1, y1]")
+            for name, v in zip(("x0", "y0", "x1", "y1"), t):
+                _int_field(f"{w}.tiles.{name}", v, 0)
+            x0, y0, x1, y1 = t
+            if x0 > x1 or y0 > y1:
+                raise ConfigError(f"{w}.tiles", list(t), "needs x0 <= x1 and y0 <= y1")
+            if x1 >= params.width or y1 >= params.height:
+                raise ConfigError(f"{w}.tiles", list(t), f"lies outside the {params.width}x{params.height} mesh")
+            if d.holds(0, 0):
+                raise ConfigError(f"{w}.tiles", list(t), "holds tile (0, 0), which is in domain 0 (the host's)")
+            _int_field(f"{w}.period_ps", d.period_ps, 1)
+            _int_field(f"{w}.phase_ps", d.phase_ps, 0)
+            if d.phase_ps >= d.period_ps:
+                raise ConfigError(f"{w}.phase_ps", d.phase_ps, f"must be below the period ({d.period_ps} ps)")
+            for j in range(k):
+                o = self.domains[j].tiles
+                if x0 <= o[2] and o[0] <= x1 and y0 <= o[3] and o[1] <= y1:
+                    raise ConfigError(f"{w}.tiles", list(t), f"overlaps {where}.domains[{j}] {list(o)}")
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict, params: HwParams, where: str = "hardware") -> "Clocks":
+        """From a network's `hardware` block (or a `--domains` file): `period_ps`, `domains`,
+        `links`; other keys are ignored here."""
+        domains = d.get("domains", [])
+        if not isinstance(domains, list):
+            raise ConfigError(f"{where}.domains", domains, "must be a list of {tiles, period_ps, phase_ps}")
+        out = []
+        for k, e in enumerate(domains):
+            w = f"{where}.domains[{k}]"
+            if not isinstance(e, dict):
+                raise ConfigError(w, e, "must be an object {\"tiles\": [x0, y0, x1, y1], \"period_ps\": P, \"phase_ps\": Q}")
+            unknown = set(e) - {"tiles", "period_ps", "phase_ps"}
+            if unknown:
+                k0 = sorted(unknown)[0]
+                raise ConfigError(f"{w}.{k0}", e[k0], "unknown key (allowed: period_ps, phase_ps, tiles)")
+            if "tiles" not in e or "period_ps" not in e:
+                missing = "tiles" if "tiles" not in e else "period_ps"
+                raise ConfigError(f"{w}.{missing}", None, "missing")
+            tiles = e["tiles"]
+            if not isinstance(tiles, list) or len(tiles) != 4:
+                raise ConfigError(f"{w}.tiles", tiles, "must be [x0, y0, x1, y1]")
+            out.append(ClockDomain(tuple(tiles), e["period_ps"], e.get("phase_ps", 0)))
+        return cls(d.get("period_ps", DEFAULT_PERIOD_PS), tuple(out), d.get("links", "on_chip")).check(params, where)
+
+    @classmethod
+    def per_tile(cls, params: HwParams, period_ps: int, links: str = "on_chip") -> "Clocks":
+        """`--clock-per-tile P`: every tile its own domain of period P (tile (0, 0) is domain 0),
+        phases spread evenly over the period in tile index order."""
+        _int_field("--clock-per-tile", period_ps, 1)
+        tiles = list(params.tiles())
+        domains = tuple(ClockDomain((x, y, x, y), period_ps, (k * period_ps) // len(tiles))
+                        for k, (x, y) in enumerate(tiles) if (x, y) != (0, 0))
+        return cls(period_ps, domains, links).check(params)
+
+    def to_dict(self) -> dict:
+        return {"period_ps": self.period_ps, "domains": [d.to_dict() for d in self.domains], "links": self.links}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -324,7 +472,9 @@ if not len(PARAM_WORDS) == len(STATE_WORDS) == NEURON_WORDS:
 AXON_WORD = Word("axon", (Field("ptr", 0, 14), Field("len", 14, 15), Field("wexp", 29, WEXP_BITS)))
 SYNAPSE_WORD = Word("synapse", (Field("target", 0, 12), Field("weight", 12, WEIGHT_BITS, True)))
 RLIST_WORD = Word("rlist", (Field("ptr", 0, 12), Field("len", 12, 13)))
-ROUTE_WORD = Word("route", (Field("flit", 0, 21),))  # the flit without its reserved bits
+ROUTE_WORD = Word("route", (Field("flit", 0, FLIT_PAYLOAD_BITS),))  # the flit without its reserved bits
+# SPEC 3: a core updates its neurons 0 .. count-1 (0 to neurons_per_core, so one bit more than a slot).
+ACTIVE_WORD = Word("active", (Field("count", 0, LIMITS["neurons_per_core"][1].bit_length()),))
 
 
 def acc_word(params: HwParams) -> Word:
@@ -334,24 +484,33 @@ def acc_word(params: HwParams) -> Word:
 # ----------------------------------------------------------------------------------------------
 # Address map (word addresses; docs/architecture.md section 6).
 #
-#   bit 31 = 0: a tile.  [27:24] y, [23:20] x, [19:16] region, [15:0] word offset.
-#   bit 31 = 1: chip-wide registers, [15:0] offset.
+#   bit 31 = 0: a tile.  [29:24] y, [23:18] x, [17:14] region, [13:0] word offset; bit 30 is 0.
+#   bit 31 = 1: chip-wide registers, [13:0] offset; bits 30:14 are 0.
 
 ADDR_GLOBAL_BIT = 31
-ADDR_Y_LSB, ADDR_X_LSB, ADDR_REGION_LSB = 24, 20, 16
-ADDR_OFFSET_BITS = 16
+ADDR_OFFSET_BITS = 14                       # the largest region: 16384 synapse entries
+ADDR_REGION_BITS = 4
+ADDR_REGION_LSB = ADDR_OFFSET_BITS          # 14
+ADDR_X_LSB = ADDR_REGION_LSB + ADDR_REGION_BITS  # 18
+ADDR_Y_LSB = ADDR_X_LSB + COORD_BITS        # 24
+ADDR_TILE_TOP = ADDR_Y_LSB + COORD_BITS     # 30: bits [30, 31) of a tile address are 0
 
-REGIONS = ("param", "state", "acc0", "acc1", "axon", "synapse", "rlist", "route", "core_cnt", "router_cnt")
+REGIONS = ("param", "state", "acc0", "acc1", "axon", "synapse", "rlist", "route", "core_cnt", "router_cnt",
+           "active")
 REGION = {name: i for i, name in enumerate(REGIONS)}
+if len(REGIONS) > 1 << ADDR_REGION_BITS or max(
+        NEURON_WORDS * LIMITS["neurons_per_core"][1], LIMITS["axons_per_core"][1],
+        LIMITS["synapses_per_core"][1], LIMITS["routes_per_core"][1]) > 1 << ADDR_OFFSET_BITS:
+    raise ValueError("spec: the address map's region or offset field is too narrow for the limits")
 
 CORE_COUNTERS = ("sops", "updates", "spikes", "flits_sent", "errors")
 ROUTER_COUNTERS = ("fwd_local", "fwd_north", "fwd_east", "fwd_south", "fwd_west", "errors")
 CHIP_REGISTERS = ("id", "params", "ticks", "busy_cycles", "status")
 CHIP_ID = 0x4E4D0000 | SPEC_VERSION  # "NM" + contract version
-CHIP_PARAMS_WORD = Word("params", (Field("width_m1", 0, 4), Field("height_m1", 4, 4)))
+CHIP_PARAMS_WORD = Word("params", (Field("width_m1", 0, COORD_BITS), Field("height_m1", COORD_BITS, COORD_BITS)))
 CHIP_STATUS_WORD = Word("status", (Field("busy", 0, 1), Field("parity", 1, 1)))
 COUNTER_BITS = 32
-WRITABLE_REGIONS = ("param", "state", "acc0", "acc1", "axon", "synapse", "rlist", "route")
+WRITABLE_REGIONS = ("param", "state", "acc0", "acc1", "axon", "synapse", "rlist", "route", "active")
 
 
 def region_size(params: HwParams, region: str) -> int:
@@ -361,6 +520,7 @@ def region_size(params: HwParams, region: str) -> int:
         "param": NEURON_WORDS * n, "state": NEURON_WORDS * n, "acc0": n, "acc1": n,
         "axon": params.axons_per_core, "synapse": params.synapses_per_core, "rlist": n,
         "route": params.routes_per_core, "core_cnt": len(CORE_COUNTERS), "router_cnt": len(ROUTER_COUNTERS),
+        "active": 1,
     }[region]
 
 
@@ -374,7 +534,8 @@ def region_word(params: HwParams, region: str, offset: int) -> Word:
         return acc_word(params)
     if region in ("core_cnt", "router_cnt"):
         return COUNTER_WORD
-    return {"axon": AXON_WORD, "synapse": SYNAPSE_WORD, "rlist": RLIST_WORD, "route": ROUTE_WORD}[region]
+    return {"axon": AXON_WORD, "synapse": SYNAPSE_WORD, "rlist": RLIST_WORD, "route": ROUTE_WORD,
+            "active": ACTIVE_WORD}[region]
 
 
 COUNTER_WORD = Word("counter", (Field("count", 0, COUNTER_BITS),))
@@ -394,7 +555,11 @@ def table_word_problem(params: HwParams, region: str, data: int) -> str | None:
     Such words are outside the contract: the RTL keeps only the low address bits of a pointer
     or neuron index while a model might wrap or fail, so a loader refuses them rather than let
     the two halves disagree on an image the compiler would never write."""
-    if region == "synapse":
+    if region == "active":
+        count = ACTIVE_WORD.unpack(data)["count"]
+        if count > params.neurons_per_core:
+            return f"active-neuron count {count} is more than the core's {params.neurons_per_core} neurons"
+    elif region == "synapse":
         target = SYNAPSE_WORD.unpack(data)["target"]
         if target >= params.neurons_per_core:
             return f"synapse target {target} is not a neuron of a {params.neurons_per_core}-neuron core"
@@ -435,11 +600,12 @@ def decode_addr(params: HwParams, addr: int) -> Decoded:
         if addr & ~((1 << ADDR_GLOBAL_BIT) | ((1 << ADDR_OFFSET_BITS) - 1)) or offset >= len(CHIP_REGISTERS):
             raise AddressError(f"address {addr:#010x}: no chip register there")
         return Decoded(addr, None, None, CHIP_REGISTERS[offset], 0)
-    if addr >> 28:
-        raise AddressError(f"address {addr:#010x}: bits 30:28 must be 0")
-    y = (addr >> ADDR_Y_LSB) & 0xF
-    x = (addr >> ADDR_X_LSB) & 0xF
-    region = (addr >> ADDR_REGION_LSB) & 0xF
+    if addr >> ADDR_TILE_TOP:
+        raise AddressError(f"address {addr:#010x}: bit {ADDR_TILE_TOP} of a tile address must be 0")
+    coord = (1 << COORD_BITS) - 1
+    y = (addr >> ADDR_Y_LSB) & coord
+    x = (addr >> ADDR_X_LSB) & coord
+    region = (addr >> ADDR_REGION_LSB) & ((1 << ADDR_REGION_BITS) - 1)
     if x >= params.width or y >= params.height:
         raise AddressError(f"address {addr:#010x}: tile ({x}, {y}) is outside the {params.width}x{params.height} mesh")
     if region >= len(REGIONS):

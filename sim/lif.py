@@ -46,10 +46,11 @@ def wrap_signed(x, bits: int):
     return ((x + half) & ((1 << bits) - 1)) - half
 
 
-def update(p: dict, u: np.ndarray, v: np.ndarray, r: np.ndarray, acc: np.ndarray):
+def update(p: dict, u: np.ndarray, v: np.ndarray, r: np.ndarray, acc: np.ndarray, active=None):
     """One tick of every neuron. `p` maps each name of `spec.NEURON_PARAMS` to an int64 array;
     `u`, `v`, `r` are updated IN PLACE; `acc` is the consumed slot (already wrapped to
-    `acc_width`). Returns the boolean array of neurons that fired."""
+    `acc_width`). `active` (a boolean array, or None for all): only those neurons are updated;
+    the others keep their state and never fire. Returns the boolean array of neurons that fired."""
     a = sat16(acc)
     u_new = wrap24(dec(u, spec.DECAY_ONE - (p["du"] + 1)) + (a << spec.INPUT_SHIFT))
     v_new = clipv(dec(v, spec.DECAY_ONE - p["dv"]) + u_new + (p["bias_mant"] << p["bias_exp"]))
@@ -59,6 +60,11 @@ def update(p: dict, u: np.ndarray, v: np.ndarray, r: np.ndarray, acc: np.ndarray
     v_after = np.where(p["reset"] == 0, 0, v_new - threshold)
     v_new = np.where(refractory, 0, np.where(fired, v_after, v_new))
     r_new = np.where(refractory, r - 1, np.where(fired, p["refractory"], r))
+    if active is not None:
+        fired &= active
+        u_new = np.where(active, u_new, u)
+        v_new = np.where(active, v_new, v)
+        r_new = np.where(active, r_new, r)
     u[...] = u_new
     v[...] = v_new
     r[...] = r_new

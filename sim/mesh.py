@@ -23,7 +23,7 @@ from neuromesh import spec
 from neuromesh.result import Transport
 
 from . import lif
-from .neuron_core import NeuronCore
+from .neuron_core import NEURON_FIELDS, PARAM_NAMES, NeuronCore
 from .router import GRANT, NOWHERE, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_SINK, Router
 
 _COUNTER_MASK = (1 << spec.COUNTER_BITS) - 1
@@ -239,21 +239,16 @@ class TrafficMesh(Mesh):
         return sum(o.count for r in self.routers for o in r.outputs if o.kind == TO_FIFO)
 
 
-_PARAM_NAMES = tuple(spec.NEURON_PARAMS)
-_STATE_NAMES = ("u", "v", "r")
-
-
 class Chip(Mesh, Transport):
     """The chip top: mesh + one core per tile, `busy`, the tick handshake, the chip registers,
     and `write`/`read` on the address map (a `neuromesh.result.Transport`)."""
 
     def __init__(self, params: spec.HwParams):
         super().__init__(params)
-        shape = (params.n_tiles, params.neurons_per_core)
-        self.arrays = {name: np.zeros(shape, dtype=np.int64) for name in _PARAM_NAMES + _STATE_NAMES}
         self.cores = []
+        self._packed = None       # see `_pack`
         for index, r in enumerate(self.routers):
-            core = NeuronCore(params, r.x, r.y, index, self.arrays)
+            core = NeuronCore(params, r.x, r.y, index, self._unpack)
             r.outputs[spec.LOCAL].kind = TO_CORE
             r.outputs[spec.LOCAL].sink = core
             core.out_fifo = r.inputs[spec.LOCAL]
@@ -323,33 +318,73 @@ class Chip(Mesh, Transport):
             if nxt is not None:
                 heapq.heappush(self._agenda, (nxt, core.index))
 
+    def _unpack(self) -> None:
+        """A core's neuron arrays grew: pack again before the next update."""
+        self._packed = None
+
+    def _pack(self):
+        """Every core's neuron parameters and state in chip-wide arrays, so that one numpy call
+        updates all of them (sim/lif.py). Core c with `n` active neurons and arrays of `L >= n`
+        slots gets the segment [start, start + L); its arrays become views of the packed ones.
+        Returns (arrays, segments [(core, start, n)], segment starts, active mask or None if
+        every packed slot is active). Packing costs one pass over all neurons; it happens after loading (and after
+        any write that grows a core), not per tick."""
+        if self._packed is not None:
+            return self._packed
+        cores = [c for c in self.cores if c.n_active]
+        for c in cores:
+            c.neurons.trim()
+        lengths = [c.neurons.cap for c in cores]
+        starts = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
+        arrays = {name: np.concatenate([c.neurons.a[name][:c.neurons.cap] for c in cores])
+                  if cores else np.zeros(0, dtype=np.int64) for name in NEURON_FIELDS}
+        segments = []
+        for c, start, length in zip(cores, starts, lengths):
+            start = int(start)
+            for name in NEURON_FIELDS:
+                c.neurons.a[name] = arrays[name][start:start + length]
+            segments.append((c, start, c.n_active))
+        mask = None
+        if any(length != c.n_active for c, length in zip(cores, lengths)):
+            mask = np.zeros(int(starts[-1]), dtype=bool)
+            for c, start, n in segments:
+                mask[start:start + n] = True
+        self._packed = (arrays, segments, starts[:-1], mask)
+        return self._packed
+
     def handshake(self, h: int) -> None:
         """The tick handshake in cycle h (the caller checked `not busy`): flip the fill parity,
-        run the update phase of every core, queue the spikes (popped from h+3+n)."""
+        run the update phase of every core over its active neurons, queue the spikes (neuron n
+        popped from h+3+n). A core with no active neuron has no update phase."""
         p = self.params
-        n = p.neurons_per_core
         consume = self.fill
         self.fill ^= 1
-        rows = [c.acc[consume] for c in self.cores]
-        try:
-            acc = lif.wrap_signed(np.array(rows, dtype=np.int64), p.acc_width)
-        except OverflowError:  # sums beyond int64: wrap them one by one first
-            acc = np.array([[lif.wrap_signed(a, p.acc_width) for a in row] for row in rows], dtype=np.int64)
-        for c in self.cores:
-            c.acc[consume] = [0] * n
-        a = self.arrays
-        fired = lif.update({name: a[name] for name in _PARAM_NAMES}, a["u"], a["v"], a["r"], acc)
-        counts = fired.sum(axis=1)
-        for index in np.flatnonzero(counts):
-            core = self.cores[index]
-            core.counters["spikes"] += int(counts[index])
-            core.queue.extend((h + 3 + int(m), int(m)) for m in np.flatnonzero(fired[index]))
-            heapq.heappush(self._agenda, (core.queue[0][0], core.index))
-        for c in self.cores:
-            c.counters["updates"] += n
         self.ticks += 1
-        if h + n + 2 > self.idle_max:
-            self.idle_max = h + n + 2
+        arrays, segments, starts, mask = self._pack()
+        if not segments:
+            return
+        acc = np.zeros(len(arrays["u"]), dtype=np.int64)
+        for c, start, n in segments:
+            values = c.consume(consume, n, p.acc_width)
+            if values is not None:
+                acc[start:start + n] = values
+        fired = lif.update({name: arrays[name] for name in PARAM_NAMES}, arrays["u"], arrays["v"],
+                           arrays["r"], acc, mask)
+        longest = 0
+        for c, _start, n in segments:
+            c.counters["updates"] += n
+            longest = max(longest, n)
+        index = np.flatnonzero(fired)
+        which = np.searchsorted(starts, index, side="right") - 1
+        for k, i in zip(which.tolist(), index.tolist()):
+            core, start, _n = segments[k]
+            m = i - start
+            if not core.queue:
+                heapq.heappush(self._agenda, (h + 3 + m, core.index))
+            core.queue.append((h + 3 + m, m))
+            core.counters["spikes"] += 1
+        if h + longest + 2 > self.idle_max:
+            self.idle_max = h + longest + 2
 
     def step_cycle(self, k: int, host_flit=None) -> bool:
         """Cycle k after `begin_cycle`: the host offers `host_flit` (or None) on spike_in, the

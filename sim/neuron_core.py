@@ -8,44 +8,92 @@ Three engines that share no memory port:
   core is idle again from c + len + 3 (c + 2 for an empty list). A bad axon bumps `errors`
   and leaves the walker ready in c+1. The accumulator additions commute, so the model applies
   them at acceptance and keeps only the timing.
-* updater: the tick handshake in cycle h runs SPEC section 3 on every neuron; neuron n is
-  computed in h+2+n, so its spike-queue entry can be popped from h+3+n. The chip (sim/mesh.py)
-  runs the arithmetic for all cores at once (sim/lif.py); the core keeps the queue.
+* updater: the tick handshake in cycle h runs SPEC section 3 on neurons 0 .. n_active-1 (the
+  core's active-neuron count; none if it is 0); neuron n is computed in h+2+n, so its
+  spike-queue entry can be popped from h+3+n. The chip (sim/mesh.py) runs the arithmetic for all
+  cores at once (sim/lif.py); the core keeps the queue.
 * emitter: pop in e, LIST in e+1, offers from e+2 one route flit per cycle, holding a flit
   that is not accepted; after the last transfer in k it is IDLE in k+1 (next pop possible
   there); an empty route list frees it in e+2.
 
 The core never steps per cycle: the chip asks it what happens at an event cycle (a pop, an
 offer, an accepted flit) and it answers with the cycle its activity ends.
+
+Memory is proportional to what an image writes, not to the configured maximum (a 64 x 64 chip
+of 4096-neuron cores has 16.7 M neuron slots): tables are dicts (an unwritten word reads 0, as
+in a memory initialised to 0), and a core's neuron parameters and state are numpy arrays that
+grow to the highest slot written or active (`NeuronArrays`).
 """
 from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
+
 from neuromesh import spec
 
 from . import lif
 
+PARAM_NAMES = tuple(spec.NEURON_PARAMS)
+STATE_NAMES = ("u", "v", "r")
+NEURON_FIELDS = PARAM_NAMES + STATE_NAMES
+
+
+class NeuronArrays:
+    """One core's neuron parameters and state, `cap` slots of each (int64 arrays), grown on
+    demand. The chip may replace the arrays by views of its chip-wide packed arrays
+    (`sim/mesh.py`), so that one numpy call updates every core; growing then detaches the core
+    (it copies its view) and tells the chip to pack again."""
+
+    def __init__(self, on_layout):
+        self.cap = 0      # slots allocated
+        self.hi = 0       # slots in use: 1 + the highest slot written or active
+        self.a = {name: np.zeros(0, dtype=np.int64) for name in NEURON_FIELDS}
+        self._on_layout = on_layout
+
+    def ensure(self, slots: int) -> None:
+        if slots <= self.hi:
+            return
+        self.hi = slots
+        if slots > self.cap:
+            cap = max(slots, 2 * self.cap, 8)
+            for name, old in self.a.items():
+                new = np.zeros(cap, dtype=np.int64)
+                new[:self.cap] = old[:self.cap]
+                self.a[name] = new
+            self.cap = cap
+            self._on_layout()
+
+    def trim(self) -> None:
+        """Drop allocated slots beyond `hi` (the chip packs exactly the slots in use)."""
+        if self.cap > self.hi:
+            for name in self.a:
+                self.a[name] = self.a[name][:self.hi]
+            self.cap = self.hi
+
 
 class NeuronCore:
-    def __init__(self, params: spec.HwParams, x: int, y: int, index: int, arrays: dict):
+    def __init__(self, params: spec.HwParams, x: int, y: int, index: int, on_layout=lambda: None):
         self.params = params
         self.x, self.y, self.index = x, y, index
-        n = params.neurons_per_core
-        self.n = n
-        # Table words as written (masked to their fields) and their decoded forms.
-        self.param_words = [0] * (spec.NEURON_WORDS * n)
-        self.axon_words = [0] * params.axons_per_core
-        self.axon = [(0, 0, 0)] * params.axons_per_core          # (ptr, len, wexp)
-        self.synapse_words = [0] * params.synapses_per_core
-        self.synapse = [(0, 0)] * params.synapses_per_core       # (target, weight)
-        self.rlist_words = [0] * n
-        self.rlist = [(0, 0)] * n                                # (ptr, len)
-        self.route = [0] * params.routes_per_core                # flit
-        # Neuron parameters and state: rows of the chip-wide numpy arrays (views).
-        self.arrays = {name: a[index] for name, a in arrays.items()}
-        # Accumulator slots: plain ints (cheap per-synapse adds), wrapped when read.
-        self.acc = [[0] * n, [0] * n]
+        self.n = params.neurons_per_core
+        self.n_active = 0        # SPEC 3: neurons 0 .. n_active-1 are updated
+        # Table words as written (masked to their fields) and their decoded forms; absent = 0.
+        self.param_words = {}
+        self.axon_words = {}
+        self.axon = {}           # axon -> (ptr, len, wexp)
+        self.synapse_words = {}
+        self.synapse = {}        # entry -> (target, weight)
+        self.rlist_words = {}
+        self.rlist = {}          # neuron -> (ptr, len)
+        self.route = {}          # entry -> flit
+        # Neuron parameters and state (`NeuronArrays`; the chip packs them for the update).
+        self.neurons = NeuronArrays(on_layout)
+        self._on_layout = on_layout
+        # Accumulator slots: plain ints (cheap per-synapse adds) in lists grown to the highest
+        # target, wrapped when read; `touched` says a slot may hold something other than 0.
+        self.acc = [[], []]
+        self.touched = [False, False]
         self.counters = dict.fromkeys(spec.CORE_COUNTERS, 0)
         # Walker: the first cycle in which in.ready is high again.
         self.walk_ready = 0
@@ -64,17 +112,24 @@ class NeuronCore:
         word = spec.region_word(p, region, offset)
         data &= word.mask
         f = word.unpack(data)
-        if region == "param":
-            self.param_words[offset] = data
+        if region in ("param", "state"):
+            if region == "param":
+                self.param_words[offset] = data
             n = offset // spec.NEURON_WORDS
+            self.neurons.ensure(n + 1)
+            a = self.neurons.a
             for name, value in f.items():
-                self.arrays[name][n] = value
-        elif region == "state":
-            n = offset // spec.NEURON_WORDS
-            for name, value in f.items():
-                self.arrays[name][n] = value
+                a[name][n] = value
         elif region in ("acc0", "acc1"):
-            self.acc[region == "acc1"][offset] = f["acc"]
+            slot = region == "acc1"
+            acc = self._acc(slot, offset + 1)
+            acc[offset] = f["acc"]
+            self.touched[slot] = True
+        elif region == "active":
+            # A count above the core's size is stored as the size (as hw/neuron_core.py does).
+            self.n_active = min(f["count"], self.n)
+            self.neurons.ensure(self.n_active)
+            self._on_layout()
         elif region == "axon":
             self.axon_words[offset] = data
             self.axon[offset] = (f["ptr"], f["len"], f["wexp"])
@@ -90,42 +145,64 @@ class NeuronCore:
             self.route[offset] = data
         # core_cnt is read-only: writes are ignored.
 
+    def _acc(self, slot: int, size: int) -> list:
+        acc = self.acc[slot]
+        if len(acc) < size:
+            acc.extend([0] * (max(size, self.n_active) - len(acc)))
+        return acc
+
     def read(self, region: str, offset: int) -> int:
         p = self.params
         if region == "param":
-            return self.param_words[offset]
+            return self.param_words.get(offset, 0)
         if region == "state":
             n = offset // spec.NEURON_WORDS
-            a = self.arrays
+            if n >= self.neurons.cap:
+                return 0
+            a = self.neurons.a
             if offset % spec.NEURON_WORDS == 0:
                 return spec.STATE_WORDS[0].pack(u=int(lif.wrap_signed(int(a["u"][n]), spec.STATE_BITS)))
             return spec.STATE_WORDS[1].pack(v=int(a["v"][n]), r=int(a["r"][n]))
         if region in ("acc0", "acc1"):
-            value = lif.wrap_signed(self.acc[region == "acc1"][offset], p.acc_width)
+            acc = self.acc[region == "acc1"]
+            value = lif.wrap_signed(acc[offset], p.acc_width) if offset < len(acc) else 0
             return spec.acc_word(p).pack(acc=value)
-        if region == "axon":
-            return self.axon_words[offset]
-        if region == "synapse":
-            return self.synapse_words[offset]
-        if region == "rlist":
-            return self.rlist_words[offset]
+        if region in ("axon", "synapse", "rlist"):
+            return getattr(self, f"{region}_words").get(offset, 0)
         if region == "route":
-            return self.route[offset]
+            return self.route.get(offset, 0)
+        if region == "active":
+            return spec.ACTIVE_WORD.pack(count=self.n_active)
         if region == "core_cnt":
             return self.counters[spec.CORE_COUNTERS[offset]] & ((1 << spec.COUNTER_BITS) - 1)
         raise KeyError(region)
 
+    def consume(self, slot: int, count: int, width: int):
+        """The updater's side of the accumulators: slot `slot` of neurons 0 .. count-1, wrapped
+        to `width` bits, then zeroed (SPEC 3: acc = 0). None if the slot holds only zeros."""
+        if not self.touched[slot]:
+            return None
+        acc = self.acc[slot]
+        values = acc[:count] + [0] * (count - len(acc)) if len(acc) < count else acc[:count]
+        try:
+            out = lif.wrap_signed(np.array(values, dtype=np.int64), width)
+        except OverflowError:  # sums beyond int64: wrap them one by one first
+            out = np.array([lif.wrap_signed(v, width) for v in values], dtype=np.int64)
+        acc[:count] = [0] * min(count, len(acc))
+        self.touched[slot] = any(acc[count:])
+        return out
+
     # -- walker ---------------------------------------------------------------------------------
     def synapses_of(self, axon: int) -> list:
         """[(target, weight << wexp)] of an axon's list. Entries past the end of the synapse
-        memory (or targets past the last neuron) wrap: the compiler never writes such lists."""
+        memory (or targets past the last neuron) wrap: the loader refuses such lists."""
         ex = self._expanded.get(axon)
         if ex is None:
-            ptr, length, wexp = self.axon[axon]
+            ptr, length, wexp = self.axon.get(axon, (0, 0, 0))
             s, n = self.params.synapses_per_core, self.n
             ex = []
             for j in range(length):
-                target, weight = self.synapse[(ptr + j) % s]
+                target, weight = self.synapse.get((ptr + j) % s, (0, 0))
                 ex.append((target % n, weight << wexp))
             self._expanded[axon] = ex
         return ex
@@ -144,7 +221,10 @@ class NeuronCore:
             self.walk_ready = cycle + 2
             return cycle + 2
         acc = self.acc[fill]
+        self.touched[fill] = True
         for target, w in syn:
+            if target >= len(acc):
+                acc = self._acc(fill, target + 1)
             acc[target] += w
         self.counters["sops"] += length
         self.walk_ready = cycle + 1 + length
@@ -155,11 +235,11 @@ class NeuronCore:
         """The emitter pops the queue in cycle e. Returns (cycle the emitter is IDLE again
         without stalls, True if it goes on to EMIT)."""
         _avail, n = self.queue.popleft()
-        rptr, rlen = self.rlist[n]
+        rptr, rlen = self.rlist.get(n, (0, 0))
         if rlen == 0:
             return e + 2, False
         r = self.params.routes_per_core
-        self.emit_flits = [self.route[(rptr + j) % r] for j in range(rlen)]
+        self.emit_flits = [self.route.get((rptr + j) % r, 0) for j in range(rlen)]
         self.emit_next = 0
         self.emit_from = e + 2
         self.emit_end = e + 2 + rlen

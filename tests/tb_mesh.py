@@ -38,8 +38,12 @@ class Bench:
         self.busy_count = 0
         self.violations = []
 
-    async def start(self):
+    async def start(self, active=None):
+        """Reset, then give every core `active` active neurons (default: all of them, so that
+        every slot is updated; the count survives `rst`, so each test sets its own)."""
         await self.clock.reset()
+        count = P.neurons_per_core if active is None else active
+        await self.cfg.write_all([(spec.tile_addr(x, y, "active", 0), count) for x, y in P.tiles()])
         cocotb.start_soon(self._watch())
 
     async def _watch(self):
@@ -76,7 +80,7 @@ def xy_path(sx, sy, word):
 
 def refused(word):
     f = spec.unpack_flit(word)
-    return bool(word >> 21) or (not f["host"] and (f["x"] >= P.width or f["y"] >= P.height))
+    return bool(word >> 25) or (not f["host"] and (f["x"] >= P.width or f["y"] >= P.height))  # SPEC 5: 31:25 reserved
 
 
 class Expect:
@@ -113,7 +117,8 @@ def random_target(rng, allow_bad=True):
         return spec.pack_flit(rng.randrange(P.axons_per_core, spec.HOST_CHANNELS),
                               rng.randrange(P.width), rng.randrange(P.height))
     if allow_bad and r < 0.44 and P.width < spec.MAX_MESH_SIDE:
-        return spec.pack_flit(rng.randrange(P.axons_per_core), rng.randrange(P.width, 16), rng.randrange(P.height))
+        return spec.pack_flit(rng.randrange(P.axons_per_core), rng.randrange(P.width, spec.MAX_MESH_SIDE),
+                              rng.randrange(P.height))
     return spec.pack_flit(rng.randrange(P.axons_per_core), rng.randrange(P.width), rng.randrange(P.height))
 
 
@@ -155,7 +160,7 @@ async def registers_and_cfg_timing(dut):
                 spec.tile_addr(P.width - 1, P.height - 1, "router_cnt", len(spec.ROUTER_COUNTERS)),
                 spec.tile_addr(0, 0, "route", P.routes_per_core),
                 (len(spec.REGIONS) << spec.ADDR_REGION_LSB)]
-    if P.width < 16:
+    if P.width < spec.MAX_MESH_SIDE:
         unmapped.append(spec.tile_addr(P.width, 0, "route", 0))
     for addr in unmapped:
         await cfg.write(addr, 0xFFFFFFFF)
@@ -209,7 +214,7 @@ async def random_traffic(dut):
         batch = [random_target(rng) for _ in range(rng.randrange(25))]
         for k, word in enumerate(batch):
             if rng.random() < 0.1:
-                word |= 1 << rng.randrange(21, 32)        # reserved bit: refused at (0, 0)
+                word |= 1 << rng.randrange(25, 32)        # reserved bit (SPEC 5 v2): refused at (0, 0)
             tb.src.send(word, gap=rng.choice([0, 0, 0, 1, 3]))
             exp.flit((0, 0), word)
         await tb.src.wait_idle()
@@ -255,16 +260,22 @@ async def tick_and_busy(dut):
         await tb.cfg.write(spec.tile_addr(*xy, "rlist", 0), 0)
     h, q = await tb.tick.run_tick()
     assert q - h == P.neurons_per_core + 2, (h, q)
+    # SPEC 3: with no active neuron anywhere there is no update phase: busy low again in h+1.
+    await tb.cfg.write_all([(spec.tile_addr(x, y, "active", 0), 0) for x, y in P.tiles()])
+    h, q = await tb.tick.run_tick()
+    assert q - h == 1, (h, q)
+    await tb.cfg.write_all([(spec.tile_addr(x, y, "active", 0), P.neurons_per_core) for x, y in P.tiles()])
 
     n = min(P.routes_per_core, 10)
     entries = [spec.host_flit(k, 0, 0) for k in range(n)]
     await tb.cfg.write_all(program({xy: entries if xy == (0, 0) else [] for xy in P.tiles()}))
     flag[0] = 0
-    await tb.tick.tick()                        # tick 2: tile (0, 0) emits n host-bound flits
+    before = len(tb.tick.handshakes)
+    await tb.tick.tick()                        # tile (0, 0) emits n host-bound flits
     await RisingEdge(dut.clk)
-    second = cocotb.start_soon(tb.tick.tick())  # tick 3 waits while the mesh is stalled
+    second = cocotb.start_soon(tb.tick.tick())  # the next tick waits while the mesh is stalled
     await tb.clock.cycles(P.neurons_per_core + 60)
-    assert len(tb.tick.handshakes) == 2, tb.tick.handshakes
+    assert len(tb.tick.handshakes) == before + 1, tb.tick.handshakes
     await ReadOnly()
     assert int(dut.busy.value) == 1
     await RisingEdge(dut.clk)

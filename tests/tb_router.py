@@ -94,11 +94,12 @@ def bad_flit(rng):
     """A flit the router must refuse: reserved bits, or a target outside the mesh."""
     kind = rng.randrange(3)
     if kind == 0:
-        return spec.pack_flit(rng.randrange(4096), rng.randrange(PARAMS.width), 0) | (1 << rng.randrange(21, 32))
-    if kind == 1 and PARAMS.width < 16:
-        return spec.pack_flit(1, rng.randrange(PARAMS.width, 16), 0)
-    if PARAMS.height < 16:
-        return spec.pack_flit(1, 0, rng.randrange(PARAMS.height, 16))
+        # SPEC 5 (v2): bits 31:25 are reserved
+        return spec.pack_flit(rng.randrange(4096), rng.randrange(PARAMS.width), 0) | (1 << rng.randrange(25, 32))
+    if kind == 1 and PARAMS.width < 64:
+        return spec.pack_flit(1, rng.randrange(PARAMS.width, 64), 0)
+    if PARAMS.height < 64:
+        return spec.pack_flit(1, 0, rng.randrange(PARAMS.height, 64))
     return spec.pack_flit(1, 0, 0) | spec.RESERVED_MASK
 
 

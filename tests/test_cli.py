@@ -36,7 +36,11 @@ def test_missing_network_file(capsys, tmp_path):
 
 
 def test_verilog_refuses_impossible_hardware(capsys, tmp_path):
-    _one_line_error(capsys, ["verilog", "-o", str(tmp_path / "v.v"), "--width", "17"], "--width", "17")
+    _one_line_error(capsys, ["verilog", "-o", str(tmp_path / "v.v"), "--width", "65"], "--width", "65")
+    assert not (tmp_path / "v.v").exists()
+    # Legal for the golden engine, beyond what Verilog generation takes (spec.RTL_MAX_TILES).
+    _one_line_error(capsys, ["verilog", "-o", str(tmp_path / "v.v"), "--width", "17", "--height", "16"],
+                    "17x16", "stops at 256 tiles", "64 x 64")
     assert not (tmp_path / "v.v").exists()
 
 

@@ -60,8 +60,8 @@ class Chip:
 
     def axon_targets(self, flit):
         """[(x, y, slot, weight, wexp)] reached by a tile-bound flit."""
-        assert not field(flit, 20, 1) and not field(flit, 21, 11)
-        a, x, y = field(flit, 0, 12), field(flit, 12, 4), field(flit, 16, 4)
+        assert not field(flit, 24, 1) and not field(flit, 25, 7)
+        a, x, y = field(flit, 0, 12), field(flit, 12, 6), field(flit, 18, 6)
         w = self.word(x, y, "axon", a)
         ptr, n, wexp = field(w, 0, 14), field(w, 14, 15), field(w, 29, 3)
         assert n > 0, "a route to an empty axon"
@@ -88,7 +88,7 @@ def decoded_synapses(raw, compiled) -> Counter:
 
     def follow(src, flits):
         for flit in flits:
-            if field(flit, 20, 1):
+            if field(flit, 24, 1):
                 continue
             for x, y, slot, w, wexp in chip.axon_targets(flit):
                 out[(*src, *where[(x, y, slot)], w, wexp)] += 1
@@ -110,10 +110,10 @@ def check_outputs(raw, compiled):
     seen = {}
     for pop, places in compiled.map["placement"].items():
         for i, (x, y, slot) in enumerate(places):
-            host = [f for f in chip.routes(x, y, slot) if field(f, 20, 1)]
+            host = [f for f in chip.routes(x, y, slot) if field(f, 24, 1)]
             if pop in recorded:
                 assert len(host) == 1
-                assert (field(host[0], 12, 4), field(host[0], 16, 4)) == (x, y)
+                assert (field(host[0], 12, 6), field(host[0], 18, 6)) == (x, y)
                 assert compiled.map["outputs"][str(host[0])] == [pop, i]
                 seen[host[0]] = (pop, i)
             else:
@@ -255,7 +255,7 @@ def test_duplicate_synapses_each_get_an_entry():
                                                           (0, 0, 1, -3, 3)]
 
 
-def test_image_writes_every_slot_and_axon_in_tile_order():
+def test_image_writes_the_used_slots_every_axon_and_the_active_count_in_tile_order():
     raw = random_network(3, width=2, height=2, n_per_core=6)
     c = compile_raw(raw)
     p = c.params
@@ -265,12 +265,19 @@ def test_image_writes_every_slot_and_axon_in_tile_order():
     order = [((d.y * p.width + d.x), spec.REGION[d.region]) for d in decoded]
     assert order == sorted(order)  # tile by tile, region by region
     data = dict(c.writes)
+    held = Counter((x, y) for places in c.map["placement"].values() for x, y, _slot in places)
     for x, y in p.tiles():
-        for region in ("param", "state", "acc0", "acc1", "rlist", "axon"):
+        n = held[(x, y)]   # slots 0 .. n-1 (placement fills a tile's slots from 0)
+        assert data[spec.tile_addr(x, y, "active", 0)] == n    # SPEC 3: the active-neuron count
+        for region, words in (("param", 2), ("state", 2), ("acc0", 1), ("acc1", 1), ("rlist", 1)):
             for off in range(spec.region_size(p, region)):
-                assert spec.tile_addr(x, y, region, off) in data, (x, y, region, off)
+                written = spec.tile_addr(x, y, region, off) in data
+                assert written == (off < words * n), (x, y, region, off)   # nothing beyond slot n-1
+        for off in range(spec.region_size(p, "axon")):
+            assert spec.tile_addr(x, y, "axon", off) in data, (x, y, "axon", off)
         for region in ("state", "acc0", "acc1"):
-            assert all(data[spec.tile_addr(x, y, region, o)] == 0 for o in range(spec.region_size(p, region)))
+            assert all(data[spec.tile_addr(x, y, region, o)] == 0 for o in range(spec.region_size(p, region))
+                       if spec.tile_addr(x, y, region, o) in data)
     # neuron parameters land in the param words of the placed slot, by the layout of
     # docs/architecture.md section 6 (decoded by hand here)
     pops = {q["name"]: q for q in raw["populations"]}
@@ -285,8 +292,8 @@ def test_image_writes_every_slot_and_axon_in_tile_order():
     for x, y in p.tiles():
         for slot in range(p.neurons_per_core):
             if (x, y, slot) not in used:
-                assert data[spec.tile_addr(x, y, "param", 2 * slot)] == 0
-                assert data[spec.tile_addr(x, y, "rlist", slot)] == 0
+                assert spec.tile_addr(x, y, "param", 2 * slot) not in data
+                assert spec.tile_addr(x, y, "rlist", slot) not in data
 
 
 def test_all_parameter_fields_packed():
@@ -595,3 +602,37 @@ def test_overflow_beyond_a_field_width_is_still_a_clean_refusal(tmp_path, capsys
            "populations": [{"name": "i", "kind": "input", "size": 5000}, _lif("n", 2)],
            "projections": [{"pre": "i", "post": "n", "synapses": [[k, k % 2, 1] for k in range(5000)]}]}
     assert compile_cli_fails(tmp_path, capsys, raw) == "tile (0, 0): needs 5000 axons, has 4096 (904 too many)"
+
+
+def test_per_neuron_parameters_land_in_each_slot():
+    """Network format 2: a list gives each neuron its own value (decoded by hand from the
+    param0/param1 layouts of docs/architecture.md section 6: du [11:0], reset [31]; vth [16:0],
+    bias_mant [29:17] signed)."""
+    raw = {"format": "neuromesh-network/2", "hardware": {"width": 2, "height": 1, "neurons_per_core": 4},
+           "populations": [{"name": "n", "kind": "lif", "size": 6, "vth": [10, 11, 12, 13, 14, 15],
+                            "bias_mant": [-1, 0, 1, -4096, 4095, 7], "du": 9, "reset": [0, 1, 0, 1, 0, 1],
+                            "placement": [[1, 0, 2], [0, 0, 4]]}]}
+    c = compile_raw(raw)
+    data = dict(c.writes)
+    for i, (x, y, slot) in enumerate(c.map["placement"]["n"]):
+        w0 = data[spec.tile_addr(x, y, "param", 2 * slot)]
+        w1 = data[spec.tile_addr(x, y, "param", 2 * slot + 1)]
+        assert (field(w0, 0, 12), field(w0, 31, 1)) == (9, raw["populations"][0]["reset"][i])
+        assert (field(w1, 0, 17), field(w1, 17, 13, signed=True)) == (10 + i, raw["populations"][0]["bias_mant"][i])
+    assert data[spec.tile_addr(0, 0, "active", 0)] == 4 and data[spec.tile_addr(1, 0, "active", 0)] == 2
+
+
+def test_a_tile_holding_no_neuron_writes_no_slot_and_a_zero_count():
+    raw = {"format": "neuromesh-network/2", "hardware": {"width": 2, "height": 2, "neurons_per_core": 4},
+           "populations": [{"name": "in", "kind": "input", "size": 1},
+                           {"name": "n", "kind": "lif", "size": 2, "vth": 1, "placement": [0, 0]}],
+           "projections": [{"pre": "in", "post": "n", "weights": [[1, 1]]}]}
+    c = compile_raw(raw)
+    by_tile = Counter()
+    for addr, data in c.writes:
+        d = spec.decode_addr(c.params, addr)
+        if d.region in ("param", "state", "acc0", "acc1", "rlist"):
+            by_tile[(d.x, d.y)] += 1
+        if d.region == "active":
+            assert data == (2 if (d.x, d.y) == (0, 0) else 0)
+    assert set(by_tile) == {(0, 0)}

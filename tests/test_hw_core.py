@@ -79,12 +79,12 @@ def test_init_is_baked_into_the_memories():
     tiny = spec.HwParams(neurons_per_core=4, axons_per_core=4, synapses_per_core=8, routes_per_core=8)
     init = {"param": {0: 0xFFFFFFFF, 3: 0xFFFFFFFF}, "state": {1: 0xFFFFFFFF, 6: 0x00ABCDEF},
             "acc1": {2: 0xFFFFFFFF}, "axon": {3: 0x12345678}, "synapse": {7: 0xFFFFFFFF},
-            "rlist": {1: 0xFFFFFFFF}, "route": {5: 0xFFFFFFFF}}
+            "rlist": {1: 0xFFFFFFFF}, "route": {5: 0xFFFFFFFF}, "active": {0: 3}}
     # Expected by hand from docs/architecture.md section 6: the fields' bits only.
     want = {("param", 0): 0xFFFFFFFF, ("param", 3): (1 << 30) - 1, ("param", 1): 0,
             ("state", 1): (1 << 28) - 1, ("state", 6): 0x00ABCDEF, ("acc1", 2): (1 << tiny.acc_width) - 1,
             ("acc0", 2): 0, ("axon", 3): 0x12345678, ("synapse", 7): (1 << 20) - 1,
-            ("rlist", 1): (1 << 25) - 1, ("route", 5): (1 << 21) - 1, ("route", 4): 0}
+            ("rlist", 1): (1 << 25) - 1, ("route", 5): (1 << 25) - 1, ("route", 4): 0, ("active", 0): 3}
     core = NeuronCore(tiny, init)
     got = {}
 
@@ -120,7 +120,7 @@ def test_tiny_core(n):
                       2 * last + 1: spec.PARAM_WORDS[1].pack(vth=0, bias_mant=1)},
             "rlist": {last: spec.RLIST_WORD.pack(ptr=0, len=1)}, "route": {0: flit},
             "axon": {0: spec.AXON_WORD.pack(ptr=0, len=1, wexp=2)},
-            "synapse": {0: spec.SYNAPSE_WORD.pack(target=last, weight=-3)}}
+            "synapse": {0: spec.SYNAPSE_WORD.pack(target=last, weight=-3)}, "active": {0: n}}
     core = NeuronCore(tiny, init)
     seen = {"out": [], "idle": [], "in": []}
 
@@ -206,6 +206,11 @@ def test_config_readback(params, tmp_path):
 @pytest.mark.parametrize("params", [SMALL, DEFAULT], ids=["small", "default"])
 def test_timing(params, tmp_path):
     _run(params, "timing", tmp_path, NM_SEED=13)
+
+
+@pytest.mark.rtl
+def test_active_count(tmp_path):
+    _run(SMALL, "active_count", tmp_path, NM_SEED=16)
 
 
 @pytest.mark.rtl

@@ -66,7 +66,9 @@ def test_bad_configurations_are_refused():
     from neuromesh.hw.mesh import Chip
     from neuromesh.hw.tile import Tile
     with pytest.raises(spec.ConfigError):
-        spec.HwParams(width=17)
+        spec.HwParams(width=65)
+    with pytest.raises(spec.ConfigError, match="stops at 256 tiles"):
+        Chip(spec.HwParams(width=32, height=16, **SMALL))
     with pytest.raises(spec.ConfigError):
         spec.HwParams(height=0)
     with pytest.raises(spec.ConfigError):

@@ -86,8 +86,8 @@ def test_addresses_outside_the_map_or_read_only(tmp_path):
             "line 4:", "tile (2, 0) is outside the 2x2 mesh")
     refused(tmp_path, image_text([f"{spec.tile_addr(0, 0, 'synapse', 32):08x} 00000000"]),
             "line 3:", "offset 32 is beyond region synapse")
-    refused(tmp_path, image_text([f"{spec.tile_addr(0, 0, 'param', 0) | (10 << 16):08x} 00000000"]),
-            "line 3:", "region 10 does not exist")
+    refused(tmp_path, image_text([f"{spec.tile_addr(0, 0, 'param', 0) | (11 << 14):08x} 00000000"]),
+            "line 3:", "region 11 does not exist")
     refused(tmp_path, image_text([f"{spec.tile_addr(1, 0, 'core_cnt', 0):08x} 00000000"]),
             "line 3:", "read-only core_cnt")
     refused(tmp_path, image_text([f"{spec.chip_addr('ticks'):08x} 00000000"]), "line 3:", "read-only ticks")
@@ -174,7 +174,8 @@ def test_loader_masks_by_layout_and_last_write_wins():
 def test_loader_refuses_bad_addresses_before_writing_anything():
     good = (spec.tile_addr(0, 0, "param", 0), 1)
     for bad, needle in [((spec.tile_addr(0, 2, "param", 0), 0), "write 1: address 0x02000000: tile (0, 2) is outside"),
-                        ((spec.tile_addr(0, 0, "router_cnt", 1), 0), "write 1: address 0x00090001 is in read-only router_cnt"),
+                        ((spec.tile_addr(0, 0, "router_cnt", 1), 0), "write 1: address 0x00024001 is in read-only router_cnt"),
+                        ((spec.tile_addr(0, 0, "active", 0), 99), "more than the core's"),
                         ((spec.chip_addr("id"), 0), "read-only id"),
                         ((spec.tile_addr(0, 0, "param", 0), 1 << 32), "is not a 32-bit word")]:
         t = DictTransport(P)

@@ -76,7 +76,7 @@ def _del(path):
 CASES = {
     # top level
     "missing format": (_del(["format"]), ["format: missing"]),
-    "unknown format": (_set(["format"], "neuromesh-network/2"), ["format: unknown format", '(got "neuromesh-network/2")']),
+    "unknown format": (_set(["format"], "neuromesh-network/3"), ["format: unknown format", '(got "neuromesh-network/3")']),
     "unknown top key": (_set(["projection"], []), ["projection: unknown key", "(got [])"]),
     "populations missing": (_del(["populations"]), ["populations: missing"]),
     "populations not a list": (_set(["populations"], {}), ["populations: must be a JSON list", "(got {})"]),
@@ -87,8 +87,9 @@ CASES = {
     "missing name": (_del(["populations", 1, "name"]), ["populations[1].name: missing"]),
     "empty name": (_set(["populations", 1, "name"], ""), ["populations[1].name: must be a non-empty string", '(got "")']),
     "missing size": (_del(["populations", 2, "size"]), ["populations[2].size: missing"]),
-    "size zero": (_set(["populations", 1, "size"], 0), ["populations[1].size: must be in 1..1048576 (got 0)"]),
-    "size huge": (_set(["populations", 0, "size"], 1 << 40), ["populations[0].size: must be in 1..1048576 (got 1099511627776)"]),
+    # 64 x 64 tiles of 4096 neurons: 16,777,216 (SPEC sections 1 and 3).
+    "size zero": (_set(["populations", 1, "size"], 0), ["populations[1].size: must be in 1..16777216 (got 0)"]),
+    "size huge": (_set(["populations", 0, "size"], 1 << 40), ["populations[0].size: must be in 1..16777216 (got 1099511627776)"]),
     "size string": (_set(["populations", 1, "size"], "3"), ["populations[1].size: must be an integer", '(got "3")']),
     "size float": (_set(["populations", 1, "size"], 3.0), ["populations[1].size: must be an integer (got 3.0)"]),
     "size bool": (_set(["populations", 1, "size"], True), ["populations[1].size: must be an integer (got true)"]),
@@ -139,7 +140,8 @@ CASES = {
     "dense row not list": (_set(["projections", 0, "weights", 1], 7),
                            ["projections[0].weights[1]: must be a JSON list (got 7)"]),
     "both weights and synapses": (_set(["projections", 0, "synapses"], []),
-                                  ['projections[0]: needs exactly one of "weights" (dense matrix) and "synapses" (list)']),
+                                  ['projections[0]: needs exactly one of "weights" (dense matrix), "synapses" (list) and '
+                                   '"synapses_file" (a .npy file) (got ["weights", "synapses"])']),
     "neither weights nor synapses": (_del(["projections", 1, "synapses"]),
                                      ['projections[1]: needs exactly one of "weights"']),
     "synapse not a triple": (_set(["projections", 1, "synapses", 0], [0, 1]),
@@ -151,7 +153,14 @@ CASES = {
     "synapse weight out of range": (_set(["projections", 1, "synapses", 0], [0, 1, -129]),
                                     ["projections[1].synapses[0][2]: must be in -128..127 (got -129)"]),
     # hardware (spec.HwParams' own checks, re-wrapped with the file name)
-    "hardware width": (_set(["hardware", "width"], 17), ["hardware.width: must be between 1 and 16 (got 17)"]),
+    "hardware width": (_set(["hardware", "width"], 65), ["hardware.width: must be between 1 and 64 (got 65)"]),
+    # version 1 files may not use what only version 2 has
+    "v1 per-neuron list": (_set(["populations", 2, "vth"], [5, 6]),
+                           ["populations[2].vth: only neuromesh-network/2 has this field"]),
+    "v1 period": (_set(["hardware", "period_ps"], 5000), ["hardware.period_ps: only neuromesh-network/2 has this field"]),
+    "v1 domains": (_set(["hardware", "domains"], []), ["hardware.domains: only neuromesh-network/2 has this field"]),
+    "v1 synapses file": (_set(["projections", 1], {"pre": "a", "post": "b", "synapses_file": "s.npy"}),
+                         ["projections[1].synapses_file: only neuromesh-network/2 has this field"]),
     "hardware unknown": (_set(["hardware", "depth"], 2), ["hardware.depth: unknown"]),
     "hardware bool": (_set(["hardware", "fifo_depth"], True), ["hardware.fifo_depth: must be an integer"]),
     "hardware not object": (_set(["hardware"], [2, 2]), ["hardware: must be a JSON object (got [2, 2])"]),
@@ -350,3 +359,89 @@ def test_stimulus_with_absurd_tick_count_is_refused_in_one_line(tmp_path):
     stim.write_text('{"ticks": %d, "spikes": {}}' % (MAX_TICKS + 1))
     with pytest.raises(spec.NeuroMeshError, match="ticks"):
         load_stimulus_ticks(stim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Version 2: per-neuron parameters, clock domains, synapse arrays in .npy files (SPEC section 7)
+
+def v2(fn=None):
+    net = copy.deepcopy(BASE)
+    net["format"] = "neuromesh-network/2"
+    if fn:
+        fn(net)
+    return net
+
+
+V2_CASES = {
+    "list too short": (_set(["populations", 2, "vth"], [5]),
+                       ["populations[2].vth: a per-neuron list must have 2 entries (the population's size), not 1"]),
+    "list element out of range": (_set(["populations", 2, "du"], [0, 4096]),
+                                  ["populations[2].du[1]: must be in 0..4095 (got 4096)"]),
+    "list element not int": (_set(["populations", 1, "bias_mant"], [0, 1.5, 2]),
+                             ["populations[1].bias_mant[1]: must be an integer (got 1.5)"]),
+    "list on input": (_set(["populations", 0, "vth"], [1, 2]), ["populations[0].vth: an input population has no"]),
+    "period zero": (_set(["hardware", "period_ps"], 0), ["hardware.period_ps: must be at least 1 (got 0)"]),
+    "domain holds origin": (_set(["hardware", "domains"], [{"tiles": [0, 0, 1, 0], "period_ps": 7000}]),
+                            ["hardware.domains[0].tiles: holds tile (0, 0)", "(got [0, 0, 1, 0])"]),
+    "domain outside mesh": (_set(["hardware", "domains"], [{"tiles": [1, 0, 2, 1], "period_ps": 7000}]),
+                            ["hardware.domains[0].tiles: lies outside the 2x2 mesh"]),
+    "domain inverted": (_set(["hardware", "domains"], [{"tiles": [1, 1, 1, 0], "period_ps": 7000}]),
+                        ["hardware.domains[0].tiles: needs x0 <= x1 and y0 <= y1"]),
+    "domains overlap": (_set(["hardware", "domains"], [{"tiles": [1, 0, 1, 1], "period_ps": 7000},
+                                                       {"tiles": [0, 1, 1, 1], "period_ps": 5000}]),
+                        ["hardware.domains[1].tiles: overlaps hardware.domains[0] [1, 0, 1, 1]"]),
+    "domain period negative": (_set(["hardware", "domains"], [{"tiles": [1, 0, 1, 1], "period_ps": -3}]),
+                               ["hardware.domains[0].period_ps: must be at least 1 (got -3)"]),
+    "domain phase too big": (_set(["hardware", "domains"], [{"tiles": [1, 0, 1, 1], "period_ps": 7000,
+                                                             "phase_ps": 7000}]),
+                             ["hardware.domains[0].phase_ps: must be below the period (7000 ps) (got 7000)"]),
+    "domain phase negative": (_set(["hardware", "domains"], [{"tiles": [1, 0, 1, 1], "period_ps": 7000,
+                                                              "phase_ps": -1}]),
+                              ["hardware.domains[0].phase_ps: must be at least 0 (got -1)"]),
+    "domain unknown key": (_set(["hardware", "domains"], [{"tiles": [1, 0, 1, 1], "period_ps": 7, "clock": 1}]),
+                           ["hardware.domains[0].clock: unknown key"]),
+    "links unknown": (_set(["hardware", "links"], "optical"), ["hardware.links: must be one of on_chip, off_chip"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(V2_CASES))
+def test_v2_refusals(tmp_path, capsys, case):
+    fn, needles = V2_CASES[case]
+    compile_fails(tmp_path, capsys, write(tmp_path, v2(fn)), *needles)
+
+
+def test_v2_per_neuron_parameters_and_domains_are_read():
+    net = load_network_raw(v2(lambda n: (
+        n["populations"][1].update(vth=[3, 4, 5], reset=1),
+        n["hardware"].update(period_ps=8000, links="off_chip",
+                             domains=[{"tiles": [1, 0, 1, 1], "period_ps": 7000, "phase_ps": 3500}]))))
+    assert net.populations[1]["params"]["vth"] == [3, 4, 5] and net.populations[1]["params"]["reset"] == 1
+    clocks = net.clocks
+    assert (clocks.period_ps, clocks.links, clocks.n_domains) == (8000, "off_chip", 2)
+    assert clocks.partition(net.params) == (0, 1, 0, 1)   # tiles (0,0) (1,0) (0,1) (1,1)
+    assert (clocks.period(1), clocks.phase(1)) == (7000, 3500)
+
+
+def load_network_raw(raw):
+    from neuromesh.firmware.netfile import parse_network
+    return parse_network(raw, "<test>")
+
+
+def test_v2_synapses_file(tmp_path, capsys):
+    import numpy as np
+    np.save(tmp_path / "syn.npy", np.array([[0, 1, -4], [2, 0, 5], [2, 0, 5]], dtype=np.int16))
+    net = load_network(write(tmp_path, v2(_set(["projections", 1],
+                                               {"pre": "a", "post": "b", "weight_exp": 2, "synapses_file": "syn.npy"}))))
+    assert net.projections[1]["synapses"] == [(0, 1, -4), (2, 0, 5), (2, 0, 5)]   # duplicates kept
+    bad = {"float.npy": np.zeros((2, 3)), "shape.npy": np.zeros((2, 2), dtype=int),
+           "range.npy": np.array([[0, 0, 1], [0, 5, 1]])}
+    for name, arr in bad.items():
+        np.save(tmp_path / name, arr)
+    np.save(tmp_path / "pickle.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "text.npy").write_text("not numpy")
+    expect = {"float.npy": "must hold integers, not float64", "shape.npy": "must hold an array of shape (S, 3)",
+              "range.npy": "projections[1].synapses_file[1][1]: post must be in 0..1 (got 5)",
+              "pickle.npy": "without pickles", "text.npy": "not a NumPy .npy array", "missing.npy": "no such file"}
+    for name, needle in expect.items():
+        path = write(tmp_path, v2(_set(["projections", 1], {"pre": "a", "post": "b", "synapses_file": name})))
+        compile_fails(tmp_path, capsys, path, needle)

@@ -13,16 +13,27 @@ from lif_ref import lif_step
 
 
 class Image:
-    """Writes for a chip, built with spec's packers."""
+    """Writes for a chip, built with spec's packers. Every core's active-neuron count (SPEC 3) is
+    `active` (default: all its slots, which makes the timing that of a version 1 chip, where
+    every slot was updated), or what `active_count` set for that tile."""
 
-    def __init__(self, params):
+    def __init__(self, params, active=None):
         self.params = params
-        self.writes = []
+        self.body = []
         self.next_syn = {}
         self.next_route = {}
+        self.active = {xy: params.neurons_per_core if active is None else active for xy in params.tiles()}
+
+    def active_count(self, x, y, n):
+        self.active[(x, y)] = n
+
+    @property
+    def writes(self):
+        return self.body + [(spec.tile_addr(x, y, "active", 0), spec.ACTIVE_WORD.pack(count=n))
+                            for (x, y), n in self.active.items()]
 
     def w(self, x, y, region, offset, word):
-        self.writes.append((spec.tile_addr(x, y, region, offset), word))
+        self.body.append((spec.tile_addr(x, y, region, offset), word))
 
     def neuron(self, x, y, n, du=0, dv=0, vth=0, bias_mant=0, bias_exp=0, refractory=0, reset=0):
         self.w(x, y, "param", 2 * n, spec.PARAM_WORDS[0].pack(du=du, dv=dv, bias_exp=bias_exp,
@@ -58,13 +69,43 @@ def counters_of(r, params, x, y, kind="cores"):
 
 def test_silent_ticks_take_n_plus_2_cycles():
     params = small(n=8)
-    r = run(params, [], [[], [], []], HostBehaviour())
+    r = run(params, Image(params).writes, [[], [], []], HostBehaviour())
     # h1 = 0; busy 1 .. 9; q1 = 10 = h2; ...
     assert r.handshakes == [0, 10, 20]
     assert r.completions == [10, 20, 30]
     assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 27}   # 3 x (N + 1)
     assert counters_of(r, params, 0, 0)["updates"] == 24
     assert r.out_flits == []
+
+
+@pytest.mark.parametrize("counts,length", [((0, 0), 1), ((3, 0), 5), ((0, 5), 7), ((2, 6), 8), ((8, 8), 10)])
+def test_only_active_neurons_are_updated(counts, length):
+    """SPEC 3: a core updates neurons 0 .. n-1 only (h+1 .. h+n+1 busy); a core with n = 0 has
+    no update phase. A silent tick lasts max(n) + 2 cycles, or 1 if no core holds a neuron (the
+    handshake in h, busy low again in h+1)."""
+    params = small(w=2, n=8)
+    img = Image(params, active=0)
+    img.active_count(0, 0, counts[0])
+    img.active_count(1, 0, counts[1])
+    r = run(params, img.writes, [[], []], HostBehaviour())
+    assert r.handshakes == [0, length]
+    assert r.completions == [length, 2 * length]
+    assert r.counters["chip"] == {"ticks": 2, "busy_cycles": 2 * (length - 1)}
+    assert [counters_of(r, params, x, 0)["updates"] for x in (0, 1)] == [2 * counts[0], 2 * counts[1]]
+
+
+def test_neurons_beyond_the_active_count_never_fire():
+    """A neuron whose slot is past the active count keeps its state and never fires, even with
+    a bias that would make it fire every tick; counting it in makes it fire."""
+    params = small(n=8)
+    for count, fired in ((3, 0), (4, 1)):
+        img = Image(params, active=count)
+        img.neuron(0, 0, 3, bias_mant=100, refractory=15)
+        img.routes(0, 0, 3, [spec.host_flit(3, 0, 0)])
+        r = run(params, img.writes, [[], []], HostBehaviour())
+        assert len(r.out_flits) == fired
+        assert counters_of(r, params, 0, 0)["spikes"] == fired
+        assert counters_of(r, params, 0, 0)["updates"] == 2 * count
 
 
 @pytest.mark.parametrize("n", [0, 3, 7])
@@ -379,7 +420,9 @@ def test_transport_masks_fields_and_ignores_read_only():
         ("axon", 7, 0xFFFFFFFF, 0xFFFFFFFF),             # ptr 14 + len 15 + wexp 3 = 32 bits
         ("synapse", 63, 0xFFFFFFFF, (1 << 20) - 1),      # target [11:0], weight [19:12]
         ("rlist", 3, 0xFFFFFFFF, (1 << 25) - 1),         # ptr [11:0], len [24:12]
-        ("route", 15, 0xFFFFFFFF, (1 << 21) - 1),        # flit [20:0]
+        ("route", 15, 0xFFFFFFFF, (1 << 25) - 1),        # flit [24:0]
+        ("active", 0, 4, 4),                             # count [12:0]
+        ("active", 0, 0xFFFFFFFF, 4),                    # a count above the size is the size
     ]
     for region, off, data, want in cases:
         addr = spec.tile_addr(1, 1, region, off)
@@ -392,8 +435,8 @@ def test_transport_masks_fields_and_ignores_read_only():
     assert chip.read(spec.tile_addr(1, 0, "core_cnt", 0)) == 0
     assert chip.read(spec.tile_addr(1, 0, "router_cnt", 5)) == 0
     assert chip.read(spec.chip_addr("ticks")) == 0
-    assert chip.read(spec.chip_addr("id")) == 0x4E4D0001
-    assert chip.read(spec.chip_addr("params")) == (1 << 4) | 1
+    assert chip.read(spec.chip_addr("id")) == 0x4E4D0002
+    assert chip.read(spec.chip_addr("params")) == (1 << 6) | 1       # width-1 [5:0], height-1 [11:6]
     assert chip.read(spec.chip_addr("status")) == 0
 
 

@@ -97,6 +97,7 @@ def test_update_through_the_chip_consumes_and_clears_the_slot():
     w(spec.tile_addr(0, 0, "state", 5), spec.STATE_WORDS[1].pack(v=-3))
     w(spec.tile_addr(0, 0, "acc0", 2), spec.acc_word(params).pack(acc=7))
     w(spec.tile_addr(0, 0, "acc1", 2), spec.acc_word(params).pack(acc=1000))
+    w(spec.tile_addr(0, 0, "active", 0), spec.ACTIVE_WORD.pack(count=3))   # neurons 0, 1, 2
     run_chip(chip, [[]])
     # u = dec(-5, 2048) + 7 * 64 = -2 + 448 = 446; v = dec(-3, 4095) + 446 - 12 = -2 + 434 = 432
     # (vth 100 << 6 = 6400: no spike).
@@ -117,6 +118,7 @@ def test_acc_slot_holds_sums_beyond_sat16(acc, expected_a):
     chip.write(spec.tile_addr(0, 0, "param", 0), spec.PARAM_WORDS[0].pack(du=4095))
     chip.write(spec.tile_addr(0, 0, "param", 1), spec.PARAM_WORDS[1].pack(vth=131071))
     chip.write(spec.tile_addr(0, 0, "acc0", 0), spec.acc_word(params).pack(acc=acc))
+    chip.write(spec.tile_addr(0, 0, "active", 0), spec.ACTIVE_WORD.pack(count=1))
     assert spec.acc_word(params).unpack(chip.read(spec.tile_addr(0, 0, "acc0", 0)))["acc"] == acc
     run_chip(chip, [[]])
     u = spec.STATE_WORDS[0].unpack(chip.read(spec.tile_addr(0, 0, "state", 0)))["u"]

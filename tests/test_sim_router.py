@@ -65,7 +65,7 @@ def test_host_bound_flit_routes_as_to_origin_and_leaves_west():
 
 def test_refused_flits_are_counted_at_the_first_router():
     m = mesh(2, 2)
-    reserved = spec.pack_flit(1, 1, 1) | (1 << 21)
+    reserved = spec.pack_flit(1, 1, 1) | (1 << 25)   # the lowest reserved bit (SPEC 5 v2)
     outside = spec.pack_flit(1, 3, 0)   # x = 3 on a 2-wide mesh
     good = spec.pack_flit(2, 1, 0)
     for f in (reserved, outside, good):

@@ -126,7 +126,7 @@ def predicted_counts(snn: Snn, layout: str, in_spikes: np.ndarray, hidden: np.nd
     output_to_host = _hops(lay["output"], (0, 0))
     ew = n_in * host_to_hidden[0] + n_hid_flits * hidden_to_output[0] + n_out * output_to_host[0]
     ns = n_in * host_to_hidden[1] + n_hid_flits * hidden_to_output[1] + n_out * output_to_host[1]
-    updates = hw["neurons_per_core"] * hw["width"] * hw["height"] * ticks
+    updates = (snn.hidden.size + snn.output.size) * ticks   # SPEC 3: only the neurons a core holds
     spikes = n_hid + n_out
     return {"sop": sops, "update_idle": updates - spikes, "update_active": spikes,
             "spike": n_hid_flits + n_out, "hop_ew": ew, "hop_ns": ns, "host_flits": n_in}

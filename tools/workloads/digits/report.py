@@ -232,7 +232,7 @@ def write_report(out: Path, s: dict, dense: dict, probe, snn, data) -> None:
                  f"fewer than {ar / sop['loihi']:.0f} synaptic operations per inference in all, less than one input "
                  f"spike (each fans out to about 30 hidden neurons); the codes measured here send "
                  f"{min(r['mean']['input_spikes'] for r in runs):.0f} to {max(r['mean']['input_spikes'] for r in runs):.0f} "
-                 f"input spikes per image. Every core also updates all of its neurons every tick, firing or not "
+                 f"input spikes per image. Every core also updates each neuron it holds every tick, firing or not "
                  f"(Loihi: {load_profile('loihi')['update_idle_pj']} pJ each). Event-driven sparsity pays only when "
                  f"a spike replaces many MACs that a dense engine would spend on zeros, which a 64-32-10 network "
                  f"on dense 8x8 images does not offer.")
