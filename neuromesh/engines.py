@@ -42,7 +42,9 @@ def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loi
     inputs = tick_inputs(stim.spikes, compiled.map["inputs"], stim.ticks)
     host = host or HostBehaviour()
     observed = run_engine(compiled.params, compiled.writes, inputs, host, progress=progress, **engine_opts)
+    from .workload import static_figures
     return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
                         populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
                         profile=profile, sources={"network": str(net_path), "stimulus": str(stim_path),
-                                                  "host": host.describe()})
+                                                  "host": host.describe()},
+                        clocks=net.clocks, network_figures=static_figures(net, compiled.writes))

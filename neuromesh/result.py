@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import spec
-from .energy import BUILTIN, energy_from_counts, load_profile
+from .energy_report import energy_section, event_counts  # noqa: F401 - event_counts: part of this module's API
 
 RESULT_FORMAT = "neuromesh-result/1"
 
@@ -58,24 +58,6 @@ def read_counters(transport: Transport, params: spec.HwParams) -> dict:
     return {"chip": chip, "cores": cores, "routers": routers}
 
 
-def event_counts(counters: dict, params: spec.HwParams, cycles: int) -> dict:
-    """Counts per energy event type (energy.EVENTS) from a counter snapshot.
-    Hops are router-to-router link crossings: a flit leaving (0, 0) west to the host is not a hop."""
-    cores, routers = counters["cores"], counters["routers"]
-    ew = sum(r["fwd_east"] + r["fwd_west"] for r in routers) - routers[0]["fwd_west"]
-    ns = sum(r["fwd_north"] + r["fwd_south"] for r in routers)
-    spikes = sum(c["spikes"] for c in cores)
-    return {
-        "sop": sum(c["sops"] for c in cores),
-        "update_idle": sum(c["updates"] for c in cores) - spikes,
-        "update_active": spikes,
-        "spike": sum(c["flits_sent"] for c in cores),
-        "hop_ew": ew,
-        "hop_ns": ns,
-        "static": params.n_tiles * cycles,
-    }
-
-
 def tick_of(cycle: int, completions: list) -> int:
     """The tick (1-based) whose phase [q_{t-1}, q_t) holds `cycle` (q_0 = 0): docs/architecture.md
     section 7. A neuron's flits always fall in [h_t, q_t); a host-bound flit that the host itself
@@ -90,8 +72,11 @@ def tick_of(cycle: int, completions: list) -> int:
 
 def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map: dict,
                  populations: list, stimulus: dict, ticks: int, profile: str = "loihi",
-                 sources: dict | None = None) -> dict:
-    """The result JSON of SPEC section 7 (plus the detail a verification engineer wants)."""
+                 sources: dict | None = None, clocks: spec.Clocks | None = None,
+                 network_figures: dict | None = None) -> dict:
+    """The result JSON of SPEC section 7 (plus the detail a verification engineer wants).
+    `clocks`: the network's clock domains (None: one domain); `network_figures`:
+    `neuromesh.workload.static_figures` of the network and image (NeuroBench figures)."""
     outputs = chip_map["outputs"]
     placement = chip_map.get("placement", {})
     recorded = [p["name"] for p in populations if p.get("record")]
@@ -119,9 +104,11 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         spikes[pop] = sorted(spikes[pop])
 
     cycles = run.completions[-1] if run.completions else 0
-    counts = event_counts(run.counters, params, cycles)
-    energy = {name: energy_from_counts(load_profile(name), counts)
-              for name in dict.fromkeys([profile, *BUILTIN])}
+    extras = dict(run.extras)
+    energy, workload = energy_section(run.counters, params, profile=profile, cycles=cycles, clocks=clocks,
+                                      tick_totals=extras.pop("tick_totals", None), completions=run.completions,
+                                      static_figures=network_figures, ticks=ticks)
+    counts = energy["counts"]
     tick_cycles = [q - h for h, q in zip(run.handshakes, run.completions)]
     latencies = [f["latency"] for f in flits_out if "latency" in f]
     stats = {
@@ -139,12 +126,14 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "hops": counts["hop_ew"] + counts["hop_ns"],
         "hops_ew": counts["hop_ew"],
         "hops_ns": counts["hop_ns"],
+        "async_crossings": counts["async_on_chip"] + counts["async_off_chip"],
         "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
         "latency_cycles": ({"min": min(latencies), "mean": sum(latencies) / len(latencies), "max": max(latencies)}
                            if latencies else None),
-        "energy_profile": profile,
-        "energy_pj": energy[profile],
-        "energy_pj_by_profile": energy,
+        "energy_profile": energy["profile"],
+        "energy_pj": energy["pj"],
+        "energy_pj_range": {"low": energy["low"]["total"], "high": energy["high"]["total"]},
+        "energy_pj_by_profile": {name: p["pj"] for name, p in energy["profiles"].items()},
     }
     return {
         "format": RESULT_FORMAT,
@@ -157,7 +146,9 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "handshakes": run.handshakes,
         "completions": run.completions,
         "counters": run.counters,
-        **run.extras,
+        "energy": energy,
+        "workload": workload,
+        **extras,
     }
 
 
@@ -179,5 +170,8 @@ def summary(result: dict) -> str:
         lines.append(f"latency firing -> spike_out: min {lat['min']}, mean {lat['mean']:.1f}, max {lat['max']} cycles")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
-    lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total [{parts or 'no events'}]")
+    rng = s.get("energy_pj_range")
+    span = (f" (range {rng['low']:.1f} to {rng['high']:.1f})"
+            if rng and (rng["low"], rng["high"]) != (e["total"], e["total"]) else "")
+    lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total{span} [{parts or 'no events'}]")
     return "\n".join(lines)

@@ -46,7 +46,7 @@ def run_command(args) -> int:
                          profile=args.energy, progress=progress, **opts)
     written = []
     with Outputs() as outputs:
-        outputs.write_text(out, json.dumps(result, indent=1) + "\n")
+        outputs.write_text(out, json.dumps(result, indent=1, allow_nan=False) + "\n")  # strict JSON, always
         if args.plot:
             from neuromesh.tools.plots import write_plots
             written = write_plots(result, outputs.folder(args.plot))
