@@ -309,16 +309,67 @@ def test_first_difference_names_the_path_and_both_values():
     assert dn.first_difference([1, 2], [1, 2, 3], "h") == "h: length 2 != 3"
 
 
+# ----------------------------------------------------------------------------------------------
+# The streaming study
+
+
+def test_stream_levels_and_delta_spikes_by_hand():
+    from neuromesh.tools.workloads.digits import stream as ds
+    # round(4 p / 16), halves up: 0, 1 -> 0; 2 -> 1 (0.5 up); 8 -> 2; 14 -> 4 (3.5 up); 16 -> 4
+    assert ds.levels(np.array([0, 1, 2, 8, 13, 14, 16])).tolist() == [0, 0, 1, 2, 3, 4, 4]
+    up, down = ds.delta_spikes(np.array([0, 3, 2]), np.array([2, 1, 2]), 4)
+    # pixel 0 rises by 2: up in ticks 0 and 1; pixel 1 falls by 2: down in ticks 0 and 1; pixel 2 holds
+    assert up[:, 0].tolist() == [True, True, False, False] and not up[:, 1:].any()
+    assert down[:, 1].tolist() == [True, True, False, False] and not down[:, [0, 2]].any()
+
+
+def test_dense_per_frame_by_hand():
+    from neuromesh.tools.workloads.digits import stream as ds
+    dense = {"node_nm": 45, "mac_pj": 0.23, "mac_with_weight_fetch_pj": 1.48, "compare_int8_pj": 0.03}
+    d = ds.dense_per_frame(dense, 100, 45, 0.25)
+    assert d["with_weight_fetch"]["every_frame"] == pytest.approx(148.0)
+    assert d["with_weight_fetch"]["on_change"] == pytest.approx(148.0 / 4 + 64 * 0.03)
+    assert ds.dense_per_frame(dense, 100, 14, 1.0)["arithmetic"]["every_frame"] == pytest.approx(23.0 * 14 / 45)
+
+
+def test_stream_network_on_the_golden_model_equals_the_functional_stream(trained, tmp_path):
+    from neuromesh.tools.workloads.digits import stream as ds
+    data, _net, snn = trained
+    ssnn = ds.stream_snn(snn)
+    px, lab = data.x_test[:2][None], data.y_test[:2][None]
+    run = ds.simulate(ssnn, px, lab, 2, ticks=8, keep_spikes=True)
+    # a held digit sends nothing: frames 1 and 3 (the second of each digit) have no input spikes
+    assert run.input_spikes[0, 1] == 0 and run.input_spikes[0, 3] == 0 and run.input_spikes[0, 0] > 0
+    prep = dn.prepare(dn.write_json(tmp_path / "stream.json", ds.network_json(ssnn)))
+    stim = ds.stimulus_json(run)
+    res = dn.run_image(prep, stim)
+    got = np.zeros((stim["ticks"], 10), bool)
+    for t, i in res["spikes"]["out"]:
+        got[t - 1, i] = True
+    assert np.array_equal(got, ds.output_raster(run))
+    c = ds.frame_counts(ssnn, run, ticks=8)
+    assert res["stats"]["sops"] == round(c["sop"] * 4) and res["stats"]["flits_host"] == round(c["host_flits"] * 4)
+    assert res["stats"]["updates"] == 42 * 4 * 8     # 32 hidden + 10 output neurons, 4 frames of 8 ticks
+
+
 def test_pipeline_quick_writes_the_report(tmp_path):
     import json
     from neuromesh.tools.workloads.digits.pipeline import main
     assert main(["--out", str(tmp_path), "--quick", "--golden-images", "2", "--rtl-images", "0"]) == 0
     report = (tmp_path / "report.md").read_text()
     assert "## Verdict" in report and "dense int8" in report
-    for png in ("raster.png", "link_load.png", "energy_by_event.png", "accuracy_energy.png"):
+    for png in ("raster.png", "link_load.png", "energy_by_event.png", "accuracy_energy.png", "stream_energy.png"):
         assert (tmp_path / png).stat().st_size > 1000
+    assert "## Streaming" in report and "breaks even" in report
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["macs"] == 2368
     assert abs(s["dense_energy_pj"]["arithmetic"] - 2368 * 0.23) < 1e-6   # Horowitz: 0.2 + 0.03 pJ
+    assert abs(s["dense_energy_pj_by_node"]["14"]["with_weight_fetch"] - 2368 * 1.48 * 14 / 45) < 1e-6
+    assert s["stream"]["golden_segment"]["agrees"]
+    assert [r["F"] for r in s["stream"]["rows"]] == [1, 4, 16]
+    m = s["engine_runs"][0]
+    for name in ("loihi", "sanafe_loihi", "truenorth"):
+        lo, hi = m["energy_range_pj"][name]
+        assert lo <= m["energy_pj"][name]["total"] <= hi
     assert all(r["images"] == 2 and not r["mismatches"] for r in s["engine_runs"])
     load_network(tmp_path / "network.json")

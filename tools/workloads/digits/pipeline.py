@@ -25,6 +25,7 @@ from neuromesh.energy import BUILTIN, energy_from_counts, load_profile
 
 from . import model as dm
 from . import net as dn
+from . import stream as ds
 
 SEED = 0
 T_REPORTED = (8, 16, 32)          # the issue's spiking accuracies
@@ -43,6 +44,15 @@ def label(code: str, gain: float, t: int) -> str:
 def load_dense_profile() -> dict:
     text = resources.files("neuromesh").joinpath("energy_profiles/dense_int8.json").read_text()
     return json.loads(text)
+
+
+def dense_by_node(dense: dict, macs: int) -> dict:
+    """Energy of one dense inference at 45 nm and at each built-in profile's node
+    (`dense_int8.json`'s scaling rule): {"45": {"arithmetic": pJ, "with_weight_fetch": pJ}, ...}."""
+    nodes = {dense["node_nm"], *(load_profile(n)["technology"]["node_nm"] for n in BUILTIN)}
+    return {str(node): {"arithmetic": macs * dense["mac_pj"] * node / dense["node_nm"],
+                        "with_weight_fetch": macs * dense["mac_with_weight_fetch_pj"] * node / dense["node_nm"]}
+            for node in sorted(nodes)}
 
 
 def log(msg: str) -> None:
@@ -181,6 +191,9 @@ def run_engine(prep: dn.Prepared, snn: dm.Snn, data: dm.Dataset, code: str, gain
             "first_output_cycle": outs[0]["cycle"] if outs else None,
             "decision_cycle": decision_cycle(outs, int(got), snn.output.size),
             "energy_pj": {name: res["stats"]["energy_pj_by_profile"][name] for name in BUILTIN},
+            "energy_range_pj": {name: [res["energy"]["profiles"][name]["low"], res["energy"]["profiles"][name]["high"]]
+                                for name in BUILTIN},
+            "workload": res["workload"],
         })
         for r_idx, r in enumerate(res["counters"]["routers"]):
             d = loads.setdefault(r_idx, {p: 0 for p in spec.PORTS})
@@ -305,21 +318,34 @@ def run(out: Path, *, rtl_images: int = 20, golden_images: int | None = None, la
         notes.append("probe run: hidden or output spikes differ from the functional model")
 
     snn = snns[1.0]
+    t3 = time.time()
+    stream = ds.study(snn, data, dense, q.macs, int8_acc, quick=quick, log=log)
+    timing["stream_s"] = time.time() - t3
+    if not stream.get("golden_segment", {}).get("agrees", True):
+        notes.append(f"stream golden segment differs from the functional model: "
+                     f"{', '.join(stream['golden_segment']['disagreements'])}")
     summary = {
         "seed": SEED, "layout": layout, "hardware": dn.hardware(snn, layout),
         "test_images": n_test, "train_images": len(data.y_train),
         "float_accuracy": float_acc, "int8_accuracy": int8_acc, "int8_train_accuracy": int8_train_acc,
         "macs": q.macs,
+        # NeuroBench ConnectionSparsity of the converted network's two weight matrices (zeros / all)
+        "connection_sparsity": 1 - (np.count_nonzero(snn.hidden.weights) + np.count_nonzero(snn.output.weights))
+        / (snn.hidden.weights.size + snn.output.weights.size),
         "conversion": {str(g): s.info | {"weight_exp_hidden": s.hidden.weight_exp, "weight_exp_output": s.output.weight_exp}
                        for g, s in snns.items()},
         "dense_energy_pj": {"arithmetic": q.macs * dense["mac_pj"],
                             "with_weight_fetch": q.macs * dense["mac_with_weight_fetch_pj"]},
+        "dense_energy_pj_by_node": dense_by_node(dense, q.macs),
+        "profiles": {name: {"description": load_profile(name)["description"],
+                            "node_nm": load_profile(name)["technology"]["node_nm"]} for name in BUILTIN},
+        "stream": stream,
         "sweep": rows, "sparsest": best, "accuracy_floor": floor, "accuracy_floor_train": floor_train,
         "timing_s": timing, "notes": notes,
         "engine_runs": [rep.engine_summary(st) for st in engine_runs],
         "rtl_runs": [rep.engine_summary(st) for st in rtl_runs],
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False) + "\n")
     rep.write_report(out, summary, dense, probe, snn, data)
     log(f"digits: report written to {out / 'report.md'}")
     bad = sum(len(st.mismatches) for st in engine_runs + rtl_runs) + \
