@@ -256,3 +256,13 @@ def test_tiny_neurobench_figures_by_hand(tiny_result):
     writes = compile_network(load_network(TINY / "network.json")).writes
     assert w["footprint"] == 4 * len({a for a, _ in writes})
     assert not math.isnan(w["activation_sparsity"])
+
+
+def test_the_example_profile_in_docs_energy_md_loads(tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "energy.md").read_text()
+    block = text.split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "mine.json"
+    path.write_text(block)
+    prof = load_profile(str(path))
+    assert prof["name"] == "mychip" and prof["energy"]["sop_pj"]["high"] == 9.0
+    assert prof["energy"]["sop_pj"]["citation"].startswith("Our measurements")
