@@ -105,7 +105,10 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
 
     cycles = run.completions[-1] if run.completions else 0
     extras = dict(run.extras)
+    # An engine may give each tile's clock edges itself (extras "tile_edges"); otherwise they follow
+    # from `clocks` and the run's domain-0 cycles (energy.tile_edges).
     energy, workload = energy_section(run.counters, params, profile=profile, cycles=cycles, clocks=clocks,
+                                      edges=extras.pop("tile_edges", None),
                                       tick_totals=extras.pop("tick_totals", None), completions=run.completions,
                                       static_figures=network_figures, ticks=ticks)
     counts = energy["counts"]

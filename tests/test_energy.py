@@ -266,3 +266,15 @@ def test_the_example_profile_in_docs_energy_md_loads(tmp_path):
     prof = load_profile(str(path))
     assert prof["name"] == "mychip" and prof["energy"]["sop_pj"]["high"] == 9.0
     assert prof["energy"]["sop_pj"]["citation"].startswith("Our measurements")
+
+
+def test_an_engine_may_give_each_tiles_clock_edges():
+    from neuromesh.result import EngineRun, build_result
+    p = spec.HwParams(width=2, height=1, neurons_per_core=4)
+    run = EngineRun(out_flits=[], handshakes=[1], completions=[10], counters=_counters(p), host_flits=0,
+                    extras={"tile_edges": [10, 7]})
+    r = build_result(run, engine="golden", params=p, chip_map={"outputs": {}}, populations=[], stimulus={},
+                     ticks=1, profile="truenorth")
+    assert r["energy"]["counts"]["static"] == 17 and "tile_edges" not in r
+    assert [c["counts"]["static"] for c in r["energy"]["by_core"]] == [10, 7]
+    assert r["energy"]["pj"]["static"] == pytest.approx(17 * 0.157)

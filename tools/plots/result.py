@@ -140,6 +140,18 @@ def plot_energy(result: dict, path: Path) -> Path:
     ax.set_title(f"energy by event ({result['stats'].get('energy_profile', '')}): "
                  f"total {energy['total']:,.0f} pJ{span}", fontsize=9)
     ax.tick_params(axis="x", labelrotation=25, labelsize=8)
+    w = result.get("workload")
+    if w:   # the NeuroBench figures of the run beside its energy
+        ops = w["synaptic_operations"]
+        lines = [f"Effective_ACs {ops['Effective_ACs']:,}", f"Effective_MACs {ops['Effective_MACs']:,}"]
+        if "Dense" in ops:
+            lines.append(f"Dense {ops['Dense']:,} (per pass)")
+        if w.get("activation_sparsity") is not None:
+            lines.append(f"activation_sparsity {w['activation_sparsity']:.3f}")
+        if "connection_sparsity" in w:
+            lines += [f"connection_sparsity {w['connection_sparsity']:.3f}", f"footprint {w['footprint']:,} B"]
+        ax.text(0.99, 0.97, "NeuroBench figures\n" + "\n".join(lines), transform=ax.transAxes, ha="right",
+                va="top", fontsize=7, family="monospace", bbox=dict(boxstyle="round", fc="white", ec="0.7"))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
