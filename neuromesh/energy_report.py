@@ -176,9 +176,9 @@ def energy_section(counters: dict, params: spec.HwParams, *, profile: str, cycle
         b = energy_bounds(p, counts)
         section["profiles"][p["name"]] = {"pj": energy_from_counts(p, counts),
                                           "low": b["low"]["total"], "high": b["high"]["total"]}
-    if tick_totals is not None and completions:
+    if tick_totals is not None:
         section["per_tick"] = [dict(tick=t, counts=c, pj=energy_from_counts(prof, c))
-                               for t, c in enumerate(tick_counts(tick_totals, completions, params, clocks), 1)]
+                               for t, c in enumerate(tick_counts(tick_totals, completions or [], params, clocks), 1)]
         if clocks.n_domains > 1 and not all("async_crossings" in s for s in tick_totals):
             section.setdefault("notes", []).append(
                 "per tick: asynchronous crossings not reported by this engine per tick (counted in the totals)")

@@ -1,12 +1,13 @@
 """Handwritten digits end to end: train a small ReLU network, quantise it to int8, convert it to an
 integrate-and-fire spiking network on a 2-tile mesh, encode test images as input spikes, run them
-on the golden model (and some on the RTL), and write `OUT/report.md` with accuracy, latency and
-energy against the dense int8 network.
+on the golden model (and some on the RTL), run the streaming study (`stream.py`), and write
+`OUT/report.md` with accuracy, latency and energy under every profile against the dense int8
+network at the same technology node.
 
     python -m neuromesh.tools.workloads.digits --out build/digits [--rtl-images N] [--quick]
 
-`--quick` (a smoke test) sweeps fewer codes and runs 10 images per configuration on the engines;
-the functional model always runs the whole test split. docs/digits.md explains the method and the numbers.
+`--quick` (a smoke test) sweeps fewer codes, runs 10 images per configuration on the engines and
+a short stream (F = 1, 4, 16 over 40 digits); the functional sweep runs the whole test split. docs/digits.md explains the method and the numbers.
 """
 from __future__ import annotations
 
