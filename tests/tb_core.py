@@ -63,6 +63,7 @@ class Bench:
         d.inp__valid.value = int(inp is not None)
         d.inp__payload.value = inp or 0
         d.out__ready.value = ready
+        d.tick_flip.value = tick
         d.tick_start.value = tick
         region, offset, wdata, we, re = cfg or (0, 0, 0, 0, 0)
         d.cfg__region.value = region

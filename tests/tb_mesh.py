@@ -156,7 +156,9 @@ async def registers_and_cfg_timing(dut):
     assert await cfg.read(spec.chip_addr("ticks")) == 0
     assert await cfg.read(spec.tile_addr(0, 0, "router_cnt", 0)) == 0
     # unmapped addresses read as 0
-    unmapped = [spec.chip_addr("status") + 1, (1 << 31) | (1 << 20), 1 << 28,
+    assert await cfg.read(spec.chip_addr("domains")) == 1                 # one clock domain
+    unmapped = [(1 << 31) | len(spec.CHIP_REGISTERS), (1 << 31) | (spec.DOMAIN_BUSY_BASE + 1),
+                (1 << 31) | (1 << 20), 1 << 28,
                 spec.tile_addr(P.width - 1, P.height - 1, "router_cnt", len(spec.ROUTER_COUNTERS)),
                 spec.tile_addr(0, 0, "route", P.routes_per_core),
                 (len(spec.REGIONS) << spec.ADDR_REGION_LSB)]
