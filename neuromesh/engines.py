@@ -28,8 +28,10 @@ def engine_run(name: str):
 
 
 def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loihi",
-                progress=None, **engine_opts) -> dict:
-    """Validate and compile the network, run the stimulus on one engine, return the result."""
+                progress=None, clocks=None, **engine_opts) -> dict:
+    """Validate and compile the network, run the stimulus on one engine, return the result.
+    `clocks` (a `spec.Clocks`, or a function of the network's `HwParams` that returns one or
+    None) overrides the network's own (its `hardware` block's)."""
     from .energy import load_profile
     from .firmware.compiler import compile_network
     from .firmware.netfile import load_network, load_stimulus
@@ -38,11 +40,15 @@ def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loi
     run_engine = engine_run(engine)
     net = load_network(net_path)
     stim = load_stimulus(stim_path, net)
+    if callable(clocks):
+        clocks = clocks(net.params)
+    clocks = (clocks if clocks is not None else net.clocks).check(net.params)
     compiled = compile_network(net)
     inputs = tick_inputs(stim.spikes, compiled.map["inputs"], stim.ticks)
     host = host or HostBehaviour()
-    observed = run_engine(compiled.params, compiled.writes, inputs, host, progress=progress, **engine_opts)
+    observed = run_engine(compiled.params, compiled.writes, inputs, host, clocks=clocks, progress=progress,
+                          **engine_opts)
     return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
                         populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
-                        profile=profile, sources={"network": str(net_path), "stimulus": str(stim_path),
-                                                  "host": host.describe()})
+                        profile=profile, clocks=clocks,
+                        sources={"network": str(net_path), "stimulus": str(stim_path), "host": host.describe()})

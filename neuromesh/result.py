@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import spec
+from .clocks import Edges, tick_schedule
 from .energy import BUILTIN, energy_from_counts, load_profile
 
-RESULT_FORMAT = "neuromesh-result/1"
+RESULT_FORMAT = "neuromesh-result/2"
 
 
 class Transport:
@@ -46,25 +47,58 @@ def tick_inputs(stimulus: dict, inputs_map: dict, ticks: int) -> list:
     return per_tick
 
 
-def read_counters(transport: Transport, params: spec.HwParams) -> dict:
-    """Every SPEC section 8 counter, read over the configuration port."""
+def async_links(params: spec.HwParams, clocks: spec.Clocks) -> list:
+    """Every asynchronous link as (x, y, input port) of its receiving tile, in tile index then
+    port order (architecture 8.2 and 8.7)."""
+    part = dict(zip(params.tiles(), clocks.partition(params)))
+    out = []
+    for x, y in params.tiles():
+        for port in spec.LINK_PORTS:
+            dx, dy = spec.PORT_DELTA[port]
+            other = part.get((x + dx, y + dy))
+            if other is not None and other != part[(x, y)]:
+                out.append((x, y, port))
+    return out
+
+
+def read_counters(transport: Transport, params: spec.HwParams, clocks: spec.Clocks | None = None) -> dict:
+    """Every SPEC section 8 counter, read over the configuration port: chip-wide, per clock
+    domain (busy cycles of its own clock), per core, per router, per asynchronous link."""
+    clocks = clocks or spec.Clocks()
     chip = {name: transport.read(spec.chip_addr(name)) for name in ("ticks", "busy_cycles")}
+    domains = [transport.read(spec.domain_busy_addr(k)) for k in range(clocks.n_domains)]
     cores, routers = [], []
     for x, y in params.tiles():
         cores.append({name: transport.read(spec.tile_addr(x, y, "core_cnt", i))
                       for i, name in enumerate(spec.CORE_COUNTERS)})
         routers.append({name: transport.read(spec.tile_addr(x, y, "router_cnt", i))
                         for i, name in enumerate(spec.ROUTER_COUNTERS)})
-    return {"chip": chip, "cores": cores, "routers": routers}
+    links = [{"tile": [x, y], "port": spec.PORTS[port],
+              "crossed": transport.read(spec.tile_addr(x, y, "link_cnt", spec.LINK_PORTS.index(port)))}
+             for x, y, port in async_links(params, clocks)]
+    return {"chip": chip, "domains": domains, "cores": cores, "routers": routers, "links": links}
 
 
-def event_counts(counters: dict, params: spec.HwParams, cycles: int) -> dict:
-    """Counts per energy event type (energy.EVENTS) from a counter snapshot.
-    Hops are router-to-router link crossings: a flit leaving (0, 0) west to the host is not a hop."""
+def tile_edges(params: spec.HwParams, clocks: spec.Clocks, time_ps: int) -> int:
+    """Rising edges of every tile's clock in [0, time_ps), summed over the tiles (SPEC 8: static
+    energy is paid per tile per edge of its domain's clock, used or not)."""
+    e = Edges(clocks)
+    part = clocks.partition(params)
+    return sum(part.count(k) * e.edges_in(k, time_ps) for k in range(clocks.n_domains))
+
+
+def event_counts(counters: dict, params: spec.HwParams, cycles: int, clocks: spec.Clocks | None = None) -> dict:
+    """Counts per energy event type (energy.EVENTS) from a counter snapshot. Hops are
+    router-to-router link crossings, asynchronous or not: a flit leaving (0, 0) west to the host
+    is not a hop; a crossing of an asynchronous link also counts in `async_on_chip` or
+    `async_off_chip` (SPEC 7 `links`). `static` counts tile clock edges up to the end of the run
+    (the end of domain-0 cycle `cycles` - 1)."""
+    clocks = clocks or spec.Clocks()
     cores, routers = counters["cores"], counters["routers"]
     ew = sum(r["fwd_east"] + r["fwd_west"] for r in routers) - routers[0]["fwd_west"]
     ns = sum(r["fwd_north"] + r["fwd_south"] for r in routers)
     spikes = sum(c["spikes"] for c in cores)
+    crossings = sum(link["crossed"] for link in counters.get("links", []))
     return {
         "sop": sum(c["sops"] for c in cores),
         "update_idle": sum(c["updates"] for c in cores) - spikes,
@@ -72,7 +106,9 @@ def event_counts(counters: dict, params: spec.HwParams, cycles: int) -> dict:
         "spike": sum(c["flits_sent"] for c in cores),
         "hop_ew": ew,
         "hop_ns": ns,
-        "static": params.n_tiles * cycles,
+        "async_on_chip": crossings if clocks.links == "on_chip" else 0,
+        "async_off_chip": crossings if clocks.links == "off_chip" else 0,
+        "static": tile_edges(params, clocks, Edges(clocks).t(0, cycles)),
     }
 
 
@@ -88,10 +124,22 @@ def tick_of(cycle: int, completions: list) -> int:
     raise ValueError(f"cycle {cycle} is after the last tick completed (cycle {start})")
 
 
+def firing_time(edges: Edges, domain: int, h: int, slot: int) -> int:
+    """The time (ps) a neuron in `slot` of a domain-`domain` core fires in the tick handshaked
+    in domain-0 cycle h: in its domain's cycle start + 2 + slot (architecture 4.3 and 8.3)."""
+    start = tick_schedule(edges, h).start[domain]
+    return edges.t(domain, start + 2 + slot)
+
+
 def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map: dict,
                  populations: list, stimulus: dict, ticks: int, profile: str = "loihi",
-                 sources: dict | None = None) -> dict:
-    """The result JSON of SPEC section 7 (plus the detail a verification engineer wants)."""
+                 sources: dict | None = None, clocks: spec.Clocks | None = None) -> dict:
+    """The result JSON of SPEC section 7 (plus the detail a verification engineer wants).
+    Cycles are domain-0 cycles; every time is in ps from time 0 (architecture 8.8)."""
+    clocks = clocks or spec.Clocks()
+    edges = Edges(clocks)
+    partition = clocks.partition(params)
+    period0 = clocks.period_ps
     outputs = chip_map["outputs"]
     placement = chip_map.get("placement", {})
     recorded = [p["name"] for p in populations if p.get("record")]
@@ -101,16 +149,22 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
     for cycle, flit in run.out_flits:
         t = tick_of(cycle, run.completions)
         pop, index = outputs.get(str(flit), (None, None))
-        entry = {"cycle": cycle, "flit": flit, "tick": t}
+        entry = {"cycle": cycle, "time_ps": edges.t(0, cycle), "flit": flit, "tick": t}
         if pop is not None:
             entry.update(population=pop, index=index)
             if pop in spikes:
                 spikes[pop].append([t, index])
             where = placement.get(pop)
             if where:
-                slot = where[index][2]
-                # docs/architecture.md 4.3: neuron `slot` fires in cycle h_t + 2 + slot.
-                entry["latency"] = cycle - (run.handshakes[t - 1] + 2 + slot)
+                x, y, slot = where[index]
+                # The neuron fires in its own domain's cycle (architecture 4.3, 8.3); latency
+                # counts domain-0 cycles from the one the firing falls in, and picoseconds.
+                fired = firing_time(edges, partition[y * params.width + x], run.handshakes[t - 1], slot)
+                entry["latency"] = cycle - fired // period0
+                entry["latency_ps"] = entry["time_ps"] - fired
+                hops = x + y
+                entry["hops"] = hops
+                entry["crossings"] = _crossings_on_path(params, partition, x, y)
         flits_out.append(entry)
     for pop in recorded:  # input populations are recorded from the stimulus itself
         if kinds[pop] == "input":
@@ -119,16 +173,22 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         spikes[pop] = sorted(spikes[pop])
 
     cycles = run.completions[-1] if run.completions else 0
-    counts = event_counts(run.counters, params, cycles)
+    counts = event_counts(run.counters, params, cycles, clocks)
     energy = {name: energy_from_counts(load_profile(name), counts)
               for name in dict.fromkeys([profile, *BUILTIN])}
     tick_cycles = [q - h for h, q in zip(run.handshakes, run.completions)]
     latencies = [f["latency"] for f in flits_out if "latency" in f]
+    latencies_ps = [f["latency_ps"] for f in flits_out if "latency_ps" in f]
+    links = _async_link_report(run.counters.get("links", []), params, partition, clocks)
     stats = {
         "ticks": ticks,
         "cycles": cycles,
+        "time_ps": edges.t(0, cycles),
         "tick_cycles": tick_cycles,
         "busy_cycles": run.counters["chip"]["busy_cycles"],
+        "domains": clocks.n_domains,
+        "domain_busy_cycles": run.counters.get("domains", [run.counters["chip"]["busy_cycles"]]),
+        "async_crossings": sum(link["crossed"] for link in links),
         "sops": counts["sop"],
         "updates": counts["update_idle"] + counts["update_active"],
         "spikes_fired": counts["update_active"],
@@ -142,6 +202,8 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
         "latency_cycles": ({"min": min(latencies), "mean": sum(latencies) / len(latencies), "max": max(latencies)}
                            if latencies else None),
+        "latency_ps": ({"min": min(latencies_ps), "mean": sum(latencies_ps) / len(latencies_ps),
+                        "max": max(latencies_ps)} if latencies_ps else None),
         "energy_profile": profile,
         "energy_pj": energy[profile],
         "energy_pj_by_profile": energy,
@@ -151,14 +213,40 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "engine": engine,
         **({"sources": sources} if sources else {}),
         "hardware": params.to_dict(),
+        "clocks": {**clocks.to_dict(), "partition": list(partition)},
         "spikes": spikes,
         "stats": stats,
         "output_flits": flits_out,
         "handshakes": run.handshakes,
         "completions": run.completions,
+        "handshake_times_ps": [edges.t(0, h) for h in run.handshakes],
+        "completion_times_ps": [edges.t(0, q) for q in run.completions],
+        "async_links": links,
         "counters": run.counters,
         **run.extras,
     }
+
+
+def _crossings_on_path(params: spec.HwParams, partition, x: int, y: int) -> int:
+    """Asynchronous links a host-bound flit from tile (x, y) crosses on its XY path to (0, 0)
+    (west along the row, then south along column 0)."""
+    path = [(i, y) for i in range(x, -1, -1)] + [(0, j) for j in range(y - 1, -1, -1)]
+    doms = [partition[j * params.width + i] for i, j in path]
+    return sum(a != b for a, b in zip(doms, doms[1:]))
+
+
+def _async_link_report(counted: list, params: spec.HwParams, partition, clocks: spec.Clocks) -> list:
+    """Each asynchronous link: receiving tile and input port, sending tile, both domains, the
+    kind (on_chip / off_chip) and its crossings."""
+    out = []
+    for link in counted:
+        x, y = link["tile"]
+        dx, dy = spec.PORT_DELTA[spec.PORTS.index(link["port"])]
+        sx, sy = x + dx, y + dy
+        out.append({"to": [x, y], "port": link["port"], "from": [sx, sy],
+                    "domains": [partition[sy * params.width + sx], partition[y * params.width + x]],
+                    "kind": clocks.links, "crossed": link["crossed"]})
+    return out
 
 
 def summary(result: dict) -> str:
@@ -174,9 +262,16 @@ def summary(result: dict) -> str:
         f"(cores {s['flits_core']}, host {s['flits_host']}, to host {s['flits_out']}), "
         f"hops {s['hops']} (E-W {s['hops_ew']}, N-S {s['hops_ns']}), errors {s['errors']}",
     ]
+    if s.get("domains", 1) > 1:
+        lines.append(f"clock domains {s['domains']}: busy cycles {s['domain_busy_cycles']}; asynchronous "
+                     f"crossings {s['async_crossings']}; run time {s['time_ps'] / 1e6:.3f} us")
     if s["latency_cycles"]:
         lat = s["latency_cycles"]
         lines.append(f"latency firing -> spike_out: min {lat['min']}, mean {lat['mean']:.1f}, max {lat['max']} cycles")
+        if s.get("latency_ps"):
+            lp = s["latency_ps"]
+            lines.append(f"latency firing -> spike_out: min {lp['min'] / 1000:.1f}, mean {lp['mean'] / 1000:.1f}, "
+                         f"max {lp['max'] / 1000:.1f} ns")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
     lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total [{parts or 'no events'}]")

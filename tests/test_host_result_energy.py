@@ -57,7 +57,22 @@ def test_event_counts_do_not_charge_the_host_exit_as_a_hop():
     c["routers"][2]["fwd_south"] = 3       # (0,1) -> (0,0)
     c["cores"][3].update(sops=7, updates=10, spikes=4, flits_sent=6)
     e = event_counts(c, p, cycles=100)
-    assert e == {"sop": 7, "update_idle": 6, "update_active": 4, "spike": 6, "hop_ew": 2, "hop_ns": 3, "static": 400}
+    assert e == {"sop": 7, "update_idle": 6, "update_active": 4, "spike": 6, "hop_ew": 2, "hop_ns": 3,
+                 "async_on_chip": 0, "async_off_chip": 0, "static": 400}
+
+
+def test_static_counts_each_tile_edges_of_its_own_clock_and_crossings_by_link_kind():
+    """SPEC 8: static per tile per rising edge of its domain's clock in [0, end); an asynchronous
+    crossing counts by the `links` kind. 2x2 mesh, tile (1, 1) in domain 1 (period 3000 ps,
+    phase 1000); run of 100 domain-0 cycles of 10000 ps: end at 1,000,000 ps. Domain 0: three
+    tiles x 100 edges; domain 1: edges at 1000 + 3000 n < 1e6, n = 0 .. 332: 333 edges."""
+    p = spec.HwParams(width=2, height=2)
+    c = _counters(p)
+    c["links"] = [{"tile": [1, 1], "port": "west", "crossed": 4}, {"tile": [0, 1], "port": "east", "crossed": 1}]
+    for links, on, off in (("on_chip", 5, 0), ("off_chip", 0, 5)):
+        clocks = spec.Clocks(10000, (spec.ClockDomain((1, 1, 1, 1), 3000, 1000),), links)
+        e = event_counts(c, p, cycles=100, clocks=clocks)
+        assert (e["static"], e["async_on_chip"], e["async_off_chip"]) == (3 * 100 + 333, on, off)
 
 
 def test_loihi_energy_sums_table_2_figures():

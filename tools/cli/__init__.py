@@ -10,6 +10,8 @@ import argparse
 import sys
 
 from neuromesh import spec
+from neuromesh.engines import ENGINES
+from neuromesh.tools.cli import clocks as clock_options
 
 
 def _hw_options(p: argparse.ArgumentParser) -> None:
@@ -44,19 +46,21 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("network", metavar="NET")
     r.add_argument("--stimulus", required=True, metavar="STIM")
     r.add_argument("-o", "--output", required=True, metavar="RESULT")
-    r.add_argument("--engine", choices=("golden", "rtl"), default="golden")
+    r.add_argument("--engine", choices=tuple(ENGINES), default="golden")
     r.add_argument("--energy", default="loihi", metavar="PROFILE",
                    help="energy profile: loihi, truenorth or a JSON file (default loihi)")
     r.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
     r.add_argument("--waves", default=None, metavar="FILE", help="(rtl) write an FST trace")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     _host_options(r)
+    clock_options.add_options(r)
 
     v = sub.add_parser("verilog", help="write the chip's Verilog")
     v.add_argument("-o", "--output", required=True, metavar="FILE")
     v.add_argument("--image", default=None, metavar="IMAGE",
                    help="initialise the memories from this image (an FPGA boots with the network loaded)")
     _hw_options(v)
+    clock_options.add_options(v)
     return p
 
 

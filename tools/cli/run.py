@@ -11,6 +11,7 @@ from neuromesh.host import HostBehaviour
 from neuromesh.outputs import Outputs
 from neuromesh.result import summary
 from neuromesh.spec import NeuroMeshError
+from neuromesh.tools.cli.clocks import clocks_from_args
 
 
 class Progress:
@@ -42,8 +43,9 @@ def run_command(args) -> int:
     out = Path(args.output)
     progress = Progress(load_stimulus_ticks(args.stimulus), f"{args.engine}", args.quiet)
     opts = {"waves": args.waves} if args.engine == "rtl" and args.waves else {}
+    clocks = lambda params: clocks_from_args(args, params)  # noqa: E731 - needs the network's mesh
     result = run_network(args.network, args.stimulus, engine=args.engine, host=host,
-                         profile=args.energy, progress=progress, **opts)
+                         profile=args.energy, progress=progress, clocks=clocks, **opts)
     written = []
     with Outputs() as outputs:
         outputs.write_text(out, json.dumps(result, indent=1) + "\n")
