@@ -61,6 +61,7 @@ synth: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 	$(PY) bench/bench_engines.py
+	$(PY) bench/bench_domains.py
 
 digits: $(STAMP)
 	$(PY) -m neuromesh.tools.workloads.digits --out build/digits
