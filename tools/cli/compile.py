@@ -8,7 +8,7 @@ from pathlib import Path
 from neuromesh.firmware.compiler import RESOURCES, compile_network
 from neuromesh.firmware.image import format_image
 from neuromesh.firmware.netfile import load_network
-from neuromesh.outputs import Outputs
+from neuromesh.outputs import Outputs, check_targets
 from neuromesh.text import printable
 
 
@@ -30,6 +30,7 @@ def default_map_path(image_path) -> Path:
 def compile_command(args) -> int:
     image_path = Path(args.output)
     map_path = Path(args.map) if args.map else default_map_path(image_path)
+    check_targets([image_path, map_path])  # before the compiler's work, not after it
     net = load_network(args.network)
     compiled = compile_network(net)
     with Outputs() as out:

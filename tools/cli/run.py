@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neuromesh.engines import run_network
 from neuromesh.host import HostBehaviour
-from neuromesh.outputs import Outputs
+from neuromesh.outputs import Outputs, check_targets
 from neuromesh.result import summary
 from neuromesh.spec import NeuroMeshError
 from neuromesh.text import printable
@@ -58,6 +58,7 @@ def run_command(args) -> int:
     if args.max_cycles is not None:
         max_cycles_from_args(args, 1)  # refuse a bad value before reading any file
     out = Path(args.output)
+    check_targets([out], [args.plot] if args.plot else [])  # before the run, not after it
     ticks = load_stimulus_ticks(args.stimulus)
     progress = Progress(ticks, f"{args.engine}", args.quiet)
     opts = {"max_cycles": max_cycles_from_args(args, ticks)}
@@ -70,7 +71,10 @@ def run_command(args) -> int:
         outputs.write_text(out, json.dumps(result, indent=1) + "\n")
         if args.plot:
             from neuromesh.tools.plots import write_plots
-            written = write_plots(result, outputs.folder(args.plot))
+            try:
+                written = write_plots(result, outputs.folder(args.plot))
+            except OSError as e:  # matplotlib's errors do not name the file
+                raise NeuroMeshError(f"{args.plot}: cannot write the plots: {e.strerror or e}") from None
     if not args.quiet:
         print(summary(result))
         print(f"result written to {printable(out)}")
