@@ -136,3 +136,10 @@ def test_plot_on_a_plain_file_fails_before_the_run(capsys, tmp_path, monkeypatch
     status = main(["run", NET, "--stimulus", STIM, "-o", str(tmp_path), "-q"])
     assert status == 2
     one_line(capsys.readouterr().err, "is a directory, not a file to write")
+
+
+def test_waves_only_with_the_rtl_engine(capsys, tmp_path):
+    status = main(["run", NET, "--stimulus", STIM, "-o", str(tmp_path / "r.json"), "--waves", str(tmp_path / "w.fst")])
+    assert status == 2
+    one_line(capsys.readouterr().err, "--waves: only the rtl engine writes a trace (--engine golden)")
+    assert list(tmp_path.iterdir()) == []

@@ -262,3 +262,14 @@ def test_ten_million_spikes_last_one_bad_in_bounded_memory(tmp_path):
                        preexec_fn=_limit_memory(2500 << 20), timeout=600)
     assert r.returncode == 2, r.stderr[-2000:]
     assert r.stderr.count("\n") == 1 and f"spikes.in[{n}][1]: must be in 0..1 (got 2)" in r.stderr, r.stderr
+
+
+def test_a_reader_that_leaves_early_is_not_an_error_message(tmp_path):
+    """`neuromesh run ... | head -0`: stdout has no reader left. The result is written, nothing
+    is printed on stderr (no BrokenPipeError traceback), exit status 1."""
+    p = subprocess.Popen([sys.executable, "-m", "neuromesh.tools.cli", "run", str(NET), "--stimulus", str(STIM),
+                          "-o", str(tmp_path / "r.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # before the child can print anything
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 1 and err == "", err
+    assert json.loads((tmp_path / "r.json").read_text())["stats"]["ticks"] == 10

@@ -102,9 +102,9 @@ def main(argv=None) -> int:
         _say(f"{command}: {e}")
         return 2
     except OSError as e:
-        if isinstance(e, BrokenPipeError):  # `neuromesh run ... | head`: the reader left
-            _quiet_stdout()
-            return 2
+        if isinstance(e, BrokenPipeError):  # `neuromesh run ... | head`: the reader left early
+            _quiet_stdout()                  # (the outputs are written by then); nothing to say
+            return 1
         where = f"{e.filename}: " if e.filename else ""
         _say(f"{command}: {where}{e.strerror or e}")
         return 2

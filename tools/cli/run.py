@@ -1,5 +1,6 @@
-"""`neuromesh run NET --stimulus STIM -o RESULT [--plot DIR]`: one engine, the standard host, the
-result JSON and its plots (written together, or not at all: `neuromesh.outputs`)."""
+"""`neuromesh run NET --stimulus STIM -o RESULT [--plot DIR] [--waves FILE]`: one engine, the
+standard host, the result JSON, its plots and the trace (written together, or not at all:
+`neuromesh.outputs`)."""
 from __future__ import annotations
 
 import json
@@ -57,17 +58,22 @@ def run_command(args) -> int:
     host = host_from_args(args)
     if args.max_cycles is not None:
         max_cycles_from_args(args, 1)  # refuse a bad value before reading any file
+    if args.waves and args.engine != "rtl":
+        raise NeuroMeshError(f"--waves: only the rtl engine writes a trace (--engine {args.engine})")
     out = Path(args.output)
-    check_targets([out], [args.plot] if args.plot else [])  # before the run, not after it
+    # before the run, not after it
+    check_targets([out] + ([args.waves] if args.waves else []), [args.plot] if args.plot else [])
     ticks = load_stimulus_ticks(args.stimulus)
     progress = Progress(ticks, f"{args.engine}", args.quiet)
     opts = {"max_cycles": max_cycles_from_args(args, ticks)}
-    if args.engine == "rtl" and args.waves:
-        opts["waves"] = args.waves
-    result = run_network(args.network, args.stimulus, engine=args.engine, host=host,
-                         profile=args.energy, progress=progress, **opts)
     written = []
+    # Result, plots and trace belong together: all written, or none (the trace is copied by the
+    # engine into its temporary file, renamed with the others).
     with Outputs() as outputs:
+        if args.waves:
+            opts["waves"] = outputs.path(args.waves)
+        result = run_network(args.network, args.stimulus, engine=args.engine, host=host,
+                             profile=args.energy, progress=progress, **opts)
         outputs.write_text(out, json.dumps(result, indent=1) + "\n")
         if args.plot:
             from neuromesh.tools.plots import write_plots
@@ -80,4 +86,6 @@ def run_command(args) -> int:
         print(f"result written to {printable(out)}")
         if args.plot:
             print(f"plots written to {printable(args.plot)}: {', '.join(printable(p.name) for p in written)}")
+        if args.waves:
+            print(f"trace written to {printable(args.waves)}")
     return 0
