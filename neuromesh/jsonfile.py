@@ -49,6 +49,10 @@ class JsonFileError(NeuroMeshError, ValueError):
 # Bytes from a file, bounded
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def read_bytes(path, what: str = "file", limit: int = MAX_BYTES) -> bytes:
     """The bytes of the regular file `path`, at most `limit` of them (else JsonFileError)."""
     path = str(path)
@@ -59,12 +63,12 @@ def read_bytes(path, what: str = "file", limit: int = MAX_BYTES) -> bytes:
     except OSError as e:
         raise JsonFileError(path, None, f"cannot read: {e.strerror or e}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise JsonFileError(path, None, f"is a directory, not a {what}")
+        raise JsonFileError(path, None, f"is a directory, not {_a(what)}")
     if not stat.S_ISREG(st.st_mode):
         kind = "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else \
             "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "special"
-        raise JsonFileError(path, None, f"is {kind}, not a regular file (a {what} must be a file)")
-    too_big = f"larger than {limit >> 20} MiB: too large for a {what}"
+        raise JsonFileError(path, None, f"is {kind}, not a regular file ({_a(what)} must be a file)")
+    too_big = f"larger than {limit >> 20} MiB: too large for {_a(what)}"
     if st.st_size > limit:
         raise JsonFileError(path, None, too_big)
     try:
