@@ -16,19 +16,28 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-from neuromesh import spec
+from neuromesh import jsonfile, spec
 from neuromesh.outputs import write_text_atomic
+from neuromesh.text import printable
 
 IMAGE_FORMAT = "neuromesh-image/1"
 _LINE = re.compile(r"^([0-9A-Fa-f]{8})\s+([0-9A-Fa-f]{8})$")
 _TRAILER = re.compile(r"^#\s*end:\s*(\d+)\s+writes?\s*$")
+# A 64 x 64 mesh of the largest cores has fewer than 10^9 words: a longer count is not a count
+# (and int() of 5000 digits raises instead of answering).
+_MAX_COUNT_DIGITS = 12
+# A text image is 18 bytes a write; larger than this it is not an image of ours (and reading
+# /dev/zero must end).
+MAX_IMAGE_BYTES = 1 << 30
 _HARDWARE = re.compile(r"^#\s*hardware:\s*(.*)$")
 
 
 class ImageError(spec.NeuroMeshError, ValueError):
-    pass
+    """A bad image: one line (names and paths escaped: `neuromesh.text.printable`)."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))
 
 
 def format_image(writes, comments=(), params: spec.HwParams | None = None, where="image") -> str:
@@ -60,14 +69,11 @@ def image_params(path) -> spec.HwParams:
 
 
 def _read_lines(path) -> list:
+    """The lines of an image file: a regular file of bounded size, ASCII text."""
     try:
-        return Path(path).read_text(encoding="ascii").splitlines()
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise ImageError(f"{path}: not an ASCII text image (byte {e.start})") from None
-    except OSError as e:
-        raise ImageError(f"{path}: cannot read: {e.strerror or e}") from None
+        return jsonfile.read_text(path, "configuration image", MAX_IMAGE_BYTES, encoding="ascii").splitlines()
+    except jsonfile.JsonFileError as e:
+        raise ImageError(str(e)) from None
 
 
 def _header_params(path: str, lines: list):
@@ -75,10 +81,12 @@ def _header_params(path: str, lines: list):
         m = _HARDWARE.match(line.strip())
         if m:
             try:
-                d = json.loads(m.group(1))
+                d = jsonfile.loads(m.group(1), path, f"line {n}: hardware header")
                 if not isinstance(d, dict):
-                    raise ValueError("not an object")
+                    raise ValueError("not a JSON object")
                 return spec.HwParams.from_dict(d)
+            except jsonfile.JsonFileError as e:
+                raise ImageError(str(e)) from None
             except ValueError as e:
                 raise ImageError(f"{path}: line {n}: bad hardware header: {e}") from None
         if line.strip() and not line.lstrip().startswith("#"):
@@ -112,6 +120,9 @@ def read_image(path, params: spec.HwParams | None = None) -> list:
         if line.startswith("#"):
             m = _TRAILER.match(line)
             if m:
+                if len(m.group(1)) > _MAX_COUNT_DIGITS:
+                    raise ImageError(f"{path}: line {n}: trailer count of {len(m.group(1))} digits: "
+                                     f"not a number of writes (at most {_MAX_COUNT_DIGITS} digits)")
                 trailer = (n, int(m.group(1)))
             continue
         m = _LINE.match(line)

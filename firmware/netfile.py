@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
-from neuromesh import spec
+from neuromesh import jsonfile, spec
+from neuromesh.text import printable
 
 NETWORK_FORMAT = "neuromesh-network/2"
 NETWORK_FORMATS = {"neuromesh-network/1": 1, NETWORK_FORMAT: 2}
@@ -53,8 +55,7 @@ class NetworkError(spec.NeuroMeshError, ValueError):
         text += reason
         if show_value:
             text += f" (got {show(value)})"
-        # one line, whatever a name or path holds
-        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
+        super().__init__(printable(text))  # one line, whatever a name or path holds
 
 
 def show(value, limit: int = 60) -> str:
@@ -99,46 +100,14 @@ class Stimulus:
 # JSON reading
 
 
-class _DuplicateKey(Exception):
-    pass
-
-
-def _no_duplicates(pairs):
-    seen = {}
-    for k, v in pairs:
-        if k in seen:
-            raise _DuplicateKey(k)
-        seen[k] = v
-    return seen
-
-
-def _bad_constant(name):
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def read_json(path) -> object:
-    """Parse a JSON file; any failure is a one-line NetworkError naming the file (and line)."""
-    path = str(path)
+def read_json(path, what: str = "network") -> object:
+    """Parse a JSON file with the shared limits (`neuromesh.jsonfile`: regular files of bounded
+    size, UTF-8, bounded nesting and integer length, no NaN, no duplicate keys); any failure is
+    a one-line NetworkError naming the file (and line)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NetworkError(path, None, "no such file", show_value=False) from None
-    except IsADirectoryError:
-        raise NetworkError(path, None, "is a directory, not a JSON file", show_value=False) from None
-    except UnicodeDecodeError as e:
-        raise NetworkError(path, None, f"not UTF-8 text (byte {e.start})", show_value=False) from None
-    except OSError as e:
-        raise NetworkError(path, None, f"cannot read: {e.strerror or e}", show_value=False) from None
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_bad_constant)
-    except json.JSONDecodeError as e:
-        raise NetworkError(path, f"line {e.lineno}", f"malformed JSON: {e.msg} (column {e.colno})",
-                           show_value=False) from None
-    except _DuplicateKey as e:
-        raise NetworkError(path, None, f"key {show(e.args[0])} appears twice in one object",
-                           show_value=False) from None
-    except ValueError as e:
-        raise NetworkError(path, None, f"malformed JSON: {e}", show_value=False) from None
+        return jsonfile.read_json(path, what)
+    except jsonfile.JsonFileError as e:
+        raise NetworkError(path, e.where, e.reason, show_value=False) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,15 +371,17 @@ def _ticks(c: _Checker, raw) -> int:
 
 def load_stimulus_ticks(path) -> int:
     """The number of ticks of a stimulus file (cheap: for progress reports)."""
-    return _ticks(_Checker(path), read_json(path))
+    return _ticks(_Checker(path), read_json(path, "stimulus"))
 
 
 def load_stimulus(path, network: Network) -> Stimulus:
-    raw = read_json(path)
+    raw = read_json(path, "stimulus")
     return parse_stimulus(raw, network, path)
 
 
 def parse_stimulus(raw, network: Network, path="<stimulus>") -> Stimulus:
+    """Check a parsed stimulus against `network`; the returned Stimulus holds `raw`'s own event
+    lists (not copies)."""
     c = _Checker(path)
     ticks = _ticks(c, raw)
     spikes_raw = raw.get("spikes", {})
@@ -426,16 +397,42 @@ def parse_stimulus(raw, network: Network, path="<stimulus>") -> Stimulus:
         if pop["kind"] != "input":
             c.fail(where, "only an input population can be driven by the stimulus", name)
         c.list(events, where)
-        seen, out = set(), []
-        for k, ev in enumerate(events):
-            w = f"{where}[{k}]"
-            if not isinstance(ev, list) or len(ev) != 2:
-                c.fail(w, "must be [tick, index]", ev)
-            t = c.int(ev[0], f"{w}[0]", 1, ticks)
-            i = c.int(ev[1], f"{w}[1]", 0, pop["size"] - 1)
-            if (t, i) in seen:
-                c.fail(w, "duplicate spike (a neuron spikes at most once a tick)", ev)
-            seen.add((t, i))
-            out.append([t, i])
-        spikes[name] = out
+        _check_events(c, where, events, ticks, pop["size"])
+        spikes[name] = events  # checked in place: a huge stimulus is not copied
     return Stimulus(ticks=ticks, spikes=spikes)
+
+
+def _check_events(c: _Checker, where: str, events: list, ticks: int, size: int) -> None:
+    """Every entry `[tick, index]` in range, and no pair twice, without building anything as
+    large as `events` in Python objects (a 10^7-spike stimulus whose last entry is bad ends with
+    that entry named, not with MemoryError, and a good one is checked in seconds): the shapes
+    and types are checked with C-level passes (`set(map(...))`), the ranges and duplicates on
+    one NumPy array; only a bad list is walked entry by entry, to name the first bad entry."""
+    pairs = None
+    if (set(map(type, events)) <= {list} and set(map(len, events)) <= {2}
+            and set(map(type, chain.from_iterable(events))) <= {int}):
+        try:
+            pairs = np.array(events, dtype=np.int64).reshape(len(events), 2)
+        except OverflowError:
+            pass
+    if pairs is None:
+        bad = range(len(events))
+    else:
+        t, i = pairs[:, 0], pairs[:, 1]
+        bad = np.flatnonzero((t < 1) | (t > ticks) | (i < 0) | (i >= size))[:1].tolist()
+    for k in bad:  # the first bad entry, named (this loop ends at it)
+        ev = events[k]
+        if type(ev) is not list or len(ev) != 2:
+            c.fail(f"{where}[{k}]", "must be [tick, index]", ev)
+        c.int(ev[0], f"{where}[{k}][0]", 1, ticks)
+        c.int(ev[1], f"{where}[{k}][1]", 0, size - 1)
+    if pairs is None or len(events) < 2:
+        return
+    keys = pairs[:, 0] * size + pairs[:, 1]
+    del pairs
+    order = np.argsort(keys, kind="stable")   # equal keys keep file order
+    keys = keys[order]
+    repeats = order[1:][keys[1:] == keys[:-1]]
+    if repeats.size:
+        k = int(repeats.min())                  # the first entry that repeats an earlier one
+        c.fail(f"{where}[{k}]", "duplicate spike (a neuron spikes at most once a tick)", events[k])

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from . import spec
 from .clocks import Edges, tick_schedule
 from .energy import BUILTIN, energy_from_counts, load_profile
+from .text import printable
 
 RESULT_FORMAT = "neuromesh-result/2"
 
@@ -250,13 +251,14 @@ def _async_link_report(counted: list, params: spec.HwParams, partition, clocks: 
 
 
 def summary(result: dict) -> str:
-    """A short human summary of a result (what `neuromesh run` prints)."""
+    """A short human summary of a result (what `neuromesh run` prints). Names from the user's
+    files are escaped (`printable`): a population called "\\ud800" or "a\\nb" prints as that."""
     s = result["stats"]
     n_spikes = sum(len(v) for v in result["spikes"].values())
     lines = [
         f"engine {result['engine']}: {s['ticks']} ticks, {s['cycles']} cycles "
         f"(per tick min {min(s['tick_cycles'], default=0)}, max {max(s['tick_cycles'], default=0)})",
-        f"spikes recorded {n_spikes} ({', '.join(f'{k}: {len(v)}' for k, v in result['spikes'].items()) or 'none recorded'}), "
+        f"spikes recorded {n_spikes} ({', '.join(f'{printable(k)}: {len(v)}' for k, v in result['spikes'].items()) or 'none recorded'}), "
         f"fired {s['spikes_fired']}",
         f"SOPs {s['sops']}, neuron updates {s['updates']}, flits {s['flits']} "
         f"(cores {s['flits_core']}, host {s['flits_host']}, to host {s['flits_out']}), "
@@ -274,5 +276,5 @@ def summary(result: dict) -> str:
                          f"max {lp['max'] / 1000:.1f} ns")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
-    lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total [{parts or 'no events'}]")
+    lines.append(f"energy ({printable(s['energy_profile'])}): {e['total']:.1f} pJ total [{parts or 'no events'}]")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
 from neuromesh import spec
 from neuromesh.host import _mix
+from neuromesh.tools.cosim.bounded import bounded_test
 from neuromesh.tools.cosim.drivers import DomainClocks
 
 
@@ -49,7 +50,9 @@ async def receiver(dut, seed, p, log, stop):
         m += 1
 
 
-@cocotb.test()
+# The scenarios' horizons add up to about 1.6 ms of simulated time: a 10 ns-cycle budget of 2M
+# cycles (20 ms) is ample for a correct link and stops a stuck one.
+@bounded_test(cycles=2_000_000)
 async def scenarios(dut):
     job = json.loads(Path(os.environ["NM_LINK"]).read_text())
     clocks_driver = DomainClocks(dut, 2)

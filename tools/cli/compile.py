@@ -8,7 +8,8 @@ from pathlib import Path
 from neuromesh.firmware.compiler import RESOURCES, compile_network
 from neuromesh.firmware.image import format_image
 from neuromesh.firmware.netfile import load_network
-from neuromesh.outputs import Outputs
+from neuromesh.outputs import Outputs, check_targets
+from neuromesh.text import printable
 
 
 def usage_table(usage: list) -> str:
@@ -29,16 +30,17 @@ def default_map_path(image_path) -> Path:
 def compile_command(args) -> int:
     image_path = Path(args.output)
     map_path = Path(args.map) if args.map else default_map_path(image_path)
+    check_targets([image_path, map_path])  # before the compiler's work, not after it
     net = load_network(args.network)
     compiled = compile_network(net)
     with Outputs() as out:
         out.write_text(image_path, format_image(compiled.writes, [f"network: {net.path}"], compiled.params,
                                                 where=str(image_path)))
         out.write_text(map_path, json.dumps(compiled.map, indent=1) + "\n")
-    print(f"{net.path}: {sum(p['size'] for p in net.populations if p['kind'] == 'lif')} lif neurons, "
+    print(f"{printable(net.path)}: {sum(p['size'] for p in net.populations if p['kind'] == 'lif')} lif neurons, "
           f"{sum(len(pr['synapses']) for pr in net.projections)} synapses on a "
           f"{compiled.params.width}x{compiled.params.height} mesh")
     print(usage_table(compiled.map["usage"]))
-    print(f"image written to {image_path} ({len(compiled.writes)} writes)")
-    print(f"map written to {map_path}")
+    print(f"image written to {printable(image_path)} ({len(compiled.writes)} writes)")
+    print(f"map written to {printable(map_path)}")
     return 0

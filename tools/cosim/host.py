@@ -33,16 +33,17 @@ import os
 import time
 from pathlib import Path
 
-import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from neuromesh import spec
 from neuromesh.host import HostBehaviour, StandardHost
 from neuromesh.firmware.loader import LoadError, plan
 from neuromesh.result import Transport, read_counters
+from neuromesh.tools.cosim.bounded import bounded_test
 from neuromesh.tools.cosim.drivers import CfgMaster, ChipPorts, DomainClocks
 
 JOB_ENV = "NEUROMESH_RTL_JOB"
+DEFAULT_MAX_CYCLES = 10_000_000  # a job without its own budget (the engine always gives one)
 
 
 class HostError(Exception):
@@ -161,7 +162,30 @@ async def read_all_counters(cfg: CfgMaster, params: spec.HwParams, clocks: spec.
     return read_counters(_Prefetched(words), params, clocks)
 
 
-@cocotb.test()
+def job_budget(job_file: str | None) -> int:
+    """The simulated-time bound of a whole job file (`bounded.bounded_test`), in cycles of its
+    10 ns reference clock: each job's run budget `max_cycles` of domain 0 (which the host checks
+    every cycle, naming the tick: that message comes first) plus its scrub, load and read-back
+    over cfg_req (under 8 cycles a word, each a four-phase crossing of up to 4 cycles of the
+    slowest clock when it goes to another domain) and 100,000 such cycles for the reset and the
+    counters."""
+    try:
+        spec_ = json.loads(Path(job_file).read_text())
+        params, jobs = spec.HwParams.from_dict(spec_["params"]), spec_["jobs"]
+    except (OSError, TypeError, ValueError, KeyError):
+        return 1_000_000  # no readable job file: the test fails at once anyway
+    words = params.n_tiles * sum(spec.region_size(params, r) for r in spec.WRITABLE_REGIONS)
+    total_ps = 0
+    for job in jobs:
+        clocks = job.get("clocks", {})
+        p0 = clocks.get("period_ps", spec.DEFAULT_PERIOD_PS)
+        slowest = max([p0] + [d.get("period_ps", p0) for d in clocks.get("domains", [])])
+        loaded = len(job.get("writes", [])) + (words if job.get("scrub") else 0)
+        total_ps += job.get("max_cycles", DEFAULT_MAX_CYCLES) * p0 + (8 * loaded + 100_000) * 4 * slowest
+    return max(-(-total_ps // 10_000), 1_000_000)
+
+
+@bounded_test(cycles=job_budget(os.environ.get(JOB_ENV)))
 async def run_jobs(dut):
     """Run every job of the job file in order; write the results file after each one."""
     job_file = Path(os.environ[JOB_ENV])
@@ -193,7 +217,7 @@ async def run_jobs(dut):
             if progress_path:
                 def prog(t, _path=progress_path, _n=n):
                     Path(_path).write_text(f"{_n} {t}\n")
-            run = await standard_host(ports, job["tick_inputs"], host, job.get("max_cycles", 10_000_000), prog)
+            run = await standard_host(ports, job["tick_inputs"], host, job.get("max_cycles", DEFAULT_MAX_CYCLES), prog)
             t2 = time.perf_counter()
             run["counters"] = await read_all_counters(cfg, params, clocks)
             entry.update(run)

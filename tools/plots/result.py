@@ -14,6 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuromesh import spec
+from neuromesh.text import printable
+
+
+def label(name) -> str:
+    """A user's name as matplotlib text: non-printable characters escaped (a lone surrogate
+    cannot be rendered at all) and `$` escaped (it would start mathtext, which refuses most
+    names)."""
+    return printable(name).replace("$", r"\$")
 
 
 def _plt():
@@ -53,9 +61,9 @@ def plot_raster(result: dict, path: Path) -> Path:
         size = max([e[1] for e in events], default=-1) + 1
         if events:
             ax.scatter([e[0] for e in events], [offset + e[1] for e in events], s=mark, marker="|",
-                       color=colors[i % len(colors)], label=f"{pop} ({len(events)})")
+                       color=colors[i % len(colors)], label=f"{label(pop)} ({len(events)})")
         yticks.append(offset + max(size, 1) / 2)
-        ylabels.append(pop)
+        ylabels.append(label(pop))
         offset += max(size, 1) + 1
     ax.set_yticks(yticks, ylabels)
     ax.set_xlabel("tick")
@@ -138,7 +146,7 @@ def plot_energy(result: dict, path: Path) -> Path:
         ax.annotate(f"{v:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("pJ")
-    ax.set_title(f"energy by event ({result['stats'].get('energy_profile', '')}): "
+    ax.set_title(f"energy by event ({label(result['stats'].get('energy_profile', ''))}): "
                  f"total {energy['total']:,.0f} pJ")
     ax.tick_params(axis="x", labelrotation=20)
     fig.tight_layout()
