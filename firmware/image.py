@@ -18,6 +18,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from neuromesh import spec
 from neuromesh.outputs import write_text_atomic
 
@@ -29,6 +31,113 @@ _HARDWARE = re.compile(r"^#\s*hardware:\s*(.*)$")
 
 class ImageError(spec.NeuroMeshError, ValueError):
     pass
+
+
+class Writes:
+    """An image's writes as two uint32 arrays (`addr`, `data`, in image order): what the compiler
+    returns, so that a million-neuron image is ~8 bytes a write and no Python object per write.
+    It still behaves as the list of `(addr, data)` pairs it replaces: `len`, iteration (Python
+    ints), indexing, `dict(writes)` and `==` against such a list."""
+    __slots__ = ("addr", "data")
+
+    def __init__(self, addr, data):
+        self.addr = np.ascontiguousarray(addr, dtype=np.uint32)
+        self.data = np.ascontiguousarray(data, dtype=np.uint32)
+        if self.addr.shape != self.data.shape or self.addr.ndim != 1:
+            raise ValueError("Writes: addr and data must be 1-D arrays of one length")
+
+    @classmethod
+    def of(cls, writes) -> "Writes":
+        """`writes` as a Writes: itself, or a list of (addr, data) pairs (checked to be 32-bit words)."""
+        if isinstance(writes, Writes):
+            return writes
+        pairs = list(writes)
+        arr = np.array(pairs, dtype=object).reshape(-1, 2) if pairs else np.zeros((0, 2), dtype=object)
+        for k, (a, d) in enumerate(pairs):
+            for v in (a, d):
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < 1 << spec.CFG_WORD_BITS:
+                    raise ImageError(f"write {k}: ({a!r}, {d!r}) is not a pair of 32-bit words")
+        return cls(arr[:, 0].astype(np.uint32), arr[:, 1].astype(np.uint32))
+
+    def __len__(self) -> int:
+        return len(self.addr)
+
+    def __iter__(self):
+        return iter(zip(self.addr.tolist(), self.data.tolist()))
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return Writes(self.addr[k], self.data[k])
+        return int(self.addr[k]), int(self.data[k])
+
+    def __eq__(self, other):
+        if isinstance(other, Writes):
+            return np.array_equal(self.addr, other.addr) and np.array_equal(self.data, other.data)
+        try:
+            return list(self) == [tuple(w) for w in other]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None
+
+    def __add__(self, other):
+        other = Writes.of(other)
+        return Writes(np.concatenate([self.addr, other.addr]), np.concatenate([self.data, other.data]))
+
+    def __repr__(self) -> str:
+        return f"Writes({len(self)} writes)"
+
+
+def _region_sizes(params: spec.HwParams) -> np.ndarray:
+    return np.array([spec.region_size(params, r) for r in spec.REGIONS], dtype=np.int64)
+
+
+def first_bad_write(params: spec.HwParams, writes: Writes):
+    """(k, reason) of the first write `loader.plan` would refuse (address outside the map,
+    read-only region, table word out of range), or None. Whole-array checks; the message of the
+    one bad write comes from `spec.decode_addr` / `spec.table_word_problem` themselves, so this
+    cannot disagree with the loader."""
+    a = writes.addr.astype(np.int64)
+    d = writes.data.astype(np.int64)
+    region = (a >> spec.ADDR_REGION_LSB) & ((1 << spec.ADDR_REGION_BITS) - 1)
+    x = (a >> spec.ADDR_X_LSB) & ((1 << spec.COORD_BITS) - 1)
+    y = (a >> spec.ADDR_Y_LSB) & ((1 << spec.COORD_BITS) - 1)
+    off = a & ((1 << spec.ADDR_OFFSET_BITS) - 1)
+    writable = np.array([r in spec.WRITABLE_REGIONS for r in spec.REGIONS] + [False] * (16 - len(spec.REGIONS)))
+    sizes = np.concatenate([_region_sizes(params), np.zeros(16 - len(spec.REGIONS), dtype=np.int64)])
+    bad = ((a >> spec.ADDR_TILE_TOP) != 0) | (x >= params.width) | (y >= params.height) | ~writable[region] \
+        | (off >= sizes[region])
+    # table words that index beyond the core's tables (spec.table_word_problem, vectorised)
+    for name in ("active", "synapse", "axon", "rlist"):
+        sel = region == spec.REGION[name]
+        if not sel.any():
+            continue
+        word = spec.region_word(params, name, 0)
+        if name == "active":
+            f = word.field("count")
+            bad |= sel & (((d >> f.lsb) & ((1 << f.width) - 1)) > params.neurons_per_core)
+        elif name == "synapse":
+            f = word.field("target")
+            bad |= sel & (((d >> f.lsb) & ((1 << f.width) - 1)) >= params.neurons_per_core)
+        else:
+            size = params.synapses_per_core if name == "axon" else params.routes_per_core
+            fp, fl = word.field("ptr"), word.field("len")
+            ptr = (d >> fp.lsb) & ((1 << fp.width) - 1)
+            ln = (d >> fl.lsb) & ((1 << fl.width) - 1)
+            bad |= sel & (ln > 0) & (ptr + ln > size)
+    hits = np.flatnonzero(bad)
+    if not hits.size:
+        return None
+    k = int(hits[0])
+    addr, data = int(writes.addr[k]), int(writes.data[k])
+    try:
+        dec = spec.decode_addr(params, addr)
+    except spec.AddressError as e:
+        return k, str(e)
+    if not dec.writable:
+        return k, f"address {addr:#010x} is in read-only {dec.region}"
+    problem = spec.table_word_problem(params, dec.region, data)
+    return k, f"address {addr:#010x} ({dec.region}[{dec.offset}]): {problem}"
 
 
 def format_image(writes, comments=(), params: spec.HwParams | None = None, where="image") -> str:

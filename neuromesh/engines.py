@@ -2,7 +2,8 @@
 `run(params, writes, tick_inputs, host, progress=..., **options) -> neuromesh.result.EngineRun`.
 
 - `golden`: the cycle-accurate golden model (`neuromesh.sim.engine.run`);
-- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`).
+- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`);
+- `functional`: tick-exact, no cycles (`neuromesh.sim.functional.run`, docs/scale.md).
 
 `run_network` is the whole flow from files to a result dict: validate, compile, run, report.
 """
@@ -17,6 +18,7 @@ from .spec import NeuroMeshError
 ENGINES = {
     "golden": "neuromesh.sim.engine",
     "rtl": "neuromesh.tools.cosim.engine",
+    "functional": "neuromesh.sim.functional",
 }
 
 
@@ -41,6 +43,8 @@ def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loi
     compiled = compile_network(net)
     inputs = tick_inputs(stim.spikes, compiled.map["inputs"], stim.ticks)
     host = host or HostBehaviour()
+    if engine == "functional":   # it marks asynchronous links from the clock domains
+        engine_opts.setdefault("clocks", net.clocks)
     observed = run_engine(compiled.params, compiled.writes, inputs, host, progress=progress, **engine_opts)
     return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
                         populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,

@@ -33,6 +33,9 @@ class EngineRun:
     counters: dict             # read_counters(...) after the run
     host_flits: int            # flits accepted on spike_in
     extras: dict = field(default_factory=dict)  # engine-specific measurements (links, FIFOs...)
+    # False for the functional engine (SPEC 9: no cycles): `out_flits` are then (tick, flit),
+    # `handshakes`/`completions` are empty and the chip counter `busy_cycles` is None.
+    timed: bool = True
 
 
 def tick_inputs(stimulus: dict, inputs_map: dict, ticks: int) -> list:
@@ -92,6 +95,9 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
                  populations: list, stimulus: dict, ticks: int, profile: str = "loihi",
                  sources: dict | None = None) -> dict:
     """The result JSON of SPEC section 7 (plus the detail a verification engineer wants)."""
+    if not run.timed:
+        return _untimed_result(run, engine=engine, params=params, chip_map=chip_map, populations=populations,
+                               stimulus=stimulus, ticks=ticks, profile=profile, sources=sources)
     outputs = chip_map["outputs"]
     placement = chip_map.get("placement", {})
     recorded = [p["name"] for p in populations if p.get("record")]
@@ -161,23 +167,93 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
     }
 
 
+UNTIMED = ("none: the functional engine is tick-exact and has no cycles (SPEC section 9), so this "
+           "result has no cycle or time fields and no static energy")
+
+
+def async_crossings(links: list) -> int:
+    """Hops over asynchronous links (links marked `async` by the engine; none on one domain)."""
+    return sum(link["flits"] for link in links if link.get("async"))
+
+
+def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, stimulus, ticks, profile,
+                    sources) -> dict:
+    """The result of an engine without cycles: `build_result`'s, minus every cycle and time
+    field and static energy (`stats.timing` says so); output flits carry their tick only."""
+    outputs = chip_map["outputs"]
+    recorded = [p["name"] for p in populations if p.get("record")]
+    kinds = {p["name"]: p.get("kind") for p in populations}
+    spikes = {name: [] for name in recorded}
+    flits_out = []
+    for t, flit in run.out_flits:
+        entry = {"flit": flit, "tick": t}
+        pop, index = outputs.get(str(flit), (None, None))
+        if pop is not None:
+            entry.update(population=pop, index=index)
+            if pop in spikes:
+                spikes[pop].append([t, index])
+        flits_out.append(entry)
+    for pop in recorded:
+        if kinds[pop] == "input":
+            spikes[pop] = [list(e) for e in stimulus.get(pop, [])]
+    for pop in spikes:
+        spikes[pop] = sorted(spikes[pop])
+    counts = event_counts(run.counters, params, 0)   # static: 0 tile-cycles (there are no cycles)
+    energy = {name: energy_from_counts(load_profile(name), counts) for name in dict.fromkeys([profile, *BUILTIN])}
+    stats = {
+        "ticks": ticks,
+        "timing": UNTIMED,
+        "sops": counts["sop"],
+        "updates": counts["update_idle"] + counts["update_active"],
+        "spikes_fired": counts["update_active"],
+        "flits": counts["spike"] + run.host_flits,
+        "flits_core": counts["spike"],
+        "flits_host": run.host_flits,
+        "flits_out": len(run.out_flits),
+        "hops": counts["hop_ew"] + counts["hop_ns"],
+        "hops_ew": counts["hop_ew"],
+        "hops_ns": counts["hop_ns"],
+        "async_crossings": async_crossings(run.extras.get("links", [])),
+        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
+        "energy_profile": profile,
+        "energy_pj": energy[profile],
+        "energy_pj_by_profile": energy,
+    }
+    counters = {**run.counters, "chip": {k: v for k, v in run.counters["chip"].items() if k != "busy_cycles"}}
+    return {
+        "format": RESULT_FORMAT,
+        "engine": engine,
+        **({"sources": sources} if sources else {}),
+        "hardware": params.to_dict(),
+        "spikes": spikes,
+        "stats": stats,
+        "output_flits": flits_out,
+        "counters": counters,
+        **run.extras,
+    }
+
+
 def summary(result: dict) -> str:
     """A short human summary of a result (what `neuromesh run` prints)."""
     s = result["stats"]
     n_spikes = sum(len(v) for v in result["spikes"].values())
+    timing = (f"{s['cycles']} cycles (per tick min {min(s['tick_cycles'], default=0)}, "
+              f"max {max(s['tick_cycles'], default=0)})" if "cycles" in s else "no cycles (tick-exact engine)")
     lines = [
-        f"engine {result['engine']}: {s['ticks']} ticks, {s['cycles']} cycles "
-        f"(per tick min {min(s['tick_cycles'], default=0)}, max {max(s['tick_cycles'], default=0)})",
+        f"engine {result['engine']}: {s['ticks']} ticks, {timing}",
         f"spikes recorded {n_spikes} ({', '.join(f'{k}: {len(v)}' for k, v in result['spikes'].items()) or 'none recorded'}), "
         f"fired {s['spikes_fired']}",
         f"SOPs {s['sops']}, neuron updates {s['updates']}, flits {s['flits']} "
         f"(cores {s['flits_core']}, host {s['flits_host']}, to host {s['flits_out']}), "
         f"hops {s['hops']} (E-W {s['hops_ew']}, N-S {s['hops_ns']}), errors {s['errors']}",
     ]
-    if s["latency_cycles"]:
+    if s.get("async_crossings"):
+        lines.append(f"asynchronous link crossings {s['async_crossings']}")
+    if s.get("latency_cycles"):
         lat = s["latency_cycles"]
         lines.append(f"latency firing -> spike_out: min {lat['min']}, mean {lat['mean']:.1f}, max {lat['max']} cycles")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
-    lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total [{parts or 'no events'}]")
+    lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total [{parts or 'no events'}]"
+                 + ("" if "cycles" in s else ", no static energy (no cycles)"))
     return "\n".join(lines)

@@ -44,7 +44,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("network", metavar="NET")
     r.add_argument("--stimulus", required=True, metavar="STIM")
     r.add_argument("-o", "--output", required=True, metavar="RESULT")
-    r.add_argument("--engine", choices=("golden", "rtl"), default="golden")
+    from neuromesh.engines import ENGINES
+    r.add_argument("--engine", choices=tuple(ENGINES), default="golden",
+                   help="golden (cycle-accurate), rtl (Verilator) or functional (tick-exact, no cycles)")
     r.add_argument("--energy", default="loihi", metavar="PROFILE",
                    help="energy profile: loihi, truenorth or a JSON file (default loihi)")
     r.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
