@@ -17,6 +17,7 @@ Choices SPEC.md leaves open (docs/firmware.md explains them):
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -417,13 +418,14 @@ def _int_matrix(rows: list, shape: tuple):
     """`rows` (JSON lists) as an int64 array of `shape` if every entry is a JSON integer (not a
     bool, not a float) and the rows have that shape; None otherwise (the caller then names the
     first bad entry). One pass of C-level checks: no Python object per entry is kept."""
-    if not all(type(r) is list and len(r) == shape[1] for r in rows):
+    if not rows:
+        return np.zeros(shape, dtype=np.int64)
+    if set(map(type, rows)) != {list} or set(map(len, rows)) != {shape[1]}:
         return None
-    flat = [v for r in rows for v in r]
-    if not all(type(v) is int for v in flat):
+    if set(map(type, itertools.chain.from_iterable(rows))) - {int}:   # bool and float are not int here
         return None
     try:
-        return np.array(flat, dtype=np.int64).reshape(shape)
+        return np.array(rows, dtype=np.int64).reshape(shape)
     except OverflowError:   # an integer beyond int64 is out of range anyway
         return None
 

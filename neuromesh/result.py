@@ -180,24 +180,28 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
                     sources) -> dict:
     """The result of an engine without cycles: `build_result`'s, minus every cycle and time
     field and static energy (`stats.timing` says so); output flits carry their tick only."""
+    import numpy as np
     outputs = chip_map["outputs"]
     recorded = [p["name"] for p in populations if p.get("record")]
     kinds = {p["name"]: p.get("kind") for p in populations}
     spikes = {name: [] for name in recorded}
-    flits_out = []
-    for t, flit in run.out_flits:
-        entry = {"flit": flit, "tick": t}
-        pop, index = outputs.get(str(flit), (None, None))
-        if pop is not None:
-            entry.update(population=pop, index=index)
-            if pop in spikes:
-                spikes[pop].append([t, index])
-        flits_out.append(entry)
+    # one map look-up per distinct flit, not per flit (a large run sends millions)
+    ticks_arr = np.array([t for t, _f in run.out_flits], dtype=np.int64)
+    flits_arr = np.array([f for _t, f in run.out_flits], dtype=np.int64)
+    uniq, inv = np.unique(flits_arr, return_inverse=True)
+    names = sorted(spikes)
+    info = [outputs.get(str(f)) for f in uniq.tolist()]
+    pop_of = np.array([names.index(i[0]) if i and i[0] in spikes else -1 for i in info] + [-1], dtype=np.int64)[inv]
+    index_of = np.array([i[1] if i else -1 for i in info] + [-1], dtype=np.int64)[inv]
+    flits_out = [{"flit": f, "tick": t} if i is None else {"flit": f, "tick": t, "population": i[0], "index": i[1]}
+                 for f, t, i in zip(flits_arr.tolist(), ticks_arr.tolist(), (info[k] for k in inv.tolist()))]
+    for k, pop in enumerate(names):
+        sel = pop_of == k
+        order = np.lexsort((index_of[sel], ticks_arr[sel]))
+        spikes[pop] = np.stack([ticks_arr[sel][order], index_of[sel][order]], axis=1).tolist()
     for pop in recorded:
         if kinds[pop] == "input":
-            spikes[pop] = [list(e) for e in stimulus.get(pop, [])]
-    for pop in spikes:
-        spikes[pop] = sorted(spikes[pop])
+            spikes[pop] = sorted(list(e) for e in stimulus.get(pop, []))
     counts = event_counts(run.counters, params, 0)   # static: 0 tile-cycles (there are no cycles)
     energy = {name: energy_from_counts(load_profile(name), counts) for name in dict.fromkeys([profile, *BUILTIN])}
     stats = {
