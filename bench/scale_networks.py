@@ -66,7 +66,7 @@ def _partner(c: np.ndarray, shift: int, side: int) -> np.ndarray:
 
 
 def million_synapses(side: int = 64, per_core: int = 256, fan_out: int = 64, seed: int = 0,
-                     w_lo: int = -20, w_hi: int = 40) -> np.ndarray:
+                     w_lo: int = -20, w_hi: int = 40, reserve: int = 16) -> np.ndarray:
     """(N * fan_out, 3) int32 rows [pre, post, weight] of the neighbour network (see module doc)."""
     rng = np.random.default_rng(seed)
     n = side * side * per_core
@@ -83,7 +83,13 @@ def million_synapses(side: int = 64, per_core: int = 256, fan_out: int = 64, see
         out[k::fan_out, 0] = g
         out[k::fan_out, 1] = post
         out[k::fan_out, 2] = rng.integers(w_lo, w_hi, n)
-    return out
+    # Tile (0, 0) also receives the inputs (256 x 16 synapses): make room in its 16,384 entries by
+    # dropping its own neurons' first 16 synapses onto itself (directions 0, 2 and 4 all stay on
+    # tile (0, 0), a corner), so every neuron there still receives 64 synapses in all.
+    k = np.arange(len(out)) % fan_out
+    own = [j for j in range(fan_out) if j % 5 in (0, 2, 4)][:reserve]
+    drop = (out[:, 1] < per_core) & np.isin(k, own)
+    return out[~drop]
 
 
 def million(folder, side: int = 64, per_core: int = 256, ticks: int = 100, rate: float = 0.05,

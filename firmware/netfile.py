@@ -68,16 +68,17 @@ def show(value, limit: int = 60) -> str:
 
 
 class Synapses:
-    """The synapses of one projection as three NumPy arrays (`pre`, `post`, `weight`, int64, one
-    entry per synapse in file order, duplicates kept), so that a projection of millions of synapses
-    costs no Python object per synapse. It still reads like the list of `(pre, post, weight)`
-    tuples it replaces: `len`, iteration and `==` against such a list work (small networks, tests)."""
+    """The synapses of one projection as three NumPy arrays (`pre`, `post` int32, `weight` int16:
+    10 bytes a synapse; one entry per synapse in file order, duplicates kept), so that a projection
+    of millions of synapses costs no Python object per synapse. It still reads like the list of
+    `(pre, post, weight)` tuples it replaces: `len`, iteration and `==` against such a list work
+    (small networks, tests). Indices fit int32: a population has at most 16,777,216 neurons."""
     __slots__ = ("pre", "post", "weight")
 
     def __init__(self, pre, post, weight):
-        self.pre = np.ascontiguousarray(pre, dtype=np.int64)
-        self.post = np.ascontiguousarray(post, dtype=np.int64)
-        self.weight = np.ascontiguousarray(weight, dtype=np.int64)
+        self.pre = np.ascontiguousarray(pre, dtype=np.int32)
+        self.post = np.ascontiguousarray(post, dtype=np.int32)
+        self.weight = np.ascontiguousarray(weight, dtype=np.int16)
         if not len(self.pre) == len(self.post) == len(self.weight):
             raise ValueError("Synapses: pre, post and weight must have one entry per synapse")
 
@@ -95,7 +96,7 @@ class Synapses:
 
     def rows(self) -> np.ndarray:
         """(S, 3) int64: the rows of a `synapses_file`."""
-        return np.stack([self.pre, self.post, self.weight], axis=1)
+        return np.stack([self.pre, self.post, self.weight], axis=1).astype(np.int64)
 
     def __eq__(self, other):
         if isinstance(other, Synapses):
@@ -450,7 +451,7 @@ def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> "Sy
     columns = []
     for col, (name, lo, hi) in enumerate((("pre", 0, pre["size"] - 1), ("post", 0, post["size"] - 1),
                                            ("weight", *WEIGHT_RANGE))):
-        column = np.asarray(arr[:, col], dtype=np.int64)   # one column at a time: 8 bytes a synapse
+        column = np.asarray(arr[:, col])   # one column at a time, in the file's integer type
         bad = np.flatnonzero((column < lo) | (column > hi))
         if bad.size:
             k = int(bad[0])

@@ -48,17 +48,36 @@ class _Graph:
         sizes = np.array([p["size"] for p in net.populations], dtype=np.int64)
         self.base = dict(zip((p["name"] for p in net.populations), np.concatenate(([0], np.cumsum(sizes)))[:-1].tolist()))
         self.n = int(sizes.sum())
-        pre, post, wexp = [], [], []
-        for pr in net.projections:
-            s = pr["synapses"]
-            pre.append(s.pre + self.base[pr["pre"]])
-            post.append(s.post + self.base[pr["post"]])
-            wexp.append(np.full(len(s), pr["weight_exp"], dtype=np.int64))
-        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64))
-        self.pre, self.post, self.wexp = cat(pre), cat(post), cat(wexp)
-        self.key = self.pre * WEXP_KEY + self.wexp
-        self.in_degree = np.bincount(self.post, minlength=self.n)
+        self.projections = net.projections
+        self.in_degree = np.zeros(self.n, dtype=np.int64)
+        for pr in net.projections:   # per projection: no concatenated copy unless needed
+            b = self.base[pr["post"]]
+            self.in_degree[b:b + self.pops_size(pr["post"])] += np.bincount(pr["synapses"].post,
+                                                                             minlength=self.pops_size(pr["post"]))
+        self._all = None
         self._csr = None
+
+    def pops_size(self, name: str) -> int:
+        return next(p["size"] for p in self.pops if p["name"] == name)
+
+    def edges(self, projection: dict):
+        """(pre, post, key) of one projection's synapses in global numbers (int64)."""
+        s = projection["synapses"]
+        pre = s.pre.astype(np.int64) + self.base[projection["pre"]]
+        post = s.post.astype(np.int64) + self.base[projection["post"]]
+        return pre, post, pre * WEXP_KEY + projection["weight_exp"]
+
+    def _concat(self):
+        if self._all is None:
+            parts = [self.edges(pr) for pr in self.projections]
+            cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64))
+            self._all = tuple(cat([p[k] for p in parts]) for k in range(3))
+        return self._all
+
+    pre = property(lambda self: self._concat()[0])
+    post = property(lambda self: self._concat()[1])
+    key = property(lambda self: self._concat()[2])
+    wexp = property(lambda self: self._concat()[2] % WEXP_KEY)
 
     def csr(self):
         """(in_ptr, in_key, out_ptr, out_tgt, out_wexp): synapses by target and by source."""
@@ -282,8 +301,12 @@ def _check_single_neurons(net: Network, graph: _Graph) -> None:
     heavy = graph.in_degree > A     # fewer synapses than a core's axons cannot need too many axons
     distinct = np.zeros(graph.n, dtype=np.int64)
     if heavy.any():
-        sel = heavy[graph.post]
-        pairs = np.unique(graph.post[sel] * (graph.n * WEXP_KEY) + graph.key[sel])
+        pairs = []
+        for pr in graph.projections:
+            _pre, post, key = graph.edges(pr)
+            sel = heavy[post]
+            pairs.append(post[sel] * (graph.n * WEXP_KEY) + key[sel])
+        pairs = np.unique(np.concatenate(pairs))
         distinct = np.bincount(pairs // (graph.n * WEXP_KEY), minlength=graph.n)
         bad_ax = distinct > A
     bad = np.flatnonzero(bad_syn | bad_ax)

@@ -145,23 +145,43 @@ def _last_writes(addr: np.ndarray, data: np.ndarray):
     return a[last], d[last]
 
 
+def _dense(tiles: np.ndarray, off: np.ndarray, values: np.ndarray, size: int, dtype):
+    """One row per tile that has writes in a region (the rest read 0): (row of each tile or -1,
+    table). Memory is the used tiles times the region size, never every tile of the chip."""
+    used = np.unique(tiles)
+    row_of = np.full(int(tiles.max()) + 1 if len(tiles) else 1, -1, dtype=np.int64)
+    row_of[used] = np.arange(len(used))
+    table = np.zeros((max(len(used), 1), size), dtype=dtype)
+    table[row_of[tiles], off] = values
+    return row_of, table
+
+
+def _read(row_of: np.ndarray, table: np.ndarray, tiles: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """table[tile, off], 0 for a tile without writes."""
+    r = np.where(tiles < len(row_of), row_of[np.minimum(tiles, len(row_of) - 1)], -1)
+    out = table[np.maximum(r, 0), off]
+    out[r < 0] = 0
+    return out
+
+
 def load_tables(params: spec.HwParams, writes) -> Tables:
-    """Check an image as the loader does (the same refusals, `LoadError`) and decode it."""
+    """Check an image as the loader does (the same refusals, `LoadError`) and decode it.
+    Working memory: a few bytes per write and ~20 bytes per synapse entry (docs/scale.md)."""
     w = Writes.of(writes)
     bad = first_bad_write(params, w)
     if bad is not None:
         raise LoadError(f"write {bad[0]}: {bad[1]}")
-    addr, data = _last_writes(w.addr.astype(np.int64), w.data.astype(np.int64))
-    region = (addr >> spec.ADDR_REGION_LSB) & ((1 << spec.ADDR_REGION_BITS) - 1)
-    tile = ((addr >> spec.ADDR_Y_LSB) & ((1 << spec.COORD_BITS) - 1)) * params.width + \
-        ((addr >> spec.ADDR_X_LSB) & ((1 << spec.COORD_BITS) - 1))
-    off = addr & ((1 << spec.ADDR_OFFSET_BITS) - 1)
+    addr, data = _last_writes(w.addr, w.data)
+    region = ((addr >> spec.ADDR_REGION_LSB) & ((1 << spec.ADDR_REGION_BITS) - 1)).astype(np.uint8)
+    n_tiles, N = params.n_tiles, params.neurons_per_core
 
     def part(name):
-        sel = region == spec.REGION[name]
-        return tile[sel], off[sel], data[sel]
+        sel = np.flatnonzero(region == spec.REGION[name])
+        a = addr[sel]
+        tile = ((a >> spec.ADDR_Y_LSB) & ((1 << spec.COORD_BITS) - 1)).astype(np.int64) * params.width + \
+            ((a >> spec.ADDR_X_LSB) & ((1 << spec.COORD_BITS) - 1)).astype(np.int64)
+        return tile, (a & ((1 << spec.ADDR_OFFSET_BITS) - 1)).astype(np.int64), data[sel].astype(np.int64)
 
-    n_tiles, N = params.n_tiles, params.neurons_per_core
     # -- neurons ---------------------------------------------------------------------------
     n_active = np.zeros(n_tiles, dtype=np.int64)
     t, _o, d = part("active")
@@ -200,24 +220,30 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
     t, o, d = part("axon")
     ln = _field(d, spec.AXON_WORD, "len")
     nz = ln > 0
-    row_tile, row_axon, row_len = t[nz], o[nz], ln[nz]
+    row_tile, row_axon, row_len = t[nz], o[nz], ln[nz]      # sorted by (tile, axon), as the addresses
     row_start = _field(d, spec.AXON_WORD, "ptr")[nz]
-    row_wexp = _field(d, spec.AXON_WORD, "wexp")[nz]   # rows sorted by (tile, axon): addresses were
+    row_wexp = _field(d, spec.AXON_WORD, "wexp")[nz]
+    del t, o, d, ln, nz
     st, so, sd = part("synapse")
-    syn_keys = st * S + so                               # sorted (addresses sorted)
-    entries = ranges(np.concatenate(([0], np.cumsum(row_len))), np.arange(len(row_len)))
-    row_of_entry = np.repeat(np.arange(len(row_len)), row_len)
-    j = entries - np.repeat(np.cumsum(row_len) - row_len, row_len)
-    e = (np.repeat(row_start, row_len) + j) % S
-    pos, found = _lookup(syn_keys, np.repeat(row_tile, row_len) * S + e)
-    target = np.where(found, _field(sd[pos], spec.SYNAPSE_WORD, "target") if len(sd) else 0, 0) % N
-    weight = np.where(found, _field(sd[pos], spec.SYNAPSE_WORD, "weight") if len(sd) else 0, 0)
-    weight = weight << np.repeat(row_wexp, row_len)
-    g = neuron_index(np.repeat(row_tile, row_len), target)
+    syn_row_of, syn_table = _dense(st, so, sd.astype(np.uint32), S, np.uint32)   # words of used tiles
+    del st, so, sd
+    n_entries = int(row_len.sum())
+    row_first = np.cumsum(row_len) - row_len
+    row_of_entry = np.repeat(np.arange(len(row_len), dtype=np.int32), row_len)
+    e = np.arange(n_entries, dtype=np.int64) - row_first[row_of_entry] + row_start[row_of_entry]
+    e %= S                                                     # a list past the end wraps (golden)
+    words = _read(syn_row_of, syn_table, row_tile[row_of_entry], e)
+    del e, syn_table
+    target = _field(words, spec.SYNAPSE_WORD, "target") % N
+    g = neuron_index(row_tile[row_of_entry], target)
+    del target
     keep = g >= 0
+    weight = (_field(words[keep], spec.SYNAPSE_WORD, "weight") << row_wexp[row_of_entry[keep]]).astype(np.int16)
+    del words
     row_ptr = np.concatenate(([0], np.cumsum(np.bincount(row_of_entry[keep], minlength=len(row_len)))))
-    row_target, row_weight = g[keep], weight[keep]
-    del entries, row_of_entry, j, e, pos, found, target, weight, g, keep
+    row_target = g[keep].astype(np.int32)
+    row_weight = weight
+    del g, keep, row_of_entry, weight
 
     tables = Tables(params, n_active, base, tile_of, slot_of, p, state["u"], state["v"], state["r"],
                     accs[0], accs[1], row_tile, row_axon, row_len, row_ptr, row_target, row_weight,
@@ -234,8 +260,9 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
     j = np.arange(int(route_ptr[-1]), dtype=np.int64) - np.repeat(route_ptr[:-1], rlen)
     entry_tile = np.repeat(tile_of, rlen)
     rt, ro, rd = part("route")
-    pos, found = _lookup(rt * R + ro, entry_tile * R + (np.repeat(rptr, rlen) + j) % R)
-    route_flit = np.where(found, rd[pos] if len(rd) else 0, 0)   # an unwritten entry reads 0
+    route_row_of, route_table = _dense(rt, ro, rd, R, np.int64)
+    route_flit = _read(route_row_of, route_table, entry_tile, (np.repeat(rptr, rlen) + j) % R)  # unwritten: 0
+    del route_table, j
     tables.route_ptr, tables.route_flit = route_ptr, route_flit
     tables.routes = tables.classify(route_flit, entry_tile)
 
@@ -249,6 +276,6 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
     syn_count = np.bincount(neuron_of_entry, weights=per_entry, minlength=total).astype(np.int64)
     idx = ranges(row_ptr, rows[has_row])
     tables.syn_ptr = np.concatenate(([0], np.cumsum(syn_count)))
-    tables.syn_target = row_target[idx].astype(np.int32 if total < 2**31 else np.int64)
-    tables.syn_weight = row_weight[idx].astype(np.int32)
+    tables.syn_target = row_target[idx]
+    tables.syn_weight = row_weight[idx]
     return tables
