@@ -78,7 +78,7 @@ def compile_network(net: Network) -> Compiled:
     n_all = int(sizes.sum())
     # tile and slot of every lif neuron, by global number (population order, index); -1 for inputs
     tile_of = np.full(n_all, -1, dtype=np.int64)
-    slot_of = np.full(n_all, -1, dtype=np.int64)
+    slot_of = np.full(n_all, -1, dtype=np.int32)
     for name, where in placement.items():
         b = base[name]
         tile_of[b:b + len(where)] = where[:, 1] * W + where[:, 0]
@@ -106,14 +106,14 @@ def compile_network(net: Network) -> Compiled:
     wgt = wgt[order]
     syn_slot = slot_of[tgt[order]]
     del tgt, order
-    syn_tile = akey // (nn * 8)
-    src = akey // 8 % nn
-    wexp = akey % 8
+    syn_tile = (akey // (nn * 8)).astype(np.int32)
     first = np.concatenate(([True], akey[1:] != akey[:-1])) if len(akey) else np.zeros(0, dtype=bool)
     ax_start = np.flatnonzero(first)                      # axons in (tile, source, wexp) order
+    del first
     ax_len = np.diff(np.concatenate((ax_start, [len(akey)])))
-    ax_tile, ax_src, ax_wexp = syn_tile[ax_start], src[ax_start], wexp[ax_start]
-    del akey, first, src
+    ax_key = akey[ax_start]
+    del akey
+    ax_tile, ax_src, ax_wexp = ax_key // (nn * 8), ax_key // 8 % nn, ax_key % 8
     tile_first_axon = np.searchsorted(ax_tile, np.arange(T + 1))
     ax_index = np.arange(len(ax_start)) - tile_first_axon[ax_tile]       # axon number on its tile
     n_axons = np.diff(tile_first_axon)
@@ -165,13 +165,16 @@ def compile_network(net: Network) -> Compiled:
     addr = np.zeros(total, dtype=np.uint32)
     data = np.zeros(total, dtype=np.uint32)
 
-    def put(region: str, tiles, offsets, words):
-        tiles = np.asarray(tiles, dtype=np.int64)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        pos = block[tiles, IMAGE_REGIONS.index(region)] + offsets
-        addr[pos] = ((tiles // W) << spec.ADDR_Y_LSB) | ((tiles % W) << spec.ADDR_X_LSB) | \
-            (spec.REGION[region] << spec.ADDR_REGION_LSB) | offsets
-        data[pos] = words
+    def put(region: str, tiles, offsets, words, chunk: int = 1 << 22):
+        tiles, offsets = np.broadcast_arrays(np.asarray(tiles), np.asarray(offsets))
+        words = np.broadcast_to(np.asarray(words), tiles.shape)
+        for lo in range(0, len(tiles), chunk):   # in chunks: bounded temporaries on huge tables
+            t = tiles[lo:lo + chunk].astype(np.int64)
+            o = offsets[lo:lo + chunk].astype(np.int64)
+            pos = block[t, IMAGE_REGIONS.index(region)] + o
+            addr[pos] = ((t // W) << spec.ADDR_Y_LSB) | ((t % W) << spec.ADDR_X_LSB) | \
+                (spec.REGION[region] << spec.ADDR_REGION_LSB) | o
+            data[pos] = words[lo:lo + chunk]
 
     g = np.flatnonzero(lif)                                   # every lif neuron
     nt, ns = tile_of[g], slot_of[g]
@@ -185,8 +188,11 @@ def compile_network(net: Network) -> Compiled:
     all_axons = np.repeat(np.arange(T), A)
     put("axon", all_axons, np.tile(np.arange(A), T), 0)       # unused axons: 0
     put("axon", ax_tile, ax_index, pack(spec.AXON_WORD, ptr=ax_ptr, len=ax_len, wexp=ax_wexp))
-    put("synapse", syn_tile, np.arange(len(syn_tile)) - tile_first_syn[syn_tile],
-        pack(spec.SYNAPSE_WORD, target=syn_slot, weight=wgt))
+    for lo in range(0, len(syn_tile), 1 << 22):   # chunks: ~8 temporaries of 4 M entries at most
+        t, hi = syn_tile[lo:lo + (1 << 22)], lo + (1 << 22)
+        put("synapse", t, np.arange(lo, lo + len(t)) - tile_first_syn[t],
+            pack(spec.SYNAPSE_WORD, target=syn_slot[lo:hi], weight=wgt[lo:hi]))
+    del syn_slot, wgt
     rlen = np.bincount(r_src, minlength=n_all)[g]
     # rptr: entries of the tile's earlier slots (route lists are in slot order per tile)
     order = np.lexsort((ns, nt))

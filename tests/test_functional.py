@@ -191,3 +191,49 @@ def test_a_bad_image_is_refused_like_the_loader_does():
                        [[]])
     with pytest.raises(LoadError, match=r"write 0: .*read-only core_cnt"):
         functional.run(params, [(spec.tile_addr(0, 0, "core_cnt", 0), 1)], [[]])
+
+
+def test_progress_reports_ticks_rate_and_time_left():
+    """`neuromesh run`'s progress (both engines call it once per tick): to a log file a line
+    every 10% of the ticks, each with ticks done, rate and time left."""
+    import io
+    from neuromesh.tools.cli.run import Progress
+    out = io.StringIO()
+    p = Progress(40, "golden", stream=out)
+    for t in range(1, 41):
+        p(t)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("golden: tick 40/40, ") and lines[0].startswith("golden: tick 4/40")
+    assert all("ticks/s" in l and "elapsed" in l and l.endswith(" left") for l in lines)
+    quiet = io.StringIO()
+    q = Progress(40, "golden", quiet=True, stream=quiet)
+    q(40)
+    assert quiet.getvalue() == ""
+
+
+def test_the_digits_workloads_private_model_equals_the_engine():
+    """tools/workloads/digits/model.py `simulate` (SPEC 3 on dense matrices, its own code) and this
+    engine on the compiled digits network give the same hidden and output rasters on test
+    images: the workload can switch to `spike_rasters(run_many(...))`."""
+    pytest.importorskip("sklearn")
+    from neuromesh.firmware.compiler import compile_network
+    from neuromesh.firmware.netfile import parse_network, parse_stimulus
+    from neuromesh.result import tick_inputs
+    from neuromesh.tools.workloads.digits import model as dm
+    from neuromesh.tools.workloads.digits import net as dn
+    data = dm.load_data(0)
+    snn = dm.convert(dm.train(data, seed=0), data)
+    raw = dn.network_json(snn, "2x1", record_hidden=True)
+    raw["hardware"]["routes_per_core"] = 2 * 32
+    net = parse_network(raw, "<digits>")
+    compiled = compile_network(net)
+    enc = dm.encode(data.x_test[:12], 8, "poisson", 0, data.test_index[:12])
+    ref = dm.simulate(snn, enc)
+    inputs = [tick_inputs(parse_stimulus(dn.stimulus_json(enc[k], 9), net).spikes, compiled.map["inputs"], 9)
+              for k in range(12)]
+    rasters = functional.spike_rasters(functional.run_many(compiled.params, compiled.writes, inputs),
+                                       compiled.map, 9)
+    hidden = np.stack([rasters[dn.hidden_name(j)][:, :, 0] for j in range(snn.hidden.size)], axis=2)
+    output = np.stack([rasters[dn.output_name(k)][:, :, 0] for k in range(snn.output.size)], axis=2)
+    assert np.array_equal(hidden, ref.hidden) and np.array_equal(output, ref.output)
+    assert output.sum() > 20

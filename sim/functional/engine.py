@@ -168,3 +168,34 @@ def _engine_run(tb: Tables, fires: np.ndarray, values, host, host_count, out_fli
     link_list = links(p, fwd, partition, host_in)
     return EngineRun(out_flits=out_flits, handshakes=[], completions=[], counters=counters, host_flits=host_in,
                      extras={"links": link_list}, timed=False)
+
+
+def run_stimuli(net, compiled, stimuli: list, *, profile: str = "loihi", names: list | None = None) -> list:
+    """Result dicts (`neuromesh.result.build_result`, as `neuromesh run --engine functional`
+    writes them) of many stimuli on one compiled network, run together (`run_many`).
+    `stimuli`: `netfile.Stimulus` objects or stimulus dicts (parsed here)."""
+    from neuromesh.firmware.netfile import Stimulus, parse_stimulus
+    from neuromesh.result import build_result, tick_inputs
+    names = names or [f"<stimulus {k}>" for k in range(len(stimuli))]
+    parsed = [s if isinstance(s, Stimulus) else parse_stimulus(s, net, name) for s, name in zip(stimuli, names)]
+    inputs = [tick_inputs(s.spikes, compiled.map["inputs"], s.ticks) for s in parsed]
+    runs = run_many(compiled.params, compiled.writes, inputs, clocks=net.clocks)
+    return [build_result(r, engine="functional", params=compiled.params, chip_map=compiled.map,
+                         populations=net.populations, stimulus=s.spikes, ticks=s.ticks, profile=profile,
+                         sources={"stimulus": name})
+            for r, s, name in zip(runs, parsed, names)]
+
+
+def spike_rasters(runs: list, chip_map: dict, ticks: int) -> dict:
+    """{recorded lif population: (len(runs), ticks, size) bool array}: which neuron fired in which
+    tick, for every run (what a workload scoring many stimuli wants, without result dicts)."""
+    sizes = {p["name"]: p["size"] for p in chip_map["populations"]}
+    out = {name: np.zeros((len(runs), ticks, sizes[name]), dtype=bool) for name in chip_map["recorded"]
+           if name in chip_map["placement"]}
+    where = {int(flit): (pop, index) for flit, (pop, index) in chip_map["outputs"].items()}
+    for b, r in enumerate(runs):
+        for t, flit in r.out_flits:
+            hit = where.get(flit)
+            if hit and hit[0] in out and t <= ticks:
+                out[hit[0]][b, t - 1, hit[1]] = True
+    return out

@@ -126,7 +126,7 @@ def _client(scheduler: str | None, workers: int):
             raise spec.NeuroMeshError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({e})") from None
     if workers < 1:
         raise spec.NeuroMeshError(f"--workers: must be at least 1 (got {workers})")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=40)
     client = Client(cluster)
     client._nm_cluster = cluster
