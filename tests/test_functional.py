@@ -237,3 +237,24 @@ def test_the_digits_workloads_private_model_equals_the_engine():
     output = np.stack([rasters[dn.output_name(k)][:, :, 0] for k in range(snn.output.size)], axis=2)
     assert np.array_equal(hidden, ref.hidden) and np.array_equal(output, ref.output)
     assert output.sum() > 20
+
+
+@pytest.mark.long
+def test_the_largest_configuration_runs_on_both_engines(tmp_path):
+    """A 64 x 64 mesh of 4096-neuron cores (16.7 M neuron slots, the largest the format
+    accepts) holding a small network: the golden model loads it and runs it without a
+    MemoryError, and the functional engine agrees with it (several minutes: `make test-long`)."""
+    side = 64
+    net = {"format": "neuromesh-network/2",
+           "hardware": {"width": side, "height": side, "neurons_per_core": 4096, "axons_per_core": 4096,
+                        "synapses_per_core": 16384, "routes_per_core": 4096},
+           "populations": [{"name": "in", "kind": "input", "size": 4},
+                           {"name": "a", "kind": "lif", "size": 8, "du": 4095, "vth": 1, "record": True,
+                            "placement": [side - 1, side - 1]}],
+           "projections": [{"pre": "in", "post": "a", "weights": [[5] * 8] * 4}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "stim.json").write_text(json.dumps({"ticks": 4, "spikes": {"in": [[1, 0], [2, 1], [3, 2]]}}))
+    g = run_network(tmp_path / "net.json", tmp_path / "stim.json", engine="golden")
+    f = run_network(tmp_path / "net.json", tmp_path / "stim.json", engine="functional")
+    assert g["spikes"] == f["spikes"] and g["spikes"]["a"][:2] == [[1, 0], [1, 1]]
+    assert g["stats"]["hops"] == f["stats"]["hops"] == 3 * 2 * (side - 1) + 24 * 2 * (side - 1)
