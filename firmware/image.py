@@ -116,8 +116,17 @@ def first_bad_write(params: spec.HwParams, writes: Writes):
     read-only region, table word out of range), or None. Whole-array checks; the message of the
     one bad write comes from `spec.decode_addr` / `spec.table_word_problem` themselves, so this
     cannot disagree with the loader."""
-    a = writes.addr.astype(np.int64)
-    d = writes.data.astype(np.int64)
+    chunk = 1 << 22   # bounded temporaries: ~10 arrays of 4 M entries, whatever the image's size
+    for lo in range(0, len(writes), chunk):
+        found = _first_bad(params, writes.addr[lo:lo + chunk], writes.data[lo:lo + chunk])
+        if found is not None:
+            return _explain(params, writes, lo + found)
+    return None
+
+
+def _first_bad(params: spec.HwParams, addr: np.ndarray, data: np.ndarray):
+    a = addr.astype(np.int64)
+    d = data.astype(np.int64)
     region = (a >> spec.ADDR_REGION_LSB) & ((1 << spec.ADDR_REGION_BITS) - 1)
     x = (a >> spec.ADDR_X_LSB) & ((1 << spec.COORD_BITS) - 1)
     y = (a >> spec.ADDR_Y_LSB) & ((1 << spec.COORD_BITS) - 1)
@@ -145,9 +154,10 @@ def first_bad_write(params: spec.HwParams, writes: Writes):
             ln = (d >> fl.lsb) & ((1 << fl.width) - 1)
             bad |= sel & (ln > 0) & (ptr + ln > size)
     hits = np.flatnonzero(bad)
-    if not hits.size:
-        return None
-    k = int(hits[0])
+    return int(hits[0]) if hits.size else None
+
+
+def _explain(params: spec.HwParams, writes: "Writes", k: int):
     addr, data = int(writes.addr[k]), int(writes.data[k])
     try:
         dec = spec.decode_addr(params, addr)

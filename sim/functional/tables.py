@@ -46,7 +46,7 @@ def ranges(indptr: np.ndarray, sel: np.ndarray) -> np.ndarray:
 
 def _field(data: np.ndarray, word: spec.Word, name: str) -> np.ndarray:
     f = word.field(name)
-    v = (data >> f.lsb) & ((1 << f.width) - 1)
+    v = ((data >> f.lsb) & ((1 << f.width) - 1)).astype(np.int64)
     if f.signed:
         v = np.where(v >> (f.width - 1) != 0, v - (1 << f.width), v)
     return v
@@ -175,6 +175,24 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
     region = ((addr >> spec.ADDR_REGION_LSB) & ((1 << spec.ADDR_REGION_BITS) - 1)).astype(np.uint8)
     n_tiles, N = params.n_tiles, params.neurons_per_core
 
+    def dense(name, size, dtype):
+        """A region's words of every tile that has any, as `_dense` gives them, filled chunk by
+        chunk (the synapse region can hold 67 M words)."""
+        sel = np.flatnonzero(region == spec.REGION[name])
+        a = addr[sel]
+        tiles = ((a >> spec.ADDR_Y_LSB) & ((1 << spec.COORD_BITS) - 1)).astype(np.int32) * params.width + \
+            ((a >> spec.ADDR_X_LSB) & ((1 << spec.COORD_BITS) - 1)).astype(np.int32)
+        used = np.unique(tiles)
+        row_of = np.full(n_tiles, -1, dtype=np.int64)
+        row_of[used] = np.arange(len(used))
+        table = np.zeros((max(len(used), 1), size), dtype=dtype)
+        step = 1 << 22
+        for lo in range(0, len(sel), step):
+            t = tiles[lo:lo + step]
+            table[row_of[t], (a[lo:lo + step] & ((1 << spec.ADDR_OFFSET_BITS) - 1)).astype(np.int64)] = \
+                data[sel[lo:lo + step]]
+        return row_of, table
+
     def part(name):
         sel = np.flatnonzero(region == spec.REGION[name])
         a = addr[sel]
@@ -224,16 +242,17 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
     row_start = _field(d, spec.AXON_WORD, "ptr")[nz]
     row_wexp = _field(d, spec.AXON_WORD, "wexp")[nz]
     del t, o, d, ln, nz
-    st, so, sd = part("synapse")
-    syn_row_of, syn_table = _dense(st, so, sd.astype(np.uint32), S, np.uint32)   # words of used tiles
-    del st, so, sd
+    syn_row_of, syn_table = dense("synapse", S, np.uint32)    # words of the tiles that have any
     n_entries = int(row_len.sum())
     row_first = np.cumsum(row_len) - row_len
     row_of_entry = np.repeat(np.arange(len(row_len), dtype=np.int32), row_len)
-    e = np.arange(n_entries, dtype=np.int64) - row_first[row_of_entry] + row_start[row_of_entry]
-    e %= S                                                     # a list past the end wraps (golden)
-    words = _read(syn_row_of, syn_table, row_tile[row_of_entry], e)
-    del e, syn_table
+    words = np.empty(n_entries, dtype=np.uint32)
+    step = 1 << 22
+    for lo in range(0, n_entries, step):   # in chunks: bounded temporaries
+        r = row_of_entry[lo:lo + step]
+        e = (np.arange(lo, lo + len(r), dtype=np.int64) - row_first[r] + row_start[r]) % S   # wraps (golden)
+        words[lo:lo + step] = _read(syn_row_of, syn_table, row_tile[r], e)
+    del syn_table
     target = _field(words, spec.SYNAPSE_WORD, "target") % N
     g = neuron_index(row_tile[row_of_entry], target)
     del target
@@ -259,8 +278,7 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
     route_ptr = np.concatenate(([0], np.cumsum(rlen)))
     j = np.arange(int(route_ptr[-1]), dtype=np.int64) - np.repeat(route_ptr[:-1], rlen)
     entry_tile = np.repeat(tile_of, rlen)
-    rt, ro, rd = part("route")
-    route_row_of, route_table = _dense(rt, ro, rd, R, np.int64)
+    route_row_of, route_table = dense("route", R, np.uint32)
     route_flit = _read(route_row_of, route_table, entry_tile, (np.repeat(rptr, rlen) + j) % R)  # unwritten: 0
     del route_table, j
     tables.route_ptr, tables.route_flit = route_ptr, route_flit
