@@ -145,17 +145,6 @@ def _last_writes(addr: np.ndarray, data: np.ndarray):
     return a[last], d[last]
 
 
-def _dense(tiles: np.ndarray, off: np.ndarray, values: np.ndarray, size: int, dtype):
-    """One row per tile that has writes in a region (the rest read 0): (row of each tile or -1,
-    table). Memory is the used tiles times the region size, never every tile of the chip."""
-    used = np.unique(tiles)
-    row_of = np.full(int(tiles.max()) + 1 if len(tiles) else 1, -1, dtype=np.int64)
-    row_of[used] = np.arange(len(used))
-    table = np.zeros((max(len(used), 1), size), dtype=dtype)
-    table[row_of[tiles], off] = values
-    return row_of, table
-
-
 def _read(row_of: np.ndarray, table: np.ndarray, tiles: np.ndarray, off: np.ndarray) -> np.ndarray:
     """table[tile, off], 0 for a tile without writes."""
     r = np.where(tiles < len(row_of), row_of[np.minimum(tiles, len(row_of) - 1)], -1)
