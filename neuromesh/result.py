@@ -186,8 +186,8 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
     kinds = {p["name"]: p.get("kind") for p in populations}
     spikes = {name: [] for name in recorded}
     # one map look-up per distinct flit, not per flit (a large run sends millions)
-    ticks_arr = np.array([t for t, _f in run.out_flits], dtype=np.int64)
-    flits_arr = np.array([f for _t, f in run.out_flits], dtype=np.int64)
+    pairs = np.array(run.out_flits, dtype=np.int64).reshape(-1, 2)
+    ticks_arr, flits_arr = pairs[:, 0], pairs[:, 1]
     uniq, inv = np.unique(flits_arr, return_inverse=True)
     names = sorted(spikes)
     info = [outputs.get(str(f)) for f in uniq.tolist()]

@@ -94,7 +94,7 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
             bi, ki = np.concatenate(bs), np.concatenate(vs)
             np.add.at(host_count, (bi, ki), 1)
             for b, k in zip(bi[host.kind[ki] == HOST].tolist(), ki[host.kind[ki] == HOST].tolist()):
-                out_flits[b].append((t, int(values[k])))
+                out_flits[b].append((t, values[k:k + 1]))
             rows = host.row[ki]
             has = rows >= 0
             idx = ranges(tb.row_ptr, rows[has])
@@ -116,12 +116,26 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
             n_host = host_ptr[gi + 1] - host_ptr[gi]
             if n_host.any():
                 hidx = ranges(host_ptr, gi)
-                for b, f in zip(np.repeat(bi, n_host).tolist(), host_flit[hidx].tolist()):
-                    out_flits[b].append((t, f))
+                ob = np.repeat(bi, n_host)
+                of = host_flit[hidx]
+                if B == 1:
+                    out_flits[0].append((t, of))
+                else:
+                    for b in np.unique(ob).tolist():
+                        out_flits[b].append((t, of[ob == b]))
         if progress:
             progress(t)
-    return [_engine_run(tb, fires[b], values, host, host_count[b], out_flits[b], n_ticks, partition)
+    return [_engine_run(tb, fires[b], values, host, host_count[b], _pairs(out_flits[b]), n_ticks, partition)
             for b in range(B)]
+
+
+def _pairs(chunks: list) -> list:
+    """[(tick, flit)] from [(tick, array of flits)] (built once, not a tuple per flit per tick)."""
+    if not chunks:
+        return []
+    ticks = np.concatenate([np.full(len(f), t, dtype=np.int64) for t, f in chunks])
+    flits = np.concatenate([np.asarray(f, dtype=np.int64) for _t, f in chunks])
+    return list(zip(ticks.tolist(), flits.tolist()))
 
 
 def _per_neuron(flags: np.ndarray, ptr: np.ndarray) -> np.ndarray:
