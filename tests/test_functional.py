@@ -258,3 +258,27 @@ def test_the_largest_configuration_runs_on_both_engines(tmp_path):
     f = run_network(tmp_path / "net.json", tmp_path / "stim.json", engine="functional")
     assert g["spikes"] == f["spikes"] and g["spikes"]["a"][:2] == [[1, 0], [1, 1]]
     assert g["stats"]["hops"] == f["stats"]["hops"] == 3 * 2 * (side - 1) + 24 * 2 * (side - 1)
+
+
+def test_the_golden_models_tick_level_expectations_hold():
+    """tests/test_compiler.py's tick-level expectations, written for the golden model, on this
+    engine: its independent SPEC 2-3 reference (`reference_spikes`, straight from the network
+    JSON) under every placement variant, and examples/README.md's hand calculation of tiny."""
+    import test_compiler as tc
+    from neuromesh.firmware.netfile import parse_network, parse_stimulus
+    from neuromesh.result import tick_inputs
+    for _name, raw, stim in tc._golden_cases():
+        expected = tc.reference_spikes(raw, stim)
+        for variant in tc.placement_variants(raw, 7).values():
+            net = parse_network(variant, "<case>")
+            compiled = tc.compile_raw(variant)
+            s = parse_stimulus(stim, net)
+            run = functional.run(compiled.params, compiled.writes, tick_inputs(s.spikes, compiled.map["inputs"], s.ticks))
+            result = build_result(run, engine="functional", params=compiled.params, chip_map=compiled.map,
+                                  populations=net.populations, stimulus=s.spikes, ticks=s.ticks)
+            assert result["spikes"] == expected and result["stats"]["errors"] == 0
+    result = run_network(EXAMPLES / "tiny" / "network.json", EXAMPLES / "tiny" / "stimulus.json", engine="functional")
+    exc = {0: [1, 2, 5, 8], 1: [2, 3, 7, 8], 2: [2, 5, 8]}
+    out = {0: [2, 3, 4, 6, 8, 9], 1: [3, 6, 9]}
+    assert result["spikes"]["exc"] == sorted([t, i] for i, ts in exc.items() for t in ts)
+    assert result["spikes"]["out"] == sorted([t, i] for i, ts in out.items() for t in ts)
