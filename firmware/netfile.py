@@ -17,6 +17,7 @@ Choices SPEC.md leaves open (docs/firmware.md explains them):
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from itertools import chain
@@ -67,12 +68,60 @@ def show(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class Synapses:
+    """The synapses of one projection as three NumPy arrays (`pre`, `post` int32, `weight` int16:
+    10 bytes a synapse; one entry per synapse in file order, duplicates kept), so that a projection
+    of millions of synapses costs no Python object per synapse. It still reads like the list of
+    `(pre, post, weight)` tuples it replaces: `len`, iteration and `==` against such a list work
+    (small networks, tests). Indices fit int32: a population has at most 16,777,216 neurons."""
+    __slots__ = ("pre", "post", "weight")
+
+    def __init__(self, pre, post, weight):
+        self.pre = np.ascontiguousarray(pre, dtype=np.int32)
+        self.post = np.ascontiguousarray(post, dtype=np.int32)
+        self.weight = np.ascontiguousarray(weight, dtype=np.int16)
+        if not len(self.pre) == len(self.post) == len(self.weight):
+            raise ValueError("Synapses: pre, post and weight must have one entry per synapse")
+
+    @classmethod
+    def from_rows(cls, rows) -> "Synapses":
+        """From an (S, 3) integer array or a list of [pre, post, weight]."""
+        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        return cls(arr[:, 0], arr[:, 1], arr[:, 2])
+
+    def __len__(self) -> int:
+        return len(self.pre)
+
+    def __iter__(self):
+        return iter(zip(self.pre.tolist(), self.post.tolist(), self.weight.tolist()))
+
+    def rows(self) -> np.ndarray:
+        """(S, 3) int64: the rows of a `synapses_file`."""
+        return np.stack([self.pre, self.post, self.weight], axis=1).astype(np.int64)
+
+    def __eq__(self, other):
+        if isinstance(other, Synapses):
+            return (len(self) == len(other) and np.array_equal(self.pre, other.pre)
+                    and np.array_equal(self.post, other.post) and np.array_equal(self.weight, other.weight))
+        try:
+            return list(self) == [tuple(s) for s in other]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        head = list(zip(self.pre[:3].tolist(), self.post[:3].tolist(), self.weight[:3].tolist()))
+        return f"Synapses({len(self)}: {head}{' ...' if len(self) > 3 else ''})"
+
+
 @dataclass
 class Network:
     """A validated network.  `populations`: [{name, size, kind, record, params, placement}]
     with `params` the seven section-3 parameters (each an int for the whole population or a
     list of `size` ints) and `placement` None or [(x, y, count), ...];
-    `projections`: [{pre, post, weight_exp, synapses: [(pre_i, post_j, weight), ...]}];
+    `projections`: [{pre, post, weight_exp, synapses: Synapses}] (arrays; iterable as
+    `(pre_i, post_j, weight)` tuples);
     `clocks`: the clock domains (`spec.Clocks`, one domain unless the hardware block says more)."""
     path: str
     populations: list
@@ -297,7 +346,6 @@ def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -
     if len(given) != 1:
         c.fail(where, "needs exactly one of \"weights\" (dense matrix), \"synapses\" (list) and "
                       "\"synapses_file\" (a .npy file)", given, show_value=bool(given))
-    synapses = []
     if "synapses_file" in pr:
         c.needs_v2(f"{where}.synapses_file")
         synapses = _synapses_file(c, pr["synapses_file"], f"{where}.synapses_file", pre, post)
@@ -312,23 +360,47 @@ def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -
                 c.fail(f"{where}.weights[{i}]",
                        f"must have {post['size']} columns (post {post['name']!r} size), not {len(row)}",
                        show_value=False)
-            for j, w in enumerate(row):
-                c.int(w, f"{where}.weights[{i}][{j}]", *WEIGHT_RANGE)
-                if w:
-                    synapses.append((i, j, w))
+        dense = _int_matrix(rows, (len(rows), post["size"]))
+        if dense is None or dense.size and (dense.min() < WEIGHT_RANGE[0] or dense.max() > WEIGHT_RANGE[1]):
+            for i, row in enumerate(rows):   # name the first bad entry (the slow path, only on error)
+                for j, w in enumerate(row):
+                    c.int(w, f"{where}.weights[{i}][{j}]", *WEIGHT_RANGE)
+        i_idx, j_idx = np.nonzero(dense)   # row-major, as the file reads
+        synapses = Synapses(i_idx, j_idx, dense[i_idx, j_idx])
     else:
-        for k, s in enumerate(c.list(pr["synapses"], f"{where}.synapses")):
-            w = f"{where}.synapses[{k}]"
-            if not isinstance(s, list) or len(s) != 3:
-                c.fail(w, "must be [pre, post, weight]", s)
-            i = c.int(s[0], f"{w}[0]", 0, pre["size"] - 1)
-            j = c.int(s[1], f"{w}[1]", 0, post["size"] - 1)
-            wt = c.int(s[2], f"{w}[2]", *WEIGHT_RANGE)
-            synapses.append((i, j, wt))
+        entries = c.list(pr["synapses"], f"{where}.synapses")
+        arr = _int_matrix(entries, (len(entries), 3))
+        limits = (("pre", 0, pre["size"] - 1), ("post", 0, post["size"] - 1), ("weight", *WEIGHT_RANGE))
+        if arr is None or any(len(arr) and (arr[:, col].min() < lo or arr[:, col].max() > hi)
+                              for col, (_n, lo, hi) in enumerate(limits)):
+            for k, s in enumerate(entries):   # name the first bad entry (the slow path, only on error)
+                w = f"{where}.synapses[{k}]"
+                if not isinstance(s, list) or len(s) != 3:
+                    c.fail(w, "must be [pre, post, weight]", s)
+                c.int(s[0], f"{w}[0]", 0, pre["size"] - 1)
+                c.int(s[1], f"{w}[1]", 0, post["size"] - 1)
+                c.int(s[2], f"{w}[2]", *WEIGHT_RANGE)
+        synapses = Synapses.from_rows(arr)
     return {"pre": pre["name"], "post": post["name"], "weight_exp": wexp, "synapses": synapses}
 
 
-def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> list:
+def _int_matrix(rows: list, shape: tuple):
+    """`rows` (JSON lists) as an int64 array of `shape` if every entry is a JSON integer (not a
+    bool, not a float) and the rows have that shape; None otherwise (the caller then names the
+    first bad entry). One pass of C-level checks: no Python object per entry is kept."""
+    if not rows:
+        return np.zeros(shape, dtype=np.int64)
+    if set(map(type, rows)) != {list} or set(map(len, rows)) != {shape[1]}:
+        return None
+    if set(map(type, itertools.chain.from_iterable(rows))) - {int}:   # bool and float are not int here
+        return None
+    try:
+        return np.array(rows, dtype=np.int64).reshape(shape)
+    except OverflowError:   # an integer beyond int64 is out of range anyway
+        return None
+
+
+def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> "Synapses":
     """A NumPy `.npy` file (path relative to the network file) of an integer array (S, 3) whose
     rows mean what `synapses` entries mean; read without pickles, checked with whole-array
     operations (the first bad row is named)."""
@@ -345,14 +417,16 @@ def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> lis
         c.fail(where, f"must hold an array of shape (S, 3), not {getattr(arr, 'shape', '?')}", value)
     if not np.issubdtype(arr.dtype, np.integer):
         c.fail(where, f"must hold integers, not {arr.dtype}", value)
-    arr = np.asarray(arr, dtype=np.int64)
+    columns = []
     for col, (name, lo, hi) in enumerate((("pre", 0, pre["size"] - 1), ("post", 0, post["size"] - 1),
                                            ("weight", *WEIGHT_RANGE))):
-        bad = np.flatnonzero((arr[:, col] < lo) | (arr[:, col] > hi))
+        column = np.asarray(arr[:, col])   # one column at a time, in the file's integer type
+        bad = np.flatnonzero((column < lo) | (column > hi))
         if bad.size:
             k = int(bad[0])
-            c.fail(f"{where}[{k}][{col}]", f"{name} must be in {lo}..{hi}", int(arr[k, col]))
-    return list(map(tuple, arr.tolist()))
+            c.fail(f"{where}[{k}][{col}]", f"{name} must be in {lo}..{hi}", int(column[k]))
+        columns.append(column)
+    return Synapses(*columns)
 
 
 # ---------------------------------------------------------------------------------------------

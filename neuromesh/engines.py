@@ -2,7 +2,8 @@
 `run(params, writes, tick_inputs, host, progress=..., **options) -> neuromesh.result.EngineRun`.
 
 - `golden`: the cycle-accurate golden model (`neuromesh.sim.engine.run`);
-- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`).
+- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`);
+- `functional`: tick-exact, no cycles (`neuromesh.sim.functional.run`, docs/scale.md).
 
 `run_network` is the whole flow from files to a result dict: validate, compile, run, report.
 """
@@ -17,6 +18,7 @@ from .spec import NeuroMeshError
 ENGINES = {
     "golden": "neuromesh.sim.engine",
     "rtl": "neuromesh.tools.cosim.engine",
+    "functional": "neuromesh.sim.functional",
 }
 
 

@@ -35,6 +35,9 @@ class EngineRun:
     counters: dict             # read_counters(...) after the run
     host_flits: int            # flits accepted on spike_in
     extras: dict = field(default_factory=dict)  # engine-specific measurements (links, FIFOs...)
+    # False for the functional engine (SPEC 9: no cycles): `out_flits` are then (tick, flit),
+    # `handshakes`/`completions` are empty and the chip counter `busy_cycles` is None.
+    timed: bool = True
 
 
 def tick_inputs(stimulus: dict, inputs_map: dict, ticks: int) -> list:
@@ -138,6 +141,9 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
     """The result JSON of SPEC section 7 (plus the detail a verification engineer wants).
     Cycles are domain-0 cycles; every time is in ps from time 0 (architecture 8.8)."""
     clocks = clocks or spec.Clocks()
+    if not run.timed:
+        return _untimed_result(run, engine=engine, params=params, chip_map=chip_map, populations=populations,
+                               stimulus=stimulus, ticks=ticks, profile=profile, sources=sources, clocks=clocks)
     edges = Edges(clocks)
     partition = clocks.partition(params)
     period0 = clocks.period_ps
@@ -250,24 +256,96 @@ def _async_link_report(counted: list, params: spec.HwParams, partition, clocks: 
     return out
 
 
+UNTIMED = ("none: the functional engine is tick-exact and has no cycles (SPEC section 9), so this "
+           "result has no cycle or time fields and no static energy")
+
+
+def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, stimulus, ticks, profile,
+                    sources, clocks: spec.Clocks) -> dict:
+    """The result of an engine without cycles: `build_result`'s, minus every cycle and time
+    field and static energy (`stats.timing` says so); output flits carry their tick only."""
+    import numpy as np
+    outputs = chip_map["outputs"]
+    recorded = [p["name"] for p in populations if p.get("record")]
+    kinds = {p["name"]: p.get("kind") for p in populations}
+    spikes = {name: [] for name in recorded}
+    # one map look-up per distinct flit, not per flit (a large run sends millions)
+    pairs = np.array(run.out_flits, dtype=np.int64).reshape(-1, 2)
+    ticks_arr, flits_arr = pairs[:, 0], pairs[:, 1]
+    uniq, inv = np.unique(flits_arr, return_inverse=True)
+    names = sorted(spikes)
+    info = [outputs.get(str(f)) for f in uniq.tolist()]
+    pop_of = np.array([names.index(i[0]) if i and i[0] in spikes else -1 for i in info] + [-1], dtype=np.int64)[inv]
+    index_of = np.array([i[1] if i else -1 for i in info] + [-1], dtype=np.int64)[inv]
+    flits_out = [{"flit": f, "tick": t} if i is None else {"flit": f, "tick": t, "population": i[0], "index": i[1]}
+                 for f, t, i in zip(flits_arr.tolist(), ticks_arr.tolist(), (info[k] for k in inv.tolist()))]
+    for k, pop in enumerate(names):
+        sel = pop_of == k
+        order = np.lexsort((index_of[sel], ticks_arr[sel]))
+        spikes[pop] = np.stack([ticks_arr[sel][order], index_of[sel][order]], axis=1).tolist()
+    for pop in recorded:
+        if kinds[pop] == "input":
+            spikes[pop] = sorted(list(e) for e in stimulus.get(pop, []))
+    counts = event_counts(run.counters, params, 0, clocks)   # static: 0 tile edges (there are no cycles)
+    links = _async_link_report(run.counters.get("links", []), params, clocks.partition(params), clocks)
+    energy = {name: energy_from_counts(load_profile(name), counts) for name in dict.fromkeys([profile, *BUILTIN])}
+    stats = {
+        "ticks": ticks,
+        "timing": UNTIMED,
+        "sops": counts["sop"],
+        "updates": counts["update_idle"] + counts["update_active"],
+        "spikes_fired": counts["update_active"],
+        "flits": counts["spike"] + run.host_flits,
+        "flits_core": counts["spike"],
+        "flits_host": run.host_flits,
+        "flits_out": len(run.out_flits),
+        "hops": counts["hop_ew"] + counts["hop_ns"],
+        "hops_ew": counts["hop_ew"],
+        "hops_ns": counts["hop_ns"],
+        "domains": clocks.n_domains,
+        "async_crossings": sum(link["crossed"] for link in links),
+        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
+        "energy_profile": profile,
+        "energy_pj": energy[profile],
+        "energy_pj_by_profile": energy,
+    }
+    counters = {**run.counters, "chip": {k: v for k, v in run.counters["chip"].items() if k != "busy_cycles"}}
+    return {
+        "format": RESULT_FORMAT,
+        "engine": engine,
+        **({"sources": sources} if sources else {}),
+        "hardware": params.to_dict(),
+        "clocks": {**clocks.to_dict(), "partition": list(clocks.partition(params))},
+        "spikes": spikes,
+        "stats": stats,
+        "output_flits": flits_out,
+        "async_links": links,
+        "counters": counters,
+        **run.extras,
+    }
+
+
 def summary(result: dict) -> str:
     """A short human summary of a result (what `neuromesh run` prints). Names from the user's
     files are escaped (`printable`): a population called "\\ud800" or "a\\nb" prints as that."""
     s = result["stats"]
     n_spikes = sum(len(v) for v in result["spikes"].values())
+    timing = (f"{s['cycles']} cycles (per tick min {min(s['tick_cycles'], default=0)}, "
+              f"max {max(s['tick_cycles'], default=0)})" if "cycles" in s else "no cycles (tick-exact engine)")
     lines = [
-        f"engine {result['engine']}: {s['ticks']} ticks, {s['cycles']} cycles "
-        f"(per tick min {min(s['tick_cycles'], default=0)}, max {max(s['tick_cycles'], default=0)})",
+        f"engine {result['engine']}: {s['ticks']} ticks, {timing}",
         f"spikes recorded {n_spikes} ({', '.join(f'{printable(k)}: {len(v)}' for k, v in result['spikes'].items()) or 'none recorded'}), "
         f"fired {s['spikes_fired']}",
         f"SOPs {s['sops']}, neuron updates {s['updates']}, flits {s['flits']} "
         f"(cores {s['flits_core']}, host {s['flits_host']}, to host {s['flits_out']}), "
         f"hops {s['hops']} (E-W {s['hops_ew']}, N-S {s['hops_ns']}), errors {s['errors']}",
     ]
-    if s.get("domains", 1) > 1:
+    if s.get("domains", 1) > 1 and "time_ps" in s:
         lines.append(f"clock domains {s['domains']}: busy cycles {s['domain_busy_cycles']}; asynchronous "
                      f"crossings {s['async_crossings']}; run time {s['time_ps'] / 1e6:.3f} us")
-    if s["latency_cycles"]:
+    elif s.get("async_crossings"):
+        lines.append(f"asynchronous link crossings {s['async_crossings']}")
+    if s.get("latency_cycles"):
         lat = s["latency_cycles"]
         lines.append(f"latency firing -> spike_out: min {lat['min']}, mean {lat['mean']:.1f}, max {lat['max']} cycles")
         if s.get("latency_ps"):
@@ -276,5 +354,6 @@ def summary(result: dict) -> str:
                          f"max {lp['max'] / 1000:.1f} ns")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
-    lines.append(f"energy ({printable(s['energy_profile'])}): {e['total']:.1f} pJ total [{parts or 'no events'}]")
+    lines.append(f"energy ({printable(s['energy_profile'])}): {e['total']:.1f} pJ total [{parts or 'no events'}]"
+                 + ("" if "cycles" in s else ", no static energy (no cycles)"))
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The `neuromesh` command: compile, run, verilog.
+"""The `neuromesh` command: compile, run, sweep, verilog.
 
 Every error meant for a user (`spec.NeuroMeshError`, a missing or unreadable file, a bad
 command line) ends the command with one line on stderr naming the file, the field and the
@@ -63,7 +63,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("network", metavar="NET")
     r.add_argument("--stimulus", required=True, metavar="STIM")
     r.add_argument("-o", "--output", required=True, metavar="RESULT")
-    r.add_argument("--engine", choices=tuple(ENGINES), default="golden")
+    r.add_argument("--engine", choices=tuple(ENGINES), default="golden",
+                   help="golden (cycle-accurate), rtl (Verilator) or functional (tick-exact, no cycles)")
     r.add_argument("--energy", default="loihi", metavar="PROFILE",
                    help="energy profile: loihi, truenorth or a JSON file (default loihi)")
     r.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
@@ -74,6 +75,14 @@ def parser() -> argparse.ArgumentParser:
                         f"{MAX_CYCLES_PER_TICK:,} per tick of the stimulus (docs/robustness.md)")
     _host_options(r)
     clock_options.add_options(r)
+
+    s = sub.add_parser("sweep", help="run a design-space sweep on Dask (docs/scale.md)")
+    s.add_argument("sweep", metavar="SWEEP.json")
+    s.add_argument("-o", "--output", required=True, metavar="RESULTS_DIR")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://host:8786); default: a local cluster")
+    s.add_argument("--workers", type=int, default=2, metavar="N", help="local cluster worker processes (default 2)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
 
     v = sub.add_parser("verilog", help="write the chip's Verilog")
     v.add_argument("-o", "--output", required=True, metavar="FILE")
@@ -91,6 +100,9 @@ def _dispatch(args) -> int:
     if args.command == "run":
         from neuromesh.tools.cli.run import run_command
         return run_command(args)
+    if args.command == "sweep":
+        from neuromesh.tools.cli.sweep import sweep_command
+        return sweep_command(args)
     if args.command == "verilog":
         from neuromesh.tools.cli.verilog import verilog_command
         return verilog_command(args)

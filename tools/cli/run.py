@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from neuromesh.engines import run_network
@@ -18,18 +19,40 @@ from neuromesh.tools.cli import MAX_CYCLES_PER_TICK, MIN_OUT_READ
 
 
 class Progress:
-    """A one-line progress report on stderr for long runs (silent when not a terminal or quiet)."""
+    """A one-line progress report on stderr for long runs: ticks done, rate, time left (silent
+    when quiet; on a terminal redrawn in place at most ~4 times a second, else a line every 10%)."""
 
-    def __init__(self, total: int, label: str, quiet: bool = False):
+    def __init__(self, total: int, label: str, quiet: bool = False, stream=None):
+        self.stream = stream or sys.stderr
         self.total, self.label = total, label
-        self.enabled = not quiet and sys.stderr.isatty() and total >= 20
-        self.step = max(1, total // 100)
+        self.tty = self.stream.isatty()
+        self.enabled = not quiet and total >= 20
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def line(self, done: int, now: float) -> str:
+        elapsed = now - self.t0
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - done) / rate if rate > 0 else 0.0
+        return (f"{self.label}: tick {done}/{self.total}, {rate:.1f} ticks/s, "
+                f"{_duration(elapsed)} elapsed, {_duration(left)} left")
 
     def __call__(self, done: int) -> None:
-        if self.enabled and (done % self.step == 0 or done == self.total):
-            print(f"\r{printable(self.label)}: tick {done}/{self.total}", end="", file=sys.stderr, flush=True)
-            if done == self.total:
-                print(file=sys.stderr)
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        last = done == self.total
+        if self.tty:
+            if last or now - self.last >= 0.25:
+                self.last = now
+                print(f"\r{self.line(done, now)}  ", end="\n" if last else "", file=self.stream, flush=True)
+        elif last or done * 10 // self.total != (done - 1) * 10 // self.total:
+            print(self.line(done, now), file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 def host_from_args(args) -> HostBehaviour:
