@@ -2,7 +2,9 @@
 `run(params, writes, tick_inputs, host, progress=..., **options) -> neuromesh.result.EngineRun`.
 
 - `golden`: the cycle-accurate golden model (`neuromesh.sim.engine.run`);
-- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`).
+- `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`);
+- `board`: the chip on an FPGA board through the UART host bridge
+  (`neuromesh.tools.board.engine.run`; options `port`, `baud`; docs/board.md).
 
 `run_network` is the whole flow from files to a result dict: validate, compile, run, report.
 """
@@ -17,6 +19,7 @@ from .spec import NeuroMeshError
 ENGINES = {
     "golden": "neuromesh.sim.engine",
     "rtl": "neuromesh.tools.cosim.engine",
+    "board": "neuromesh.tools.board.engine",
 }
 
 

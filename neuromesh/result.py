@@ -177,6 +177,9 @@ def summary(result: dict) -> str:
     if s["latency_cycles"]:
         lat = s["latency_cycles"]
         lines.append(f"latency firing -> spike_out: min {lat['min']}, mean {lat['mean']:.1f}, max {lat['max']} cycles")
+    if result.get("board"):
+        lines.append(f"board {result['board']['line']}: cycles are board clock cycles including UART pacing "
+                     f"(not cycle-exact: {', '.join(result['board']['not_cycle_exact'][:4])}, ...)")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
     lines.append(f"energy ({s['energy_profile']}): {e['total']:.1f} pJ total [{parts or 'no events'}]")

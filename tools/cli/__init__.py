@@ -44,13 +44,17 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("network", metavar="NET")
     r.add_argument("--stimulus", required=True, metavar="STIM")
     r.add_argument("-o", "--output", required=True, metavar="RESULT")
-    r.add_argument("--engine", choices=("golden", "rtl"), default="golden")
+    r.add_argument("--engine", choices=("golden", "rtl", "board"), default="golden")
     r.add_argument("--energy", default="loihi", metavar="PROFILE",
                    help="energy profile: loihi, truenorth or a JSON file (default loihi)")
     r.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
     r.add_argument("--waves", default=None, metavar="FILE", help="(rtl) write an FST trace")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     _host_options(r)
+    b = r.add_argument_group("board (--engine board, docs/board.md)")
+    b.add_argument("--port", default=None, metavar="TTY", help="the board's serial port, e.g. /dev/ttyUSB0")
+    b.add_argument("--baud", type=int, default=None, metavar="N",
+                   help="line rate the bitstream was built for (default 115200)")
 
     v = sub.add_parser("verilog", help="write the chip's Verilog")
     v.add_argument("-o", "--output", required=True, metavar="FILE")

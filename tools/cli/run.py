@@ -42,6 +42,11 @@ def run_command(args) -> int:
     out = Path(args.output)
     progress = Progress(load_stimulus_ticks(args.stimulus), f"{args.engine}", args.quiet)
     opts = {"waves": args.waves} if args.engine == "rtl" and args.waves else {}
+    board = {name: value for name, value in (("port", args.port), ("baud", args.baud)) if value is not None}
+    if board and args.engine != "board":
+        raise NeuroMeshError(f"--{next(iter(board))}: only --engine board talks to a serial port")
+    if args.engine == "board":
+        opts.update(board)
     result = run_network(args.network, args.stimulus, engine=args.engine, host=host,
                          profile=args.energy, progress=progress, **opts)
     written = []
