@@ -103,6 +103,28 @@ async def bridge_frames(dut):
     got = await _exchange(line, proto.info(proto.INFO_INDEX["rx_depth"]), 8)
     assert got == proto.frame(proto.Response.WORD, job["rx_depth"].to_bytes(4, "little"))
 
+    # TICK on the idle chip: DONE (h, q) with h < q; the chip's `ticks` counter counted it.
+    # RESET clears the chip's counters (not the bridge: it answers); ZERO restarts the stamps.
+    async def read(a):
+        (f,) = proto.Parser().feed(await _exchange(line, proto.read(a), 8))
+        return f.fields()[0]
+
+    async def info(name):
+        (f,) = proto.Parser().feed(await _exchange(line, proto.info(proto.INFO_INDEX[name]), 8))
+        return f.fields()[0]
+
+    ticks = spec.chip_addr("ticks")
+    before = await read(ticks)
+    (done,) = proto.Parser().feed(await _exchange(line, x("a5 05 00 41"), 12))
+    h, q = done.fields()
+    assert done.kind is proto.Response.DONE and h < q
+    assert await read(ticks) == before + 1
+    assert await _exchange(line, proto.reset(), 5) == proto.frame(proto.Response.ACK, bytes([proto.Command.RESET]))
+    assert await read(ticks) == 0
+    late = await info("cycle")
+    assert await _exchange(line, proto.zero(), 5) == proto.frame(proto.Response.ACK, bytes([proto.Command.ZERO]))
+    assert await info("cycle") < late
+
     # A host that ignores the window: INFO answers (8 bytes) are slower on the line than INFO
     # commands (5 bytes), so the transmit side fills, the decoder waits, the receive FIFO
     # fills and bytes are lost: ERROR OVERRUN comes among the answers.
