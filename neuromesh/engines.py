@@ -4,6 +4,8 @@
 - `golden`: the cycle-accurate golden model (`neuromesh.sim.engine.run`);
 - `rtl`: the Amaranth RTL under Verilator (`neuromesh.tools.cosim.engine.run`);
 - `functional`: tick-exact, no cycles (`neuromesh.sim.functional.run`, docs/scale.md).
+- `board`: the chip on an FPGA board through the UART host bridge
+  (`neuromesh.tools.board.engine.run`; options `port`, `baud`; docs/board.md).
 
 `run_network` is the whole flow from files to a result dict: validate, compile, run, report.
 """
@@ -19,6 +21,7 @@ ENGINES = {
     "golden": "neuromesh.sim.engine",
     "rtl": "neuromesh.tools.cosim.engine",
     "functional": "neuromesh.sim.functional",
+    "board": "neuromesh.tools.board.engine",
 }
 
 

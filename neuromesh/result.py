@@ -352,6 +352,9 @@ def summary(result: dict) -> str:
             lp = s["latency_ps"]
             lines.append(f"latency firing -> spike_out: min {lp['min'] / 1000:.1f}, mean {lp['mean'] / 1000:.1f}, "
                          f"max {lp['max'] / 1000:.1f} ns")
+    if result.get("board"):
+        lines.append(f"board {result['board']['line']}: cycles are board clock cycles including UART pacing "
+                     f"(not cycle-exact: {', '.join(result['board']['not_cycle_exact'][:4])}, ...)")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
     lines.append(f"energy ({printable(s['energy_profile'])}): {e['total']:.1f} pJ total [{parts or 'no events'}]"

@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--stimulus", required=True, metavar="STIM")
     r.add_argument("-o", "--output", required=True, metavar="RESULT")
     r.add_argument("--engine", choices=tuple(ENGINES), default="golden",
-                   help="golden (cycle-accurate), rtl (Verilator) or functional (tick-exact, no cycles)")
+                   help="golden (cycle-accurate), rtl (Verilator), functional (tick-exact, no cycles) or board (an FPGA board)")
     r.add_argument("--energy", default="loihi", metavar="PROFILE",
                    help="energy profile: loihi, truenorth or a JSON file (default loihi)")
     r.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
@@ -75,6 +75,10 @@ def parser() -> argparse.ArgumentParser:
                         f"{MAX_CYCLES_PER_TICK:,} per tick of the stimulus (docs/robustness.md)")
     _host_options(r)
     clock_options.add_options(r)
+    b = r.add_argument_group("board (--engine board, docs/board.md)")
+    b.add_argument("--port", default=None, metavar="TTY", help="the board's serial port, e.g. /dev/ttyUSB0")
+    b.add_argument("--baud", type=int, default=None, metavar="N",
+                   help="line rate the bitstream was built for (default 115200)")
 
     s = sub.add_parser("sweep", help="run a design-space sweep on Dask (docs/scale.md)")
     s.add_argument("sweep", metavar="SWEEP.json")

@@ -91,6 +91,11 @@ def run_command(args) -> int:
     progress = Progress(ticks, f"{args.engine}", args.quiet)
     opts = {"max_cycles": max_cycles_from_args(args, ticks)}
     clocks = lambda params: clocks_from_args(args, params)  # noqa: E731 - needs the network's mesh
+    board = {name: value for name, value in (("port", args.port), ("baud", args.baud)) if value is not None}
+    if board and args.engine != "board":
+        raise NeuroMeshError(f"--{next(iter(board))}: only --engine board talks to a serial port")
+    if args.engine == "board":
+        opts.update(board)
     written = []
     # Result, plots and trace belong together: all written, or none (the trace is copied by the
     # engine into its temporary file, renamed with the others).
