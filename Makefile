@@ -9,12 +9,14 @@ NET     ?= examples/tiny/network.json
 STIM    ?= examples/tiny/stimulus.json
 OUT     ?= build/run
 HW      ?=
+BOARD   ?= ulx3s
+BAUD    ?= 115200
 PYTEST_FLAGS ?=
 
-.PHONY: install demo example test test-long sim rtl verilog synth waves bench digits clean help
+.PHONY: install demo example test test-long sim rtl verilog synth bitstream waves bench digits clean help
 
 help:
-	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | waves | bench | digits | clean"
+	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | bitstream | waves | bench | digits | clean"
 
 # One pip call for everything (TOOLCHAIN.md: a second call flips wasmtime back and forth).
 $(STAMP): pyproject.toml
@@ -58,9 +60,14 @@ verilog: $(STAMP)
 synth: $(STAMP)
 	$(PY) -m neuromesh.tools.synth --out build/synth
 
+# A bitstream for a board (docs/board.md): BOARD=ulx3s|icebreaker, BAUD, HW="--width 1 ...".
+bitstream: $(STAMP)
+	$(PY) -m neuromesh.tools.board.bitstream --board $(BOARD) --baud $(BAUD) --out build/bitstream/$(BOARD) $(HW)
+
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 	$(PY) bench/bench_engines.py
+	$(PY) bench/bench_domains.py
 
 digits: $(STAMP)
 	$(PY) -m neuromesh.tools.workloads.digits --out build/digits

@@ -15,16 +15,22 @@ Allocation rules (docs/firmware.md):
   of a tile that holds none), all axons (unused ones as 0), the used synapse and route
   entries, and the active-neuron count n (SPEC 3). Replaying it on a chip that ran before
   leaves a defined state: slots from n on are never updated and no synapse names them.
+
+Everything is computed on NumPy arrays (one entry per synapse, axon, route entry or write;
+sorts and cumulative sums, no Python object per synapse), so time and memory grow linearly with
+the synapses (docs/scale.md gives the figures). The writes come back as `image.Writes` (two
+uint32 arrays that still read as a list of `(addr, data)` pairs).
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
+
+import numpy as np
 
 from neuromesh import spec
 
-from . import image
-from .netfile import Network, NetworkError, load_network
+from .image import Writes
+from .netfile import Network, NetworkError
 from .placement import place
 
 MAP_FORMAT = "neuromesh-map/1"
@@ -34,94 +40,201 @@ RESOURCES = (  # usage key, capacity field, name in messages
     ("synapses", "synapses_per_core", "synapse entries"),
     ("routes", "routes_per_core", "route entries"),
 )
+# The image's region order inside a tile (docs/firmware.md section 6).
+IMAGE_REGIONS = ("param", "state", "acc0", "acc1", "axon", "synapse", "rlist", "route", "active")
 
 
 @dataclass
 class Compiled:
     params: spec.HwParams
-    writes: list   # [(addr, data)] in image order
-    map: dict      # JSON-serialisable, see module docstring / docs/firmware.md
+    writes: Writes  # in image order; iterates as (addr, data) pairs
+    map: dict       # JSON-serialisable, see module docstring / docs/firmware.md
+
+
+def pack(word: spec.Word, **values) -> np.ndarray:
+    """`word.pack` over arrays (values already in range: the network file and the capacity
+    check guarantee it)."""
+    out = 0
+    for f in word.fields:
+        v = np.asarray(values.get(f.name, 0), dtype=np.int64)
+        out = out | ((v & ((1 << f.width) - 1)) << f.lsb)
+    return np.asarray(out, dtype=np.int64)
+
+
+def pack_flits(axon, x, y, host=0) -> np.ndarray:
+    """`spec.pack_flit` over arrays."""
+    lsb = {name: lo for name, lo, _w in spec.FLIT_FIELDS}
+    return (np.asarray(axon, dtype=np.int64) << lsb["axon"]) | (np.asarray(x, dtype=np.int64) << lsb["x"]) | \
+        (np.asarray(y, dtype=np.int64) << lsb["y"]) | (np.asarray(host, dtype=np.int64) << lsb["host"])
 
 
 def compile_network(net: Network) -> Compiled:
     params = net.params
-    order = {p["name"]: k for k, p in enumerate(net.populations)}
+    W, T = params.width, params.n_tiles
     placement = place(net)
-    tile_index = {xy: k for k, xy in enumerate(params.tiles())}
-
-    # Axons per target tile: key (src pop, src index, wexp) -> [(slot, weight), ...].
-    axon_lists = [defaultdict(list) for _ in range(params.n_tiles)]
-    for pr in net.projections:
-        where = placement[pr["post"]]
-        for i, j, w in pr["synapses"]:
-            x, y, slot = where[j]
-            axon_lists[tile_index[(x, y)]][(pr["pre"], i, pr["weight_exp"])].append((slot, w))
-    axons = []  # per tile: [(key, synapse list)] in axon index order
-    for lists in axon_lists:
-        keys = sorted(lists, key=lambda k: (order[k[0]], k[1], k[2]))
-        axons.append([(k, lists[k]) for k in keys])
-
-    # The axons each source neuron reaches, in tile order then axon order.
-    reached = defaultdict(list)
-    for (x, y), k in tile_index.items():
-        for a, ((pop, i, _wexp), _syn) in enumerate(axons[k]):
-            reached[(pop, i)].append((k, a, x, y))
-
-    # Neurons per tile by slot.
-    slots = [dict() for _ in range(params.n_tiles)]  # slot -> (pop dict, index)
-    pops = {p["name"]: p for p in net.populations}
+    pops = net.populations
+    sizes = np.array([p["size"] for p in pops], dtype=np.int64)
+    base = dict(zip((p["name"] for p in pops), np.concatenate(([0], np.cumsum(sizes)))[:-1].tolist()))
+    n_all = int(sizes.sum())
+    # tile and slot of every lif neuron, by global number (population order, index); -1 for inputs
+    tile_of = np.full(n_all, -1, dtype=np.int64)
+    slot_of = np.full(n_all, -1, dtype=np.int32)
     for name, where in placement.items():
-        for i, (x, y, slot) in enumerate(where):
-            slots[tile_index[(x, y)]][slot] = (pops[name], i)
+        b = base[name]
+        tile_of[b:b + len(where)] = where[:, 1] * W + where[:, 0]
+        slot_of[b:b + len(where)] = where[:, 2]
 
-    # Check every capacity before packing anything: an over-full table may not even fit a field.
+    # -- axons: one per (target tile, source, weight_exp), synapses in projection then file order
+    # (one preallocated key per synapse, sorted once: ~30 bytes a synapse at the peak)
+    n_syn_all = sum(len(pr["synapses"]) for pr in net.projections)
+    nn = max(n_all, 1)
+    akey = np.empty(n_syn_all, dtype=np.int64)                  # (tile, source, weight_exp)
+    tgt = np.empty(n_syn_all, dtype=np.int32 if n_all < 2**31 else np.int64)
+    wgt = np.empty(n_syn_all, dtype=np.int16)
+    k = 0
+    for pr in net.projections:
+        s = pr["synapses"]
+        n = len(s)
+        post = s.post.astype(np.int64) + base[pr["post"]]
+        akey[k:k + n] = (tile_of[post] * nn + (s.pre.astype(np.int64) + base[pr["pre"]])) * 8 + pr["weight_exp"]
+        tgt[k:k + n] = post
+        wgt[k:k + n] = s.weight
+        k += n
+        del post
+    order = np.argsort(akey, kind="stable")              # stable: projection order, then file order
+    akey = akey[order]
+    wgt = wgt[order]
+    syn_slot = slot_of[tgt[order]]
+    del tgt, order
+    syn_tile = (akey // (nn * 8)).astype(np.int32)
+    first = np.concatenate(([True], akey[1:] != akey[:-1])) if len(akey) else np.zeros(0, dtype=bool)
+    ax_start = np.flatnonzero(first)                      # axons in (tile, source, wexp) order
+    del first
+    ax_len = np.diff(np.concatenate((ax_start, [len(akey)])))
+    ax_key = akey[ax_start]
+    del akey
+    ax_tile, ax_src, ax_wexp = ax_key // (nn * 8), ax_key // 8 % nn, ax_key % 8
+    tile_first_axon = np.searchsorted(ax_tile, np.arange(T + 1))
+    ax_index = np.arange(len(ax_start)) - tile_first_axon[ax_tile]       # axon number on its tile
+    n_axons = np.diff(tile_first_axon)
+    tile_first_syn = np.searchsorted(syn_tile, np.arange(T + 1))
+    n_syn = np.diff(tile_first_syn)
+    ax_ptr = ax_start - tile_first_syn[ax_tile]                           # list start on its tile
+
+    # -- routes: each source's axons in (tile, axon) order, then a recorded neuron's host flit
+    by_src = np.argsort(ax_src, kind="stable")            # axons are already in (tile, axon) order
+    ax_flit = pack_flits(ax_index, ax_tile % W, ax_tile // W)
+    r_src = ax_src[by_src]
+    lif_src = tile_of[r_src] >= 0
+    r_src, r_flit = r_src[lif_src], ax_flit[by_src][lif_src]
+    r_within = np.arange(len(r_src)) - np.searchsorted(r_src, r_src)
+    recorded = np.zeros(n_all, dtype=bool)
+    for p in pops:
+        if p["record"] and p["kind"] == "lif":
+            recorded[base[p["name"]]:base[p["name"]] + p["size"]] = True
+    rec = np.flatnonzero(recorded)
+    host_flits = pack_flits(slot_of[rec], tile_of[rec] % W, tile_of[rec] // W, 1)
+    r_src = np.concatenate([r_src, rec])
+    r_flit = np.concatenate([r_flit, host_flits])
+    r_within = np.concatenate([r_within, np.full(len(rec), 1 << 40)])
+    order = np.lexsort((r_within, slot_of[r_src], tile_of[r_src]))
+    r_src, r_flit = r_src[order], r_flit[order]
+    r_tile = tile_of[r_src]
+    n_routes = np.bincount(r_tile, minlength=T)
+
+    # -- usage and capacity, before packing anything (an over-full table may not fit a field)
+    lif = tile_of >= 0
+    n_held = np.zeros(T, dtype=np.int64)
+    np.maximum.at(n_held, tile_of[lif], slot_of[lif] + 1)
     usage = []
     for k, (x, y) in enumerate(params.tiles()):
-        used = {
-            "neurons": max(slots[k], default=-1) + 1,
-            "axons": len(axons[k]),
-            "synapses": sum(len(s) for _key, s in axons[k]),
-            "routes": sum(len(reached.get((pop["name"], i), ())) + pop["record"] for pop, i in slots[k].values()),
-        }
+        used = {"neurons": int(n_held[k]), "axons": int(n_axons[k]), "synapses": int(n_syn[k]),
+                "routes": int(n_routes[k])}
         entry = {"tile": [x, y]}
         for key, cap_field, _label in RESOURCES:
             entry[key] = [used[key], getattr(params, cap_field)]
         usage.append(entry)
     check_capacity(net.path, usage)
 
-    flits_of = {src: [spec.pack_flit(a, x, y) for _k, a, x, y in sorted(lst)] for src, lst in reached.items()}
-    routes = [dict() for _ in range(params.n_tiles)]  # slot -> [flit, ...]
-    outputs = {}
-    for k, (x, y) in enumerate(params.tiles()):
-        for slot in sorted(slots[k]):
-            pop, i = slots[k][slot]
-            lst = list(flits_of.get((pop["name"], i), []))
-            if pop["record"]:
-                flit = spec.host_flit(slot, x, y)
-                lst.append(flit)
-                outputs[str(flit)] = [pop["name"], i]
-            routes[k][slot] = lst
-    if any(u["routes"][0] != sum(len(r) for r in routes[k].values()) for k, u in enumerate(usage)):
-        raise RuntimeError("compiler: route usage and route tables disagree (a compiler bug)")
+    # -- the writes, region by region, placed at their image position in one pass
+    A = params.axons_per_core
+    sizes = np.stack([2 * n_held, 2 * n_held, n_held, n_held, np.full(T, A), n_syn, n_held, n_routes,
+                      np.ones(T, dtype=np.int64)], axis=1)
+    block = np.concatenate(([0], np.cumsum(sizes)))[:-1].reshape(T, len(IMAGE_REGIONS))
+    total = int(sizes.sum())
+    addr = np.zeros(total, dtype=np.uint32)
+    data = np.zeros(total, dtype=np.uint32)
 
-    writes = []
-    for k, (x, y) in enumerate(params.tiles()):
-        writes += _tile_writes(params, x, y, slots[k], axons[k], routes[k])
+    def put(region: str, tiles, offsets, words, chunk: int = 1 << 22):
+        tiles, offsets = np.broadcast_arrays(np.asarray(tiles), np.asarray(offsets))
+        words = np.broadcast_to(np.asarray(words), tiles.shape)
+        for lo in range(0, len(tiles), chunk):   # in chunks: bounded temporaries on huge tables
+            t = tiles[lo:lo + chunk].astype(np.int64)
+            o = offsets[lo:lo + chunk].astype(np.int64)
+            pos = block[t, IMAGE_REGIONS.index(region)] + o
+            addr[pos] = ((t // W) << spec.ADDR_Y_LSB) | ((t % W) << spec.ADDR_X_LSB) | \
+                (spec.REGION[region] << spec.ADDR_REGION_LSB) | o
+            data[pos] = words[lo:lo + chunk]
 
-    inputs = {p["name"]: [flits_of.get((p["name"], i), []) for i in range(p["size"])]
-              for p in net.populations if p["kind"] == "input"}
+    g = np.flatnonzero(lif)                                   # every lif neuron
+    nt, ns = tile_of[g], slot_of[g]
+    values = _neuron_params(pops, base, n_all)
+    for w, word in enumerate(spec.PARAM_WORDS):
+        put("param", nt, spec.NEURON_WORDS * ns + w, pack(word, **{f.name: values[f.name][g] for f in word.fields}))
+    for w in range(spec.NEURON_WORDS):
+        put("state", nt, spec.NEURON_WORDS * ns + w, 0)
+    put("acc0", nt, ns, 0)
+    put("acc1", nt, ns, 0)
+    all_axons = np.repeat(np.arange(T), A)
+    put("axon", all_axons, np.tile(np.arange(A), T), 0)       # unused axons: 0
+    put("axon", ax_tile, ax_index, pack(spec.AXON_WORD, ptr=ax_ptr, len=ax_len, wexp=ax_wexp))
+    for lo in range(0, len(syn_tile), 1 << 22):   # chunks: ~8 temporaries of 4 M entries at most
+        t, hi = syn_tile[lo:lo + (1 << 22)], lo + (1 << 22)
+        put("synapse", t, np.arange(lo, lo + len(t)) - tile_first_syn[t],
+            pack(spec.SYNAPSE_WORD, target=syn_slot[lo:hi], weight=wgt[lo:hi]))
+    del syn_slot, wgt
+    rlen = np.bincount(r_src, minlength=n_all)[g]
+    # rptr: entries of the tile's earlier slots (route lists are in slot order per tile)
+    order = np.lexsort((ns, nt))
+    first_route = np.searchsorted(r_tile, np.arange(T + 1))
+    cum = np.zeros(len(g), dtype=np.int64)
+    cum[order] = np.cumsum(rlen[order]) - rlen[order] - first_route[nt[order]]
+    # cum - (routes of earlier tiles) is the list start on the tile
+    put("rlist", nt, ns, np.where(rlen > 0, pack(spec.RLIST_WORD, ptr=cum, len=rlen), 0))
+    put("route", r_tile, np.arange(len(r_tile)) - first_route[r_tile], pack(spec.ROUTE_WORD, flit=r_flit))
+    put("active", np.arange(T), np.zeros(T, dtype=np.int64), pack(spec.ACTIVE_WORD, count=n_held))
+
+    # -- the map
+    inputs = {}
+    in_src = ax_src[by_src]
+    in_flit = ax_flit[by_src]
+    for p in pops:
+        if p["kind"] != "input":
+            continue
+        b = base[p["name"]]
+        lo, hi = np.searchsorted(in_src, [b, b + p["size"]])
+        flits = in_flit[lo:hi].tolist()
+        cuts = np.searchsorted(in_src[lo:hi], np.arange(b, b + p["size"] + 1)).tolist()
+        inputs[p["name"]] = [flits[cuts[i]:cuts[i + 1]] for i in range(p["size"])]
+    outputs = {}   # in tile order, then slot order
+    by_place = np.lexsort((slot_of[rec], tile_of[rec]))
+    rec, host_flits = rec[by_place], host_flits[by_place]
+    rec_pop = np.searchsorted(np.array(list(base.values())), rec, side="right") - 1
+    pop_names = [p["name"] for p in pops]
+    for flit, k, gid in zip(host_flits.tolist(), rec_pop.tolist(), rec.tolist()):
+        outputs[str(flit)] = [pop_names[k], gid - base[pop_names[k]]]
     chip_map = {
         "format": MAP_FORMAT,
         "network": net.path,
         "hardware": params.to_dict(),
         "inputs": inputs,
         "outputs": outputs,
-        "placement": {name: [list(w) for w in where] for name, where in placement.items()},
+        "placement": {name: where.tolist() for name, where in placement.items()},
         "usage": usage,
-        "recorded": [p["name"] for p in net.populations if p["record"]],
-        "populations": [{"name": p["name"], "kind": p["kind"], "size": p["size"]} for p in net.populations],
+        "recorded": [p["name"] for p in pops if p["record"]],
+        "populations": [{"name": p["name"], "kind": p["kind"], "size": p["size"]} for p in pops],
     }
-    return Compiled(params=params, writes=writes, map=chip_map)
+    return Compiled(params=params, writes=Writes(addr, data), map=chip_map)
 
 
 def check_capacity(path, usage: list) -> None:
@@ -135,52 +248,13 @@ def check_capacity(path, usage: list) -> None:
                                    show_value=False)
 
 
-def _pack(word: spec.Word, values: dict) -> int:
-    return word.pack(**{f.name: values[f.name] for f in word.fields})
-
-
-def _neuron_params(pop: dict, i: int) -> dict:
-    """Neuron i's section-3 parameters (each one integer for the population, or one per neuron)."""
-    return {name: (v[i] if isinstance(v, list) else v) for name, v in pop["params"].items()}
-
-
-def _tile_writes(params: spec.HwParams, x: int, y: int, slots: dict, axons: list, routes: dict) -> list:
-    n = max(slots, default=-1) + 1   # slots are consecutive from 0 (placement)
-    out = []
-
-    def put(region, offset, data):
-        out.append((spec.tile_addr(x, y, region, offset), data))
-
-    for slot in range(n):
-        pop, i = slots[slot]
-        values = _neuron_params(pop, i)
-        for w, word in enumerate(spec.PARAM_WORDS):
-            put("param", len(spec.PARAM_WORDS) * slot + w, _pack(word, values))
-    for offset in range(spec.NEURON_WORDS * n):
-        put("state", offset, 0)
-    for region in ("acc0", "acc1"):
-        for offset in range(n):
-            put(region, offset, 0)
-    ptr = 0
-    synapse_words = []
-    for a in range(params.axons_per_core):
-        if a < len(axons):
-            (_pop, _i, wexp), syn = axons[a]
-            put("axon", a, spec.AXON_WORD.pack(ptr=ptr, len=len(syn), wexp=wexp))
-            synapse_words += [spec.SYNAPSE_WORD.pack(target=slot, weight=w) for slot, w in syn]
-            ptr += len(syn)
-        else:
-            put("axon", a, 0)
-    for offset, word in enumerate(synapse_words):
-        put("synapse", offset, word)
-    rptr = 0
-    route_words = []
-    for slot in range(n):
-        lst = routes.get(slot, [])
-        put("rlist", slot, spec.RLIST_WORD.pack(ptr=rptr, len=len(lst)) if lst else 0)
-        route_words += [spec.ROUTE_WORD.pack(flit=f) for f in lst]
-        rptr += len(lst)
-    for offset, word in enumerate(route_words):
-        put("route", offset, word)
-    put("active", 0, spec.ACTIVE_WORD.pack(count=n))
+def _neuron_params(pops: list, base: dict, n_all: int) -> dict:
+    """Every section-3 parameter as an int64 array over all neurons (0 for input neurons)."""
+    out = {name: np.zeros(n_all, dtype=np.int64) for name in spec.NEURON_PARAMS}
+    for p in pops:
+        if p["kind"] != "lif":
+            continue
+        b = base[p["name"]]
+        for name, v in p["params"].items():
+            out[name][b:b + p["size"]] = np.asarray(v, dtype=np.int64)
     return out

@@ -49,7 +49,40 @@ class LoadPlan:
 
 
 def plan(writes, params: spec.HwParams) -> LoadPlan:
-    """Check every write (address in the map, writable, a 32-bit word, table words in range)."""
+    """Check every write (address in the map, writable, a 32-bit word, table words in range).
+    Whole-array checks (`image.first_bad_write`, the same messages): a large image costs no Python
+    work per write beyond the `expected` dict; anything odd takes the per-write path below."""
+    from .image import ImageError, Writes, first_bad_write
+    try:
+        w = Writes.of(writes)
+    except ImageError:
+        w = None                      # a value that is not a 32-bit word: say which, below
+    if w is not None:
+        bad = first_bad_write(params, w)
+        if bad is not None:
+            raise LoadError(f"write {bad[0]}: {bad[1]}")
+        return LoadPlan(params, w, dict(zip(w.addr.tolist(), _masked(params, w).tolist())))
+    return _plan_each(writes, params)
+
+
+def _masked(params: spec.HwParams, w) -> "np.ndarray":
+    """Every write's data masked by its word layout (bits outside the fields read as 0)."""
+    import numpy as np
+    region = (w.addr >> spec.ADDR_REGION_LSB) & ((1 << spec.ADDR_REGION_BITS) - 1)
+    word_k = (w.addr & ((1 << spec.ADDR_OFFSET_BITS) - 1)) % spec.NEURON_WORDS
+    out = w.data.copy()
+    for name in spec.WRITABLE_REGIONS:
+        sel = region == spec.REGION[name]
+        if name in ("param", "state"):   # two words a neuron: even and odd offsets differ
+            for k in range(spec.NEURON_WORDS):
+                m = sel & (word_k == k)
+                out[m] &= np.uint32(spec.region_word(params, name, k).mask)
+        else:
+            out[sel] &= np.uint32(spec.region_word(params, name, 0).mask)
+    return out
+
+
+def _plan_each(writes, params: spec.HwParams) -> LoadPlan:
     writes = list(writes)
     expected = {}
     for k, (addr, data) in enumerate(writes):

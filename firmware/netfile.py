@@ -17,13 +17,16 @@ Choices SPEC.md leaves open (docs/firmware.md explains them):
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
-from neuromesh import spec
+from neuromesh import jsonfile, spec
+from neuromesh.text import printable
 
 NETWORK_FORMAT = "neuromesh-network/2"
 NETWORK_FORMATS = {"neuromesh-network/1": 1, NETWORK_FORMAT: 2}
@@ -53,8 +56,7 @@ class NetworkError(spec.NeuroMeshError, ValueError):
         text += reason
         if show_value:
             text += f" (got {show(value)})"
-        # one line, whatever a name or path holds
-        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
+        super().__init__(printable(text))  # one line, whatever a name or path holds
 
 
 def show(value, limit: int = 60) -> str:
@@ -66,12 +68,60 @@ def show(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class Synapses:
+    """The synapses of one projection as three NumPy arrays (`pre`, `post` int32, `weight` int16:
+    10 bytes a synapse; one entry per synapse in file order, duplicates kept), so that a projection
+    of millions of synapses costs no Python object per synapse. It still reads like the list of
+    `(pre, post, weight)` tuples it replaces: `len`, iteration and `==` against such a list work
+    (small networks, tests). Indices fit int32: a population has at most 16,777,216 neurons."""
+    __slots__ = ("pre", "post", "weight")
+
+    def __init__(self, pre, post, weight):
+        self.pre = np.ascontiguousarray(pre, dtype=np.int32)
+        self.post = np.ascontiguousarray(post, dtype=np.int32)
+        self.weight = np.ascontiguousarray(weight, dtype=np.int16)
+        if not len(self.pre) == len(self.post) == len(self.weight):
+            raise ValueError("Synapses: pre, post and weight must have one entry per synapse")
+
+    @classmethod
+    def from_rows(cls, rows) -> "Synapses":
+        """From an (S, 3) integer array or a list of [pre, post, weight]."""
+        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        return cls(arr[:, 0], arr[:, 1], arr[:, 2])
+
+    def __len__(self) -> int:
+        return len(self.pre)
+
+    def __iter__(self):
+        return iter(zip(self.pre.tolist(), self.post.tolist(), self.weight.tolist()))
+
+    def rows(self) -> np.ndarray:
+        """(S, 3) int64: the rows of a `synapses_file`."""
+        return np.stack([self.pre, self.post, self.weight], axis=1).astype(np.int64)
+
+    def __eq__(self, other):
+        if isinstance(other, Synapses):
+            return (len(self) == len(other) and np.array_equal(self.pre, other.pre)
+                    and np.array_equal(self.post, other.post) and np.array_equal(self.weight, other.weight))
+        try:
+            return list(self) == [tuple(s) for s in other]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        head = list(zip(self.pre[:3].tolist(), self.post[:3].tolist(), self.weight[:3].tolist()))
+        return f"Synapses({len(self)}: {head}{' ...' if len(self) > 3 else ''})"
+
+
 @dataclass
 class Network:
     """A validated network.  `populations`: [{name, size, kind, record, params, placement}]
     with `params` the seven section-3 parameters (each an int for the whole population or a
     list of `size` ints) and `placement` None or [(x, y, count), ...];
-    `projections`: [{pre, post, weight_exp, synapses: [(pre_i, post_j, weight), ...]}];
+    `projections`: [{pre, post, weight_exp, synapses: Synapses}] (arrays; iterable as
+    `(pre_i, post_j, weight)` tuples);
     `clocks`: the clock domains (`spec.Clocks`, one domain unless the hardware block says more)."""
     path: str
     populations: list
@@ -99,46 +149,14 @@ class Stimulus:
 # JSON reading
 
 
-class _DuplicateKey(Exception):
-    pass
-
-
-def _no_duplicates(pairs):
-    seen = {}
-    for k, v in pairs:
-        if k in seen:
-            raise _DuplicateKey(k)
-        seen[k] = v
-    return seen
-
-
-def _bad_constant(name):
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def read_json(path) -> object:
-    """Parse a JSON file; any failure is a one-line NetworkError naming the file (and line)."""
-    path = str(path)
+def read_json(path, what: str = "network") -> object:
+    """Parse a JSON file with the shared limits (`neuromesh.jsonfile`: regular files of bounded
+    size, UTF-8, bounded nesting and integer length, no NaN, no duplicate keys); any failure is
+    a one-line NetworkError naming the file (and line)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NetworkError(path, None, "no such file", show_value=False) from None
-    except IsADirectoryError:
-        raise NetworkError(path, None, "is a directory, not a JSON file", show_value=False) from None
-    except UnicodeDecodeError as e:
-        raise NetworkError(path, None, f"not UTF-8 text (byte {e.start})", show_value=False) from None
-    except OSError as e:
-        raise NetworkError(path, None, f"cannot read: {e.strerror or e}", show_value=False) from None
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_bad_constant)
-    except json.JSONDecodeError as e:
-        raise NetworkError(path, f"line {e.lineno}", f"malformed JSON: {e.msg} (column {e.colno})",
-                           show_value=False) from None
-    except _DuplicateKey as e:
-        raise NetworkError(path, None, f"key {show(e.args[0])} appears twice in one object",
-                           show_value=False) from None
-    except ValueError as e:
-        raise NetworkError(path, None, f"malformed JSON: {e}", show_value=False) from None
+        return jsonfile.read_json(path, what)
+    except jsonfile.JsonFileError as e:
+        raise NetworkError(path, e.where, e.reason, show_value=False) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +346,6 @@ def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -
     if len(given) != 1:
         c.fail(where, "needs exactly one of \"weights\" (dense matrix), \"synapses\" (list) and "
                       "\"synapses_file\" (a .npy file)", given, show_value=bool(given))
-    synapses = []
     if "synapses_file" in pr:
         c.needs_v2(f"{where}.synapses_file")
         synapses = _synapses_file(c, pr["synapses_file"], f"{where}.synapses_file", pre, post)
@@ -343,23 +360,47 @@ def _projection(c: _Checker, pr, where: str, populations: list, by_name: dict) -
                 c.fail(f"{where}.weights[{i}]",
                        f"must have {post['size']} columns (post {post['name']!r} size), not {len(row)}",
                        show_value=False)
-            for j, w in enumerate(row):
-                c.int(w, f"{where}.weights[{i}][{j}]", *WEIGHT_RANGE)
-                if w:
-                    synapses.append((i, j, w))
+        dense = _int_matrix(rows, (len(rows), post["size"]))
+        if dense is None or dense.size and (dense.min() < WEIGHT_RANGE[0] or dense.max() > WEIGHT_RANGE[1]):
+            for i, row in enumerate(rows):   # name the first bad entry (the slow path, only on error)
+                for j, w in enumerate(row):
+                    c.int(w, f"{where}.weights[{i}][{j}]", *WEIGHT_RANGE)
+        i_idx, j_idx = np.nonzero(dense)   # row-major, as the file reads
+        synapses = Synapses(i_idx, j_idx, dense[i_idx, j_idx])
     else:
-        for k, s in enumerate(c.list(pr["synapses"], f"{where}.synapses")):
-            w = f"{where}.synapses[{k}]"
-            if not isinstance(s, list) or len(s) != 3:
-                c.fail(w, "must be [pre, post, weight]", s)
-            i = c.int(s[0], f"{w}[0]", 0, pre["size"] - 1)
-            j = c.int(s[1], f"{w}[1]", 0, post["size"] - 1)
-            wt = c.int(s[2], f"{w}[2]", *WEIGHT_RANGE)
-            synapses.append((i, j, wt))
+        entries = c.list(pr["synapses"], f"{where}.synapses")
+        arr = _int_matrix(entries, (len(entries), 3))
+        limits = (("pre", 0, pre["size"] - 1), ("post", 0, post["size"] - 1), ("weight", *WEIGHT_RANGE))
+        if arr is None or any(len(arr) and (arr[:, col].min() < lo or arr[:, col].max() > hi)
+                              for col, (_n, lo, hi) in enumerate(limits)):
+            for k, s in enumerate(entries):   # name the first bad entry (the slow path, only on error)
+                w = f"{where}.synapses[{k}]"
+                if not isinstance(s, list) or len(s) != 3:
+                    c.fail(w, "must be [pre, post, weight]", s)
+                c.int(s[0], f"{w}[0]", 0, pre["size"] - 1)
+                c.int(s[1], f"{w}[1]", 0, post["size"] - 1)
+                c.int(s[2], f"{w}[2]", *WEIGHT_RANGE)
+        synapses = Synapses.from_rows(arr)
     return {"pre": pre["name"], "post": post["name"], "weight_exp": wexp, "synapses": synapses}
 
 
-def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> list:
+def _int_matrix(rows: list, shape: tuple):
+    """`rows` (JSON lists) as an int64 array of `shape` if every entry is a JSON integer (not a
+    bool, not a float) and the rows have that shape; None otherwise (the caller then names the
+    first bad entry). One pass of C-level checks: no Python object per entry is kept."""
+    if not rows:
+        return np.zeros(shape, dtype=np.int64)
+    if set(map(type, rows)) != {list} or set(map(len, rows)) != {shape[1]}:
+        return None
+    if set(map(type, itertools.chain.from_iterable(rows))) - {int}:   # bool and float are not int here
+        return None
+    try:
+        return np.array(rows, dtype=np.int64).reshape(shape)
+    except OverflowError:   # an integer beyond int64 is out of range anyway
+        return None
+
+
+def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> "Synapses":
     """A NumPy `.npy` file (path relative to the network file) of an integer array (S, 3) whose
     rows mean what `synapses` entries mean; read without pickles, checked with whole-array
     operations (the first bad row is named)."""
@@ -376,14 +417,16 @@ def _synapses_file(c: _Checker, value, where: str, pre: dict, post: dict) -> lis
         c.fail(where, f"must hold an array of shape (S, 3), not {getattr(arr, 'shape', '?')}", value)
     if not np.issubdtype(arr.dtype, np.integer):
         c.fail(where, f"must hold integers, not {arr.dtype}", value)
-    arr = np.asarray(arr, dtype=np.int64)
+    columns = []
     for col, (name, lo, hi) in enumerate((("pre", 0, pre["size"] - 1), ("post", 0, post["size"] - 1),
                                            ("weight", *WEIGHT_RANGE))):
-        bad = np.flatnonzero((arr[:, col] < lo) | (arr[:, col] > hi))
+        column = np.asarray(arr[:, col])   # one column at a time, in the file's integer type
+        bad = np.flatnonzero((column < lo) | (column > hi))
         if bad.size:
             k = int(bad[0])
-            c.fail(f"{where}[{k}][{col}]", f"{name} must be in {lo}..{hi}", int(arr[k, col]))
-    return list(map(tuple, arr.tolist()))
+            c.fail(f"{where}[{k}][{col}]", f"{name} must be in {lo}..{hi}", int(column[k]))
+        columns.append(column)
+    return Synapses(*columns)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,15 +445,17 @@ def _ticks(c: _Checker, raw) -> int:
 
 def load_stimulus_ticks(path) -> int:
     """The number of ticks of a stimulus file (cheap: for progress reports)."""
-    return _ticks(_Checker(path), read_json(path))
+    return _ticks(_Checker(path), read_json(path, "stimulus"))
 
 
 def load_stimulus(path, network: Network) -> Stimulus:
-    raw = read_json(path)
+    raw = read_json(path, "stimulus")
     return parse_stimulus(raw, network, path)
 
 
 def parse_stimulus(raw, network: Network, path="<stimulus>") -> Stimulus:
+    """Check a parsed stimulus against `network`; the returned Stimulus holds `raw`'s own event
+    lists (not copies)."""
     c = _Checker(path)
     ticks = _ticks(c, raw)
     spikes_raw = raw.get("spikes", {})
@@ -426,16 +471,42 @@ def parse_stimulus(raw, network: Network, path="<stimulus>") -> Stimulus:
         if pop["kind"] != "input":
             c.fail(where, "only an input population can be driven by the stimulus", name)
         c.list(events, where)
-        seen, out = set(), []
-        for k, ev in enumerate(events):
-            w = f"{where}[{k}]"
-            if not isinstance(ev, list) or len(ev) != 2:
-                c.fail(w, "must be [tick, index]", ev)
-            t = c.int(ev[0], f"{w}[0]", 1, ticks)
-            i = c.int(ev[1], f"{w}[1]", 0, pop["size"] - 1)
-            if (t, i) in seen:
-                c.fail(w, "duplicate spike (a neuron spikes at most once a tick)", ev)
-            seen.add((t, i))
-            out.append([t, i])
-        spikes[name] = out
+        _check_events(c, where, events, ticks, pop["size"])
+        spikes[name] = events  # checked in place: a huge stimulus is not copied
     return Stimulus(ticks=ticks, spikes=spikes)
+
+
+def _check_events(c: _Checker, where: str, events: list, ticks: int, size: int) -> None:
+    """Every entry `[tick, index]` in range, and no pair twice, without building anything as
+    large as `events` in Python objects (a 10^7-spike stimulus whose last entry is bad ends with
+    that entry named, not with MemoryError, and a good one is checked in seconds): the shapes
+    and types are checked with C-level passes (`set(map(...))`), the ranges and duplicates on
+    one NumPy array; only a bad list is walked entry by entry, to name the first bad entry."""
+    pairs = None
+    if (set(map(type, events)) <= {list} and set(map(len, events)) <= {2}
+            and set(map(type, chain.from_iterable(events))) <= {int}):
+        try:
+            pairs = np.array(events, dtype=np.int64).reshape(len(events), 2)
+        except OverflowError:
+            pass
+    if pairs is None:
+        bad = range(len(events))
+    else:
+        t, i = pairs[:, 0], pairs[:, 1]
+        bad = np.flatnonzero((t < 1) | (t > ticks) | (i < 0) | (i >= size))[:1].tolist()
+    for k in bad:  # the first bad entry, named (this loop ends at it)
+        ev = events[k]
+        if type(ev) is not list or len(ev) != 2:
+            c.fail(f"{where}[{k}]", "must be [tick, index]", ev)
+        c.int(ev[0], f"{where}[{k}][0]", 1, ticks)
+        c.int(ev[1], f"{where}[{k}][1]", 0, size - 1)
+    if pairs is None or len(events) < 2:
+        return
+    keys = pairs[:, 0] * size + pairs[:, 1]
+    del pairs
+    order = np.argsort(keys, kind="stable")   # equal keys keep file order
+    keys = keys[order]
+    repeats = order[1:][keys[1:] == keys[:-1]]
+    if repeats.size:
+        k = int(repeats.min())                  # the first entry that repeats an earlier one
+        c.fail(f"{where}[{k}]", "duplicate spike (a neuron spikes at most once a tick)", events[k])

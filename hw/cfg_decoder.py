@@ -1,44 +1,83 @@
 """The chip's configuration decoder: `cfg_req` / `cfg_resp` (SPEC section 6) onto the per-tile
-configuration buses and the chip registers (docs/architecture.md sections 5 and 6).
+configuration buses, the domain bridges and the chip registers (docs/architecture.md sections 5,
+6 and 8.5).
 
 Timing, for a request accepted in cycle c (`cfg_req.valid & cfg_req.ready`):
-- c: the address is decoded combinationally from the payload and, for a mapped tile address,
-  `we` or `re` is driven on that tile's bus in the same cycle c (a write takes effect at the
-  end of c). A chip register's value during c is latched at the end of c.
+- c: the address is decoded combinationally from the payload. For a tile of domain 0,
+  `we` or `re` is driven on that tile's bus in the same cycle c (a write takes effect at the end
+  of c). A chip register's value during c is latched at the end of c. For a tile of domain k >= 1,
+  or domain k's busy counter, the request goes to domain k's bridge (`start` in c).
 - c+1: the tile answers on its `rdata` (a synchronous read); the answer, or the latched chip
   register, or 0 for an unmapped address, is latched into the response register.
 - c+2 on: `cfg_resp.valid` is high with the word, until it is taken.
-`cfg_req.ready = ~busy & ~pending` where `pending` is set by an accepted read and cleared by
-the `cfg_resp` transfer (registered state only; the ready returns the cycle after the response
-is taken). Writes leave no pending state: they can go back to back, one per cycle.
+- A bridged access is done in the domain-0 cycle y its bridge reports `done` (section 8.5): a
+  read answers on `cfg_resp` from y+1, a write frees `cfg_req` from y+1.
+`cfg_req.ready = ~busy & ~pending` where `pending` is set by an accepted read or bridged access
+and cleared by the `cfg_resp` transfer or the bridge's `done` (registered state only). Domain-0
+writes leave no pending state: they can go back to back, one per cycle.
 
 Unmapped addresses (spec.decode_addr refuses them) read as 0 and writes to them, to counters
 and to chip registers are ignored. Field positions all come from neuromesh.spec.
 """
-from amaranth.hdl import Array, Const, Module, Signal
+from amaranth.hdl import Array, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
-from neuromesh.hw.cfg_bus import CfgBusSignature
+from neuromesh.hw.cfg_bus import REGION_BITS, CfgBusSignature
 
 REGION_FIELD_BITS = spec.ADDR_REGION_BITS
 TILE_FIELD_TOP = spec.ADDR_TILE_TOP          # bits [TILE_FIELD_TOP, 31) of a tile address must be 0
 
 
-class CfgDecoder(wiring.Component):
-    """`tiles[y * width + x]` is tile (x, y)'s bus. `ticks`, `busy_cycles`, `parity` and `busy`
-    are the chip-register values kept by the chip top."""
+class BridgeRequestSignature(wiring.Signature):
+    """From the decoder's side: one configuration access handed to a domain bridge."""
 
-    def __init__(self, params: spec.HwParams):
+    def __init__(self, n_tiles: int):
+        super().__init__({
+            "start": Out(1), "region": Out(REGION_BITS), "offset": Out(spec.ADDR_OFFSET_BITS),
+            "wdata": Out(spec.CFG_WORD_BITS), "we": Out(1), "tile": Out(range(max(2, n_tiles))),
+            "counter": Out(1),
+            "done": In(1), "rdata": In(spec.CFG_WORD_BITS),
+        })
+
+
+def check_partition(params: spec.HwParams, partition) -> tuple:
+    """The domain of every tile (tile index order): domain 0 holds tile (0, 0) and the domains
+    are numbered 0 .. D-1 with none empty."""
+    if partition is None:
+        return (0,) * params.n_tiles
+    partition = tuple(partition)
+    if len(partition) != params.n_tiles or any(isinstance(k, bool) or not isinstance(k, int) or k < 0
+                                               for k in partition):
+        raise spec.ConfigError("partition", partition, f"must give a domain (0, 1, ...) for each of the "
+                               f"{params.n_tiles} tiles")
+    if partition[0] != 0:
+        raise spec.ConfigError("partition", partition, "tile (0, 0) must be in domain 0")
+    if set(partition) != set(range(max(partition) + 1)):
+        raise spec.ConfigError("partition", partition, "domains must be numbered 0 .. D-1 with none empty")
+    return partition
+
+
+class CfgDecoder(wiring.Component):
+    """`tiles[i]` is the bus of the i-th domain-0 tile (tile index order); `bridges[k-1]` is
+    domain k's bridge. `ticks`, `busy_cycles`, `domain0_busy_cycles`, `parity` and `busy` are
+    the chip-register values kept by the chip top."""
+
+    def __init__(self, params: spec.HwParams, partition=None):
         self.params = params
+        self.partition = check_partition(params, partition)
+        self.n_domains = max(self.partition) + 1
+        self.members = [[i for i, k in enumerate(self.partition) if k == d] for d in range(self.n_domains)]
         super().__init__({
             "cfg_req": In(stream.Signature(spec.cfg_req_layout())),
             "cfg_resp": Out(stream.Signature(spec.CFG_RESP_WIDTH)),
-            "tiles": Out(CfgBusSignature()).array(params.n_tiles),
+            "tiles": Out(CfgBusSignature()).array(len(self.members[0])),
+            "bridges": Out(BridgeRequestSignature(max(len(t) for t in self.members))).array(self.n_domains - 1),
             "busy": In(1),
             "ticks": In(spec.COUNTER_BITS),
             "busy_cycles": In(spec.COUNTER_BITS),
+            "domain0_busy_cycles": In(spec.COUNTER_BITS),
             "parity": In(1),
         })
 
@@ -48,7 +87,7 @@ class CfgDecoder(wiring.Component):
         req = self.cfg_req.payload
         addr = req.addr
 
-        pending = Signal()                  # a read accepted and not yet answered and taken
+        pending = Signal()                  # a read or bridged access not yet finished
         accept = Signal()
         m.d.comb += [self.cfg_req.ready.eq(~self.busy & ~pending),
                      accept.eq(self.cfg_req.valid & self.cfg_req.ready)]
@@ -60,9 +99,15 @@ class CfgDecoder(wiring.Component):
         ty = addr[spec.ADDR_Y_LSB:spec.ADDR_Y_LSB + spec.COORD_BITS]
         is_global = addr[spec.ADDR_GLOBAL_BIT]
 
+        global_ok = Signal()
+        m.d.comb += global_ok.eq(is_global & (addr[spec.ADDR_OFFSET_BITS:spec.ADDR_GLOBAL_BIT] == 0))
         chip_hit = Signal()
-        m.d.comb += chip_hit.eq(is_global & (addr[spec.ADDR_OFFSET_BITS:spec.ADDR_GLOBAL_BIT] == 0)
-                                & (offset < len(spec.CHIP_REGISTERS)))
+        m.d.comb += chip_hit.eq(global_ok & (offset < len(spec.CHIP_REGISTERS)))
+        dom_reg = Signal(range(spec.MAX_DOMAINS + spec.DOMAIN_BUSY_BASE))
+        m.d.comb += dom_reg.eq(offset - spec.DOMAIN_BUSY_BASE)
+        dom_hit = Signal()          # a domain's busy counter, 0 <= k < D
+        m.d.comb += dom_hit.eq(global_ok & (offset >= spec.DOMAIN_BUSY_BASE)
+                               & (offset < spec.DOMAIN_BUSY_BASE + self.n_domains))
 
         region_ok = Signal()       # region exists and the offset lies inside it
         writable = Signal()
@@ -74,17 +119,39 @@ class CfgDecoder(wiring.Component):
         tile_hit = Signal()
         m.d.comb += tile_hit.eq(~is_global & (addr[TILE_FIELD_TOP:spec.ADDR_GLOBAL_BIT] == 0)
                                 & (tx < p.width) & (ty < p.height) & region_ok)
+        tile_index = Signal(range(max(2, p.n_tiles)))
+        m.d.comb += tile_index.eq(ty * p.width + tx)
 
-        for index, (x, y) in enumerate(p.tiles()):
-            bus = self.tiles[index]
-            here = Signal(name=f"sel_{x}_{y}")
+        # Which domain the access goes to, and the tile's index among that domain's tiles.
+        domain = Signal(range(max(2, self.n_domains)))
+        local = Signal(range(max(2, p.n_tiles)))
+        with m.Switch(tile_index):
+            for i, k in enumerate(self.partition):
+                with m.Case(i):
+                    m.d.comb += [domain.eq(k), local.eq(self.members[k].index(i))]
+        bridged = Signal()         # goes through a domain bridge
+        m.d.comb += bridged.eq((tile_hit & (domain != 0)) | (dom_hit & (dom_reg != 0)))
+
+        for j, i in enumerate(self.members[0]):
+            bus = self.tiles[j]
+            here = Signal(name=f"sel_{i % p.width}_{i // p.width}")
             m.d.comb += [
-                here.eq(accept & tile_hit & (tx == x) & (ty == y)),
+                here.eq(accept & tile_hit & (tile_index == i)),
                 bus.region.eq(region),
                 bus.offset.eq(offset),
                 bus.wdata.eq(req.data),
                 bus.we.eq(here & req.write & writable),
                 bus.re.eq(here & ~req.write),
+            ]
+        for k in range(1, self.n_domains):
+            br = self.bridges[k - 1]
+            to_k = Signal(name=f"to_domain_{k}")
+            counter = Signal(name=f"counter_{k}")
+            m.d.comb += [
+                counter.eq(dom_hit & (dom_reg == k)),
+                to_k.eq(accept & ((tile_hit & (domain == k)) | counter)),
+                br.start.eq(to_k), br.region.eq(region), br.offset.eq(offset), br.wdata.eq(req.data),
+                br.we.eq(req.write & writable & ~counter), br.tile.eq(local), br.counter.eq(counter),
             ]
 
         # ---- chip registers (values during cycle c) -----------------------------------------
@@ -101,31 +168,46 @@ class CfgDecoder(wiring.Component):
                         "busy_cycles": self.busy_cycles,
                         "status": (self.busy << status.field("busy").lsb)
                                   | (self.parity << status.field("parity").lsb),
+                        "domains": Const(self.n_domains, spec.CFG_WORD_BITS),
                     }[name]
                     m.d.comb += chip_value.eq(value)
+            with m.Case(spec.DOMAIN_BUSY_BASE):
+                m.d.comb += chip_value.eq(self.domain0_busy_cycles)
 
-        # ---- read pipeline ------------------------------------------------------------------
-        stage1 = Signal()                        # cycle c+1 of a read
+        # ---- read pipeline (domain 0) and bridged accesses ---------------------------------
+        stage1 = Signal()                        # cycle c+1 of a domain-0 read
         stage1_tile = Signal()                   # ... answered by a tile
-        stage1_index = Signal(range(max(2, p.n_tiles)))
+        stage1_index = Signal(range(max(2, len(self.members[0]))))
         stage1_value = Signal(spec.CFG_WORD_BITS)                # chip register value, or 0 if unmapped
-        tile_index = Signal.like(stage1_index)
-        m.d.comb += tile_index.eq(ty * p.width + tx)
+        local_chip = Signal()
+        m.d.comb += local_chip.eq(chip_hit | (dom_hit & (dom_reg == 0)))
 
+        inflight = Signal(range(max(2, self.n_domains)))         # the bridge of a bridged access
+        inflight_read = Signal()
         m.d.sync += stage1.eq(0)
-        with m.If(accept & ~req.write):
+        with m.If(accept & bridged):
+            m.d.sync += [pending.eq(1), inflight.eq(Mux(tile_hit, domain, dom_reg)),
+                         inflight_read.eq(~req.write)]
+        with m.Elif(accept & ~req.write):
             m.d.sync += [pending.eq(1), stage1.eq(1), stage1_tile.eq(tile_hit),
-                         stage1_index.eq(tile_index),
-                         stage1_value.eq(chip_hit.replicate(spec.CFG_WORD_BITS) & chip_value)]
+                         stage1_index.eq(local),
+                         stage1_value.eq(local_chip.replicate(spec.CFG_WORD_BITS) & chip_value)]
 
         resp_valid = Signal()
         resp_data = Signal(spec.CFG_WORD_BITS)
-        rdata = Array(bus.rdata for bus in self.tiles)
+        rdata = Array(bus.rdata for bus in self.tiles) if self.tiles else None
         with m.If(stage1):
-            m.d.sync += [resp_valid.eq(1),
-                         resp_data.eq(stage1_value)]
-            with m.If(stage1_tile):
-                m.d.sync += resp_data.eq(rdata[stage1_index])
+            m.d.sync += [resp_valid.eq(1), resp_data.eq(stage1_value)]
+            if rdata is not None:
+                with m.If(stage1_tile):
+                    m.d.sync += resp_data.eq(rdata[stage1_index])
+        for k in range(1, self.n_domains):
+            br = self.bridges[k - 1]
+            with m.If(pending & (inflight == k) & br.done):
+                with m.If(inflight_read):
+                    m.d.sync += [resp_valid.eq(1), resp_data.eq(br.rdata)]
+                with m.Else():
+                    m.d.sync += pending.eq(0)
         m.d.comb += [self.cfg_resp.valid.eq(resp_valid), self.cfg_resp.payload.eq(resp_data)]
         with m.If(self.cfg_resp.valid & self.cfg_resp.ready):
             m.d.sync += [resp_valid.eq(0), pending.eq(0)]

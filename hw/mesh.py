@@ -1,21 +1,29 @@
-"""The chip top (SPEC sections 1, 2, 6; docs/architecture.md section 5): a W x H mesh of Tiles,
-the host ports at the west edge of tile (0, 0), the tick handshake, `busy`, the configuration
-decoder (hw/cfg_decoder.py) and the chip registers.
+"""The chip top (SPEC sections 1, 2, 6; docs/architecture.md sections 5 and 8): a W x H mesh of
+Tiles in one or more clock domains, the host ports at the west edge of tile (0, 0), the tick
+handshake and barrier, `busy`, the configuration decoder (hw/cfg_decoder.py) and the chip
+registers.
 
 - Links: tile (x, y)'s east output is tile (x+1, y)'s west input, its north output tile
   (x, y+1)'s south input, and so on; edge inputs have `valid = 0`, edge outputs `ready = 0`
   (XY routing never asks for them). `spike_in` is tile (0, 0)'s west input, `spike_out` its
-  west output.
-- `busy` = some router input FIFO holds a flit or some core is not idle (links are wires and
-  hold nothing). `tick.ready = ~busy`; the handshake (cycle h) pulses `tick_start` into every
-  core in h, flips `parity` and increments `ticks`. `busy_cycles` counts the cycles with `busy`.
+  west output. Between tiles of different domains the link is an `AsyncLink` (section 8.2).
+- One domain: `busy` = some router input FIFO holds a flit or some core is not idle (links are
+  wires and hold nothing). `tick.ready = ~busy`; the handshake (cycle h) pulses `tick_flip` and
+  `tick_start` into every core in h, flips `parity` and increments `ticks`. `busy_cycles`
+  counts the cycles with `busy`.
+- Several domains (`partition`: the domain of each tile; domain k >= 1 is clocked by the input
+  `clk_k` and reset by `rst` through a synchronizer): each domain k >= 1 has a `DomainBridge`
+  for the tick barrier, its busy and configuration (sections 8.3-8.6).
 """
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, ClockDomain, DomainRenamer, Module, ResetSignal, Signal
 from amaranth.lib import stream, wiring
+from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
-from neuromesh.hw.cfg_decoder import CfgDecoder
+from neuromesh.hw.async_link import AsyncLink
+from neuromesh.hw.cfg_decoder import CfgDecoder, check_partition
+from neuromesh.hw.domain_bridge import DomainBridge
 from neuromesh.hw.tile import LINK_PORTS, Tile
 
 VERILOG_NAME = "neuromesh_chip"
@@ -40,74 +48,160 @@ def check_init(params: spec.HwParams, init) -> dict:
     return init
 
 
-class Chip(wiring.Component):
-    """The whole chip, with exactly the SPEC section 6 ports."""
+def domain_name(k: int) -> str:
+    """Domain 0 is Amaranth's `sync` (clock `clk`, reset `rst`); domain k >= 1 is `d<k>`."""
+    return "sync" if k == 0 else f"d{k}"
 
-    def __init__(self, params: spec.HwParams, init=None):
+
+class Chip(wiring.Component):
+    """The whole chip, with exactly the SPEC section 6 ports (and `clk_k` for each domain
+    k >= 1). `partition`: the domain of each tile in tile index order (default: all in 0)."""
+
+    def __init__(self, params: spec.HwParams, init=None, partition=None):
         if not isinstance(params, spec.HwParams):
             raise spec.ConfigError("params", params, "must be a neuromesh.spec.HwParams")
         spec.check_rtl_size(params, "Verilog generation")
         self.params = params
+        self.partition = check_partition(params, partition)
+        self.n_domains = max(self.partition) + 1
         init = check_init(params, init)
-        self.tiles = {(x, y): Tile(params, x, y, init.get((x, y)))
-                      for x, y in params.tiles()}
-        self.decoder = CfgDecoder(params)
-        super().__init__({
+        self.domain_of = dict(zip(params.tiles(), self.partition))
+        self.tiles = {}
+        for x, y in params.tiles():
+            async_inputs = [port for port in LINK_PORTS if self._crosses(x, y, port)]
+            self.tiles[(x, y)] = Tile(params, x, y, init.get((x, y)), async_inputs)
+        self.decoder = CfgDecoder(params, self.partition)
+        members = {
             "cfg_req": In(stream.Signature(spec.cfg_req_layout())),
             "cfg_resp": Out(stream.Signature(spec.CFG_RESP_WIDTH)),
             "spike_in": In(stream.Signature(spec.flit_layout())),
             "spike_out": Out(stream.Signature(spec.flit_layout())),
             "tick": In(TickSignature),
             "busy": Out(1),
-        })
+        }
+        members.update({f"clk_{k}": In(1) for k in range(1, self.n_domains)})
+        super().__init__(members)
+
+    def _crosses(self, x: int, y: int, port: int) -> bool:
+        """The link into (x, y) at `port` comes from a tile of another domain."""
+        dx, dy = spec.PORT_DELTA[port]
+        other = self.domain_of.get((x + dx, y + dy))
+        return other is not None and other != self.domain_of[(x, y)]
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        for (x, y), tile in self.tiles.items():
-            m.submodules[f"tile_{x}_{y}"] = tile
+        n_dom = self.n_domains
 
-        # Links between neighbours.
+        # Clock domains k >= 1: clock from `clk_k`, reset = `rst` synchronized into the domain.
+        for k in range(1, n_dom):
+            cd = ClockDomain(domain_name(k))
+            m.domains += cd
+            rst_k = Signal(name=f"rst_{k}")
+            m.submodules[f"rst_sync_{k}"] = FFSynchronizer(ResetSignal("sync"), rst_k, o_domain=cd.name,
+                                                           init=1, stages=2)
+            m.d.comb += [cd.clk.eq(getattr(self, f"clk_{k}")), cd.rst.eq(rst_k)]
+
+        for (x, y), tile in self.tiles.items():
+            k = self.domain_of[(x, y)]
+            m.submodules[f"tile_{x}_{y}"] = tile if k == 0 else DomainRenamer({"sync": domain_name(k)})(tile)
+
+        # Links between neighbours: wires inside a domain, an AsyncLink between domains.
+        link_busy = [[] for _ in range(n_dom)]   # busy of the links each domain sends on
         for (x, y), tile in self.tiles.items():
             for port in LINK_PORTS:
                 dx, dy = spec.PORT_DELTA[port]
                 neighbour = self.tiles.get((x + dx, y + dy))
-                if neighbour is not None:
+                if neighbour is None:
+                    continue
+                a, b = self.domain_of[(x, y)], self.domain_of[(x + dx, y + dy)]
+                if a == b:
                     wiring.connect(m, tile.link_out(port), neighbour.link_in(spec.OPPOSITE[port]))
+                else:
+                    link = AsyncLink(domain_name(a), domain_name(b))
+                    m.submodules[f"link_{x}_{y}_{spec.PORTS[port]}"] = link
+                    wiring.connect(m, tile.link_out(port), link.i)
+                    wiring.connect(m, link.o, neighbour.link_in(spec.OPPOSITE[port]))
+                    link_busy[a].append(link.busy)
         origin = self.tiles[(0, 0)]
         wiring.connect(m, wiring.flipped(self.spike_in), origin.link_in(spec.WEST))
         wiring.connect(m, origin.link_out(spec.WEST), wiring.flipped(self.spike_out))
 
-        # Quiescence and the tick handshake.
-        busy = Signal()
-        m.d.comb += busy.eq(Cat(tile.busy for tile in self.tiles.values()).any())
-        m.d.comb += self.busy.eq(busy)
+        # Each domain's local busy (architecture 8.4).
+        local_busy = []
+        for k in range(n_dom):
+            b = Signal(name=f"busy_domain_{k}")
+            parts = [t.busy for xy, t in self.tiles.items() if self.domain_of[xy] == k] + link_busy[k]
+            m.d.comb += b.eq(Cat(parts).any())
+            local_busy.append(b)
 
+        # Quiescence, the tick handshake and (several domains) the barrier of section 8.3.
+        busy = Signal()
         ticks = Signal(spec.COUNTER_BITS)
         busy_cycles = Signal(spec.COUNTER_BITS)
+        domain0_busy_cycles = Signal(spec.COUNTER_BITS)
         parity = Signal()
         handshake = Signal()
-        m.d.comb += [self.tick.ready.eq(~busy), handshake.eq(self.tick.valid & ~busy)]
-        for tile in self.tiles.values():
-            m.d.comb += tile.tick_start.eq(handshake)
+        m.d.comb += [self.busy.eq(busy), self.tick.ready.eq(~busy), handshake.eq(self.tick.valid & ~busy)]
         with m.If(handshake):
             m.d.sync += [ticks.eq(ticks + 1), parity.eq(~parity)]
         with m.If(busy):
             m.d.sync += busy_cycles.eq(busy_cycles + 1)
+        with m.If(local_busy[0]):
+            m.d.sync += domain0_busy_cycles.eq(domain0_busy_cycles + 1)
+        tiles0 = [t for xy, t in self.tiles.items() if self.domain_of[xy] == 0]
+        for tile in tiles0:
+            m.d.comb += tile.tick_flip.eq(handshake)
+
+        bridges = []
+        if n_dom == 1:
+            m.d.comb += busy.eq(local_busy[0])
+            for tile in tiles0:
+                m.d.comb += tile.tick_start.eq(handshake)
+        else:
+            arm, go = Signal(), Signal()
+            with m.If(handshake):
+                m.d.sync += arm.eq(~arm)
+            for k in range(1, n_dom):
+                members = [xy for xy in p.tiles() if self.domain_of[xy] == k]
+                br = DomainBridge(domain_name(k), len(members))
+                m.submodules[f"bridge_{k}"] = br
+                m.d.comb += [br.arm.eq(arm), br.go.eq(go), br.busy_k.eq(local_busy[k])]
+                for i, xy in enumerate(members):
+                    tile = self.tiles[xy]
+                    m.d.comb += [tile.tick_flip.eq(br.flip), tile.tick_start.eq(br.start)]
+                    wiring.connect(m, br.tiles[i], tile.cfg)
+                bridges.append(br)
+            all_armed = Cat(br.armed_s == arm for br in bridges).all()
+            go_now = Signal()
+            m.d.comb += go_now.eq((go != arm) & all_armed)
+            with m.If(go_now):
+                m.d.sync += go.eq(arm)
+            for tile in tiles0:
+                m.d.comb += tile.tick_start.eq(go_now)
+            starting = Signal()
+            m.d.comb += starting.eq((go != arm) | Cat(br.started_s != go for br in bridges).any())
+            m.d.comb += busy.eq(local_busy[0] | starting | Cat(br.busy_s for br in bridges).any())
 
         # Configuration.
         m.submodules.cfg = dec = self.decoder
         wiring.connect(m, wiring.flipped(self.cfg_req), dec.cfg_req)
         wiring.connect(m, dec.cfg_resp, wiring.flipped(self.cfg_resp))
-        for index, xy in enumerate(p.tiles()):
-            wiring.connect(m, dec.tiles[index], self.tiles[xy].cfg)
+        for j, xy in enumerate(xy for xy in p.tiles() if self.domain_of[xy] == 0):
+            wiring.connect(m, dec.tiles[j], self.tiles[xy].cfg)
+        for k, br in enumerate(bridges, start=1):
+            req = dec.bridges[k - 1]
+            m.d.comb += [br.cfg_start.eq(req.start), br.cfg_region.eq(req.region), br.cfg_offset.eq(req.offset),
+                         br.cfg_wdata.eq(req.wdata), br.cfg_we.eq(req.we), br.cfg_tile.eq(req.tile),
+                         br.cfg_counter.eq(req.counter), req.done.eq(br.cfg_done), req.rdata.eq(br.cfg_rdata)]
         m.d.comb += [dec.busy.eq(busy), dec.ticks.eq(ticks), dec.busy_cycles.eq(busy_cycles),
-                     dec.parity.eq(parity)]
+                     dec.domain0_busy_cycles.eq(domain0_busy_cycles), dec.parity.eq(parity)]
         return m
 
 
-def chip_verilog(params: spec.HwParams, init=None) -> str:
-    """The chip's Verilog, module `neuromesh_chip`."""
+def chip_verilog(params: spec.HwParams, init=None, partition=None) -> str:
+    """The chip's Verilog, module `neuromesh_chip` (ports: SPEC section 6, and `clk_k` for each
+    clock domain k >= 1 of `partition`)."""
     from amaranth.back import verilog
-    chip = Chip(params, init)
+    chip = Chip(params, init, partition)
     return verilog.convert(chip, name=VERILOG_NAME, emit_src=False)

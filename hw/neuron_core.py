@@ -5,8 +5,8 @@ which fixes the cycle of every step below; docs/neuron-core.md describes the blo
 
 - the walker takes flits from `inp`, looks the axon up and adds one synapse per cycle into the
   filling accumulator slot through a read-modify-write pipeline;
-- the updater, started by `tick_start`, runs SPEC section 3 over every neuron, one per cycle,
-  on the other accumulator slot, and queues the neurons that fire;
+- the updater, started by `tick_start`, runs SPEC section 3 over the core's active neurons, one
+  per cycle, on the slot that `tick_flip` retired, and queues the neurons that fire;
 - the emitter pops fired neurons and sends one flit per route entry on `out`.
 
 Configuration (`cfg`) reaches every table through the engines' own ports: accesses only happen
@@ -115,6 +115,7 @@ class NeuronCore(wiring.Component):
         super().__init__({
             "inp": In(stream.Signature(spec.flit_layout())),
             "out": Out(stream.Signature(spec.flit_layout())),
+            "tick_flip": In(1),
             "tick_start": In(1),
             "idle": Out(1),
             "cfg": In(CfgBusSignature()),
@@ -167,8 +168,11 @@ class NeuronCore(wiring.Component):
 
         # ---- accumulator slots -------------------------------------------------------------
         # `fill` names the slot the walker adds into; the updater consumes the other one.
+        # The tick flips `fill` (`tick_flip`) and starts the updater (`tick_start`); in a
+        # one-domain chip both are the handshake cycle, in a multi-domain chip the barrier of
+        # architecture section 8.3 separates them.
         fill = Signal()
-        with m.If(self.tick_start):
+        with m.If(self.tick_flip):
             m.d.sync += fill.eq(~fill)
         acc_shape = spec.acc_word(p).fields[0]
 

@@ -5,8 +5,14 @@ feeds the core. The other four router ports are the tile's links, named `<port>_
 `<port>_out` (`north_in`, ..., `west_out`); the chip top wires them to the neighbours.
 
 Configuration: one `cfg` bus per tile, shared by core and router. The router answers region
-`router_cnt`, the core every other region; a read's data comes back one cycle after `re` from
-whichever of the two the (registered) region of that read names.
+`router_cnt`, the tile itself `link_cnt`, the core every other region; a read's data comes back
+one cycle after `re` from whichever the (registered) region of that read names.
+
+Ticks: `tick_flip` flips the core's accumulator parity and `tick_start` starts its update phase
+(the same cycle in a one-domain chip; architecture section 8.3 otherwise).
+
+`async_inputs`: the input ports fed by an asynchronous link (architecture section 8.2); the tile
+counts the flits received on each of them (`link_cnt`, section 8.7).
 """
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
@@ -17,15 +23,18 @@ from neuromesh.hw.cfg_bus import CfgBusSignature
 from neuromesh.hw.neuron_core import NeuronCore
 from neuromesh.hw.router import Router, check_tile
 
-LINK_PORTS = (spec.NORTH, spec.EAST, spec.SOUTH, spec.WEST)
+LINK_PORTS = spec.LINK_PORTS
 
 
 class Tile(wiring.Component):
     """A router and its neuron core; `core_init` is baked into the core's memories."""
 
-    def __init__(self, params: spec.HwParams, x: int, y: int, core_init=None):
+    def __init__(self, params: spec.HwParams, x: int, y: int, core_init=None, async_inputs=()):
         check_tile(params, x, y)
+        if not set(async_inputs) <= set(LINK_PORTS):
+            raise spec.ConfigError("async_inputs", sorted(async_inputs), "must be link ports (north, east, south, west)")
         self.params, self.x, self.y = params, x, y
+        self.async_inputs = frozenset(async_inputs)
         self.router = Router(params, x, y)
         self.core = NeuronCore(params, core_init)
         flit = stream.Signature(spec.flit_layout())
@@ -35,6 +44,7 @@ class Tile(wiring.Component):
             members[f"{spec.PORTS[p]}_out"] = Out(flit)
         members.update({
             "cfg": In(CfgBusSignature()),
+            "tick_flip": In(1),
             "tick_start": In(1),
             "busy": Out(1),
         })
@@ -58,8 +68,18 @@ class Tile(wiring.Component):
             wiring.connect(m, wiring.flipped(self.link_in(p)), router.inputs[p])
             wiring.connect(m, router.outputs[p], wiring.flipped(self.link_out(p)))
 
-        m.d.comb += core.tick_start.eq(self.tick_start)
+        m.d.comb += [core.tick_flip.eq(self.tick_flip), core.tick_start.eq(self.tick_start)]
         m.d.comb += self.busy.eq(router.busy | ~core.idle)
+
+        # Crossings received over asynchronous links, per input port (0 for a synchronous one).
+        crossings = []
+        for p in LINK_PORTS:
+            count = Signal(spec.COUNTER_BITS, name=f"cnt_cross_{spec.PORTS[p]}")
+            if p in self.async_inputs:
+                port = self.link_in(p)
+                with m.If(port.valid & port.ready):
+                    m.d.sync += count.eq(count + 1)
+            crossings.append(count)
 
         # The decoder's bus goes to both; each ignores the regions it does not own.
         for target in (core.cfg, router.cfg):
@@ -70,8 +90,16 @@ class Tile(wiring.Component):
                 target.we.eq(self.cfg.we),
                 target.re.eq(self.cfg.re),
             ]
-        from_router = Signal()
+        from_router, from_links = Signal(), Signal()
+        link_word = Signal(spec.COUNTER_BITS)
+        m.d.sync += link_word.eq(0)
         with m.If(self.cfg.re):
-            m.d.sync += from_router.eq(self.cfg.region == spec.REGION["router_cnt"])
-        m.d.comb += self.cfg.rdata.eq(Mux(from_router, router.cfg.rdata, core.cfg.rdata))
+            m.d.sync += [from_router.eq(self.cfg.region == spec.REGION["router_cnt"]),
+                         from_links.eq(self.cfg.region == spec.REGION["link_cnt"])]
+            with m.If(self.cfg.region == spec.REGION["link_cnt"]):
+                with m.Switch(self.cfg.offset):
+                    for i, count in enumerate(crossings):
+                        with m.Case(i):
+                            m.d.sync += link_word.eq(count)
+        m.d.comb += self.cfg.rdata.eq(Mux(from_links, link_word, Mux(from_router, router.cfg.rdata, core.cfg.rdata)))
         return m

@@ -20,7 +20,6 @@ is refused in one line naming the file, the field and the reason, before any run
 """
 from __future__ import annotations
 
-import json
 import math
 from importlib import resources
 from pathlib import Path
@@ -46,9 +45,7 @@ LEGACY_KEYS = {"static_pj_per_tile_cycle": "static_pj_per_tile_edge"}
 BUILTIN = ("loihi", "sanafe_loihi", "truenorth")
 
 # Limits that keep a hostile or broken file from costing anything: profiles are a few kB.
-MAX_BYTES = 1 << 20
-MAX_DEPTH = 16
-MAX_INT_DIGITS = 18
+MAX_BYTES = 1 << 20   # a profile is a few kB; nesting, integers, NaN: neuromesh.jsonfile's limits
 MAX_PJ = 1e9          # 1 mJ per event: anything above is a unit mistake, not a chip
 ENTRY_KEYS = {"pj", "low", "high", "source", "where", "includes", "mapping", "derivation", "verified",
               "citation"}   # citation: written by check_profile (the resolved source), ignored on input
@@ -70,63 +67,21 @@ def _show(value, limit: int = 40) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Reading a file: bounded, strictly UTF-8, strict JSON (no NaN, no Infinity, no huge integers)
-
-
-def _nesting_depth(text: str) -> int:
-    """The deepest `[`/`{` nesting outside strings (checked before parsing, so a file of a
-    thousand nested brackets never reaches the recursive parser)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+# Reading a file: the project's one bounded JSON reader (neuromesh.jsonfile: regular files only,
+# size, strict UTF-8, nesting depth, integer length, no NaN or Infinity, no duplicate keys), with
+# the tighter size limit of a profile (a few kB).
 
 
 def parse_json(data: bytes, where: str):
-    """Strict JSON from bytes, or ProfileError."""
+    """Strict JSON from bytes (`jsonfile.JsonFileError`, one line, otherwise)."""
+    from .jsonfile import JsonFileError, loads
     if len(data) > MAX_BYTES:
         raise ProfileError(where, None, f"{len(data):,} bytes, more than an energy profile can be ({MAX_BYTES:,})")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ProfileError(where, None, f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
-    if _nesting_depth(text) > MAX_DEPTH:
-        raise ProfileError(where, None, f"JSON nested deeper than {MAX_DEPTH} levels")
-
-    def no_constant(name):
-        raise ProfileError(where, None, f"{name} is not a number JSON allows")
-
-    def bounded_int(s: str) -> int:
-        if len(s.lstrip("-")) > MAX_INT_DIGITS:
-            raise ProfileError(where, None, f"an integer of {len(s.lstrip('-'))} digits ({s[:12]}...)")
-        return int(s)
-
-    def finite_float(s: str) -> float:
-        v = float(s)
-        if not math.isfinite(v):
-            raise ProfileError(where, None, f"the number {s[:24]} overflows")
-        return v
-
-    try:
-        return json.loads(text, parse_constant=no_constant, parse_int=bounded_int, parse_float=finite_float)
-    except json.JSONDecodeError as e:
-        raise ProfileError(where, None, f"line {e.lineno}: malformed JSON ({e.msg})") from None
-    except RecursionError:  # belt and braces: the depth check above should have caught it
-        raise ProfileError(where, None, "JSON nested too deeply") from None
+        raise JsonFileError(where, None, f"not UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r})") from None
+    return loads(text, where, data=data)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,14 +203,11 @@ def load_profile(name_or_path) -> dict:
         data = resources.files("neuromesh").joinpath(f"energy_profiles/{name_or_path}.json").read_bytes()
         where = f"energy profile {name_or_path}"
     else:
+        from .jsonfile import read_bytes
         path = Path(name_or_path)
-        if not path.is_file():
+        if not path.exists():
             raise ProfileError(name_or_path, None, f"no such energy profile file (built-in: {', '.join(BUILTIN)})")
-        try:
-            with path.open("rb") as f:
-                data = f.read(MAX_BYTES + 1)
-        except OSError as e:
-            raise ProfileError(name_or_path, None, f"cannot be read ({e.strerror})") from None
+        data = read_bytes(path, "energy profile", MAX_BYTES)   # a regular file, bounded
         where = str(path)
     prof = check_profile(parse_json(data, where), where)
     if name_or_path in BUILTIN:
@@ -304,18 +256,13 @@ def sources_of(profile: dict) -> dict:
 # Static energy: tile-edges (SPEC section 8)
 
 
-def domain_edges(period_ps: int, phase_ps: int, start_ps: int, end_ps: int) -> int:
-    """Rising edges `phase + n * period` (n >= 0) in [start_ps, end_ps)."""
-    def upto(t):  # edges in [0, t)
-        return 0 if t <= phase_ps else -(-(t - phase_ps) // period_ps)
-    return max(0, upto(end_ps) - upto(start_ps))
-
-
 def tile_edges(params, clocks=None, end_ps: int = 0, start_ps: int = 0) -> list:
-    """Rising edges of each tile's domain clock in [start_ps, end_ps), in tile index order.
-    `clocks` (a `spec.Clocks`) None: every tile in domain 0 of the default period."""
+    """Rising edges of each tile's domain clock in [start_ps, end_ps), in tile index order
+    (`neuromesh.clocks.Edges`, the project's one edge arithmetic). `clocks` (a `spec.Clocks`)
+    None: every tile in domain 0 of the default period."""
     from . import spec
+    from .clocks import Edges
     clocks = clocks or spec.Clocks()
-    per_domain = [domain_edges(clocks.period(k), clocks.phase(k), start_ps, end_ps)
-                  for k in range(clocks.n_domains)]
+    e = Edges(clocks)
+    per_domain = [max(0, e.edges_in(k, end_ps) - e.edges_in(k, start_ps)) for k in range(clocks.n_domains)]
     return [per_domain[d] for d in clocks.partition(params)]

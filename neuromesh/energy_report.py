@@ -10,15 +10,17 @@ Counting (SPEC section 8, docs/energy.md):
 - `hop_ew`, `hop_ns`: the routers' forward counters on router-to-router links (a flit leaving
   (0, 0) west to the host is not a hop);
 - `async_on_chip`, `async_off_chip`: hops over asynchronous links (tiles of different clock
-  domains), priced by the network's `hardware.links`; from the counters' `async_links` when
-  an engine reports them, otherwise from the forward counters of the links whose two tiles lie
-  in different domains (the same number, by SPEC section 7's definition);
+  domains), priced by the network's `hardware.links`; from the per-link counters (`links`:
+  receiving tile, input port, `crossed`) that `read_counters` reads, otherwise (a counter
+  snapshot without them) from the forward counters of the links whose two tiles lie in
+  different domains (the same number, by SPEC section 7's definition);
 - `static`: tile-edges, every tile of the mesh (used or not) times the rising edges of its
   domain's clock from time 0 to the end of the run (`energy.tile_edges`).
 """
 from __future__ import annotations
 
 from . import spec
+from .clocks import Edges
 from .energy import (BUILTIN, EVENTS, energy_bounds, energy_from_counts, has_ranges, load_profile,
                      sources_of, tile_edges)
 from .workload import workload_figures
@@ -75,15 +77,15 @@ def event_counts(counters: dict, params: spec.HwParams, cycles: int | None = Non
         "hop_ew": ew,
         "hop_ns": ns,
     })
-    if "async_links" in counters:   # an engine that counts crossings per asynchronous link
-        for link in counters["async_links"]:
-            counts[_async_kind(link.get("kind", clocks.links))] += link["crossings"]
+    if "links" in counters:   # the per-asynchronous-link counters every engine reads (SPEC 8)
+        for link in counters["links"]:
+            counts[_async_kind(link.get("kind", clocks.links))] += link["crossed"]
     else:
         for link in mesh_links(counters, params, clocks):
             if link["async"]:
                 counts[_async_kind(link["kind"])] += link["flits"]
     if edges is None and cycles is not None:
-        edges = tile_edges(params, clocks, cycles * clocks.period_ps)
+        edges = tile_edges(params, clocks, Edges(clocks).t(0, cycles))
     counts["static"] = sum(edges) if edges is not None else 0
     return counts
 
@@ -106,11 +108,15 @@ def by_core(profile: dict, counters: dict, params: spec.HwParams, edges: list | 
 
 
 def by_link(profile: dict, counters: dict, params: spec.HwParams, clocks=None) -> list:
+    # crossings counted per asynchronous link (receiving tile, input port), when the engine has them
+    crossed = {(tuple(l["tile"]), l["port"]): l["crossed"] for l in counters.get("links", [])}
     out = []
     for link in mesh_links(counters, params, clocks):
         counts = {link["hop"]: link["flits"]}
         if link["async"]:
-            counts[_async_kind(link["kind"])] = link["flits"]
+            dx, dy = link["to"][0] - link["from"][0], link["to"][1] - link["from"][1]
+            port_in = spec.PORTS[next(p for p, d in spec.PORT_DELTA.items() if d == (-dx, -dy))]
+            counts[_async_kind(link["kind"])] = crossed.get((tuple(link["to"]), port_in), link["flits"])
         pj = _priced(profile, counts)
         out.append({"from": link["from"], "to": link["to"], "port": link["port"], "flits": link["flits"],
                     "async": link["async"], "kind": link["kind"], "pj": pj["total"]})
@@ -122,7 +128,7 @@ def tick_counts(totals: list, completions: list, params: spec.HwParams, clocks=N
     each tick completion (the golden engine's `tick_totals`: `{"cores": {counter: sum},
     "routers": {counter: sum}, "host_exit": flits out of (0, 0) west, "async_crossings": n?}`)."""
     clocks = _clocks(clocks)
-    period = clocks.period_ps
+    t0 = Edges(clocks).t
     prev = {"cores": dict.fromkeys(spec.CORE_COUNTERS, 0), "routers": dict.fromkeys(spec.ROUTER_COUNTERS, 0),
             "host_exit": 0, "async_crossings": 0}
     start = 0
@@ -136,7 +142,7 @@ def tick_counts(totals: list, completions: list, params: spec.HwParams, clocks=N
             "spike": c["flits_sent"],
             "hop_ew": r["fwd_east"] + r["fwd_west"] - (snap["host_exit"] - prev["host_exit"]),
             "hop_ns": r["fwd_north"] + r["fwd_south"],
-            "static": sum(tile_edges(params, clocks, q * period, start * period)),
+            "static": sum(tile_edges(params, clocks, t0(0, q), t0(0, start))),
         })
         if "async_crossings" in snap:
             counts[_async_kind(clocks.links)] = snap["async_crossings"] - prev.get("async_crossings", 0)
@@ -152,7 +158,7 @@ def energy_section(counters: dict, params: spec.HwParams, *, profile: str, cycle
     """(`energy`, `workload`): the result's energy section and its NeuroBench figures."""
     clocks = _clocks(clocks)
     if edges is None and cycles is not None:
-        edges = tile_edges(params, clocks, cycles * clocks.period_ps)
+        edges = tile_edges(params, clocks, Edges(clocks).t(0, cycles))
     counts = event_counts(counters, params, cycles, clocks=clocks, edges=edges)
     prof = load_profile(profile)
     bounds = energy_bounds(prof, counts)

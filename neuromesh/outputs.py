@@ -36,8 +36,7 @@ class Outputs:
     # -- staging ------------------------------------------------------------------------------
     def _claim(self, target) -> Path:
         target = Path(target)
-        if target.is_dir():
-            raise OutputError(f"{target}: is a directory, not a file to write")
+        _check_file_target(target)
         resolved = target.resolve()
         for _tmp, other in self._staged:
             if other.resolve() == resolved:
@@ -60,8 +59,15 @@ class Outputs:
     def path(self, target) -> Path:
         """A temporary path to write `target` to (by any means: a library's `save(path)`)."""
         target = self._claim(target)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        os.close(fd)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        except OSError as e:
+            raise OutputError(f"{target}: cannot write in {target.parent}: {e.strerror or e}") from None
+        try:
+            # mkstemp makes the file 0600; an output gets the mode a plain open() would give it
+            os.fchmod(fd, 0o666 & ~_umask())
+        finally:
+            os.close(fd)
         self._staged.append((Path(tmp), target))
         return Path(tmp)
 
@@ -85,8 +91,7 @@ class Outputs:
         """A temporary folder that replaces the folder `target` on commit (e.g. a plot folder):
         files already in `target` that the new folder does not hold are kept."""
         target = Path(target)
-        if target.exists() and not target.is_dir():
-            raise OutputError(f"{target}: exists and is not a folder")
+        _check_folder_target(target)
         self._mkdirs(target.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
         self._staged.append((tmp, target))
@@ -132,6 +137,50 @@ class Outputs:
         else:
             self.abort()
         return False
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _check_parents(target: Path) -> None:
+    """The nearest existing folder above `target` must be a folder (not a file)."""
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{target}: cannot be written: {parent} is a file, not a folder")
+            return
+
+
+def _check_file_target(target: Path) -> None:
+    if target.is_dir():
+        raise OutputError(f"{target}: is a directory, not a file to write")
+    _check_parents(target)
+
+
+def _check_folder_target(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: exists and is not a folder")
+    _check_parents(target)
+
+
+def check_targets(files=(), folders=()) -> None:
+    """Refuse, before a long computation, outputs that `Outputs` would refuse when it writes them:
+    a file that is a folder, a folder that is a file, a path through a file, a file named twice.
+    (A full disk or a permission can still fail at the write; Outputs then leaves every target
+    as it was.)"""
+    seen = {}
+    for f in files:
+        f = Path(f)
+        _check_file_target(f)
+        key = f.resolve()
+        if key in seen:
+            raise OutputError(f"{f}: named twice as an output of one command")
+        seen[key] = f
+    for d in folders:
+        _check_folder_target(Path(d))
 
 
 def write_text_atomic(target, text: str) -> Path:

@@ -496,7 +496,7 @@ ADDR_Y_LSB = ADDR_X_LSB + COORD_BITS        # 24
 ADDR_TILE_TOP = ADDR_Y_LSB + COORD_BITS     # 30: bits [30, 31) of a tile address are 0
 
 REGIONS = ("param", "state", "acc0", "acc1", "axon", "synapse", "rlist", "route", "core_cnt", "router_cnt",
-           "active")
+           "active", "link_cnt")
 REGION = {name: i for i, name in enumerate(REGIONS)}
 if len(REGIONS) > 1 << ADDR_REGION_BITS or max(
         NEURON_WORDS * LIMITS["neurons_per_core"][1], LIMITS["axons_per_core"][1],
@@ -505,7 +505,13 @@ if len(REGIONS) > 1 << ADDR_REGION_BITS or max(
 
 CORE_COUNTERS = ("sops", "updates", "spikes", "flits_sent", "errors")
 ROUTER_COUNTERS = ("fwd_local", "fwd_north", "fwd_east", "fwd_south", "fwd_west", "errors")
-CHIP_REGISTERS = ("id", "params", "ticks", "busy_cycles", "status")
+# Flits received over an asynchronous link at each input port of a tile (architecture 8.7).
+LINK_PORTS = (NORTH, EAST, SOUTH, WEST)
+LINK_COUNTERS = tuple(f"cross_{PORTS[p]}" for p in LINK_PORTS)
+CHIP_REGISTERS = ("id", "params", "ticks", "busy_cycles", "status", "domains")
+# Chip registers DOMAIN_BUSY_BASE + k: cycles of domain k's clock with its local busy high.
+DOMAIN_BUSY_BASE = 64
+MAX_DOMAINS = MAX_MESH_SIDE * MAX_MESH_SIDE
 CHIP_ID = 0x4E4D0000 | SPEC_VERSION  # "NM" + contract version
 CHIP_PARAMS_WORD = Word("params", (Field("width_m1", 0, COORD_BITS), Field("height_m1", COORD_BITS, COORD_BITS)))
 CHIP_STATUS_WORD = Word("status", (Field("busy", 0, 1), Field("parity", 1, 1)))
@@ -520,7 +526,7 @@ def region_size(params: HwParams, region: str) -> int:
         "param": NEURON_WORDS * n, "state": NEURON_WORDS * n, "acc0": n, "acc1": n,
         "axon": params.axons_per_core, "synapse": params.synapses_per_core, "rlist": n,
         "route": params.routes_per_core, "core_cnt": len(CORE_COUNTERS), "router_cnt": len(ROUTER_COUNTERS),
-        "active": 1,
+        "active": 1, "link_cnt": len(LINK_COUNTERS),
     }[region]
 
 
@@ -532,7 +538,7 @@ def region_word(params: HwParams, region: str, offset: int) -> Word:
         return STATE_WORDS[offset % NEURON_WORDS]
     if region in ("acc0", "acc1"):
         return acc_word(params)
-    if region in ("core_cnt", "router_cnt"):
+    if region in ("core_cnt", "router_cnt", "link_cnt"):
         return COUNTER_WORD
     return {"axon": AXON_WORD, "synapse": SYNAPSE_WORD, "rlist": RLIST_WORD, "route": ROUTE_WORD,
             "active": ACTIVE_WORD}[region]
@@ -547,6 +553,11 @@ def tile_addr(x: int, y: int, region: str, offset: int) -> int:
 
 def chip_addr(register: str) -> int:
     return (1 << ADDR_GLOBAL_BIT) | CHIP_REGISTERS.index(register)
+
+
+def domain_busy_addr(k: int) -> int:
+    """The chip register counting domain k's busy cycles (architecture 8.7)."""
+    return (1 << ADDR_GLOBAL_BIT) | (DOMAIN_BUSY_BASE + k)
 
 
 def table_word_problem(params: HwParams, region: str, data: int) -> str | None:
@@ -597,9 +608,12 @@ def decode_addr(params: HwParams, addr: int) -> Decoded:
         raise AddressError(f"address {addr:#x} is not a 32-bit word address")
     offset = addr & ((1 << ADDR_OFFSET_BITS) - 1)
     if addr >> ADDR_GLOBAL_BIT:
-        if addr & ~((1 << ADDR_GLOBAL_BIT) | ((1 << ADDR_OFFSET_BITS) - 1)) or offset >= len(CHIP_REGISTERS):
-            raise AddressError(f"address {addr:#010x}: no chip register there")
-        return Decoded(addr, None, None, CHIP_REGISTERS[offset], 0)
+        if not addr & ~((1 << ADDR_GLOBAL_BIT) | ((1 << ADDR_OFFSET_BITS) - 1)):
+            if offset < len(CHIP_REGISTERS):
+                return Decoded(addr, None, None, CHIP_REGISTERS[offset], 0)
+            if DOMAIN_BUSY_BASE <= offset < DOMAIN_BUSY_BASE + MAX_DOMAINS:
+                return Decoded(addr, None, None, "domain_busy", offset - DOMAIN_BUSY_BASE)
+        raise AddressError(f"address {addr:#010x}: no chip register there")
     if addr >> ADDR_TILE_TOP:
         raise AddressError(f"address {addr:#010x}: bit {ADDR_TILE_TOP} of a tile address must be 0")
     coord = (1 << COORD_BITS) - 1

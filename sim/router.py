@@ -18,8 +18,8 @@ from neuromesh import spec
 
 from .fifo import Fifo
 
-# What an output port is wired to (docs/architecture.md sections 3 and 5).
-TO_FIFO, TO_CORE, TO_HOST, TO_SINK, NOWHERE = range(5)
+# What an output port is wired to (docs/architecture.md sections 3, 5 and 8.2).
+TO_FIFO, TO_CORE, TO_HOST, TO_SINK, NOWHERE, TO_LINK = range(6)
 
 
 class Refused:

@@ -43,6 +43,46 @@ MESHES = {
 }
 
 
+# Clock-domain layouts of the regression (docs/architecture.md section 8): a few fixed partitions
+# per mesh (each one Verilator build), with periods and phases drawn per case. Each layout is
+# the mesh it uses and its domains k >= 1 as inclusive tile rectangles (x0, y0, x1, y1).
+LAYOUTS = {
+    "2x2-split": ("2x2", [(1, 0, 1, 1)]),                                       # two islands
+    "2x2-pertile": ("2x2", [(1, 0, 1, 0), (0, 1, 0, 1), (1, 1, 1, 1)]),          # GALS
+    "3x2-pertile": ("3x2", [(x, y, x, y) for y in range(2) for x in range(3) if (x, y) != (0, 0)]),
+    "4x4-blocks": ("4x4", [(2, 0, 3, 1), (0, 2, 1, 3), (2, 2, 3, 3)]),          # 2 x 2 chips of 2 x 2
+}
+# Clock scenarios, one drawn per case: (domain 0's period, the others' periods) in ps, with
+# phases drawn from `phases` ("zero": all 0, coincident edges everywhere; "half": 0 or P/2;
+# "any": anywhere in [0, P)).
+CLOCK_SCENARIOS = {
+    "1:1 coincident": (10000, [10000], "zero"),
+    "1:1 phases": (10000, [10000], "half"),
+    "2:3": (6000, [9000, 4000], "any"),
+    "7:5": (7000, [5000], "any"),
+    "1:4": (4000, [16000, 1000], "any"),
+    "slow host": (20000, [5000], "any"),
+    "fast host": (2500, [10000], "any"),
+    "random": (None, None, "any"),
+}
+CLOCK_ORDER = tuple(CLOCK_SCENARIOS)
+
+
+def random_clocks(layout: str, seed: int) -> tuple[str, spec.Clocks]:
+    """(scenario name, spec.Clocks) for a case on `layout`, from the seed alone."""
+    rng = random.Random(f"clocks:{layout}:{seed}")
+    name = CLOCK_ORDER[seed % len(CLOCK_ORDER)]
+    p0, others, phases = CLOCK_SCENARIOS[name]
+    if p0 is None:
+        p0 = rng.randint(2000, 20000)
+    domains = []
+    for k, rect in enumerate(LAYOUTS[layout][1]):
+        p = others[k % len(others)] if others else rng.randint(2000, 20000)
+        phase = 0 if phases == "zero" else rng.choice([0, p // 2]) if phases == "half" else rng.randrange(p)
+        domains.append(spec.ClockDomain(rect, p, phase))
+    return name, spec.Clocks(p0, tuple(domains)).check(MESHES[LAYOUTS[layout][0]])
+
+
 class RandomChooser:
     def __init__(self, seed):
         self.rng = random.Random(seed)  # an int or a str (str seeds are stable across runs)

@@ -14,6 +14,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 import lif_ref
 from neuromesh import spec
+from neuromesh.tools.cosim.bounded import bounded_test
 
 PARAMS = spec.HwParams(**json.loads(os.environ.get("NM_PARAMS", "{}")))
 SEED = int(os.environ.get("NM_SEED", "1"))
@@ -25,6 +26,12 @@ A = PARAMS.axons_per_core
 S = PARAMS.synapses_per_core
 R = PARAMS.routes_per_core
 AW = PARAMS.acc_width
+
+# Simulated-time budgets (bounded_test), about ten times what each test took on the two builds
+# (small / default core, measured): config_readback 1,388 / 13,340 cycles (a write and a read
+# per word), arithmetic ~9.2 N per tick, timing 2,606 / 14,176, synapse_throughput 876,
+# backpressure ~7 N per tick, active_count 1,373.
+WORDS = sum(spec.region_size(PARAMS, r) for r in spec.WRITABLE_REGIONS)
 
 
 def _signed(value, bits):
@@ -63,6 +70,7 @@ class Bench:
         d.inp__valid.value = int(inp is not None)
         d.inp__payload.value = inp or 0
         d.out__ready.value = ready
+        d.tick_flip.value = tick
         d.tick_start.value = tick
         region, offset, wdata, we, re = cfg or (0, 0, 0, 0, 0)
         d.cfg__region.value = region
@@ -219,7 +227,7 @@ async def read_acc(tb, slot):
 
 
 # ================================================================================================
-@cocotb.test()
+@bounded_test(cycles=20_000 + 20 * WORDS)
 async def config_readback(dut):
     """Every word of every table: write random 32-bit words, read back the word masked by its
     layout (bits outside the fields read 0); counters are read-only; unmapped offsets read 0."""
@@ -247,7 +255,7 @@ async def config_readback(dut):
 
 
 # ================================================================================================
-@cocotb.test()
+@bounded_test(cycles=20_000 + 100 * N * ARITH_TICKS)
 async def arithmetic(dut):
     """ARITH_TICKS ticks over all N neurons with random (edge-biased) parameters, state and
     accumulators, against lif_ref: new state, spikes (one host flit per neuron), counters,
@@ -309,7 +317,7 @@ def emitter_schedule(h, fired, rlens):
     return cycles, max(h + N + 2, free)
 
 
-@cocotb.test()
+@bounded_test(cycles=20_000 + 200 * N)
 async def timing(dut):
     """Update phase and emitter timing to the cycle, and the idle flag, with out.ready high:
     a silent tick; single neurons firing (first flit at h+5+n); many neurons queueing."""
@@ -387,7 +395,7 @@ def expected_acc(start, lists, syn, axons):
     return [_signed(x, AW) for x in acc]
 
 
-@cocotb.test()
+@bounded_test(cycles=10_000 + 10 * (N + A + S))
 async def synapse_throughput(dut):
     """Back-to-back flits: flit i+1 is accepted exactly 1 + max(1, len_i) cycles after flit i
     (1 for an axon >= A, dropped and counted); the last read-modify-write ends in c+len+2, so
@@ -429,7 +437,7 @@ async def synapse_throughput(dut):
 
 
 # ================================================================================================
-@cocotb.test()
+@bounded_test(cycles=20_000 + 100 * N * BP_TICKS)
 async def backpressure(dut):
     """Ticks with random out.ready and flits arriving with random gaps during the update phase
     and the emission: every route flit of every fired neuron leaves once, in order; the arriving
@@ -480,7 +488,7 @@ async def backpressure(dut):
 
 
 # ================================================================================================
-@cocotb.test()
+@bounded_test(cycles=10_000 + 50 * N)
 async def active_count(dut):
     """SPEC 3: only neurons 0 .. n-1 are updated. For n = 0, 1, N//2 and N: the updater keeps the
     core busy exactly h+1 ... h+n+1 (architecture 4.3; not at all for n = 0), `updates` grows by

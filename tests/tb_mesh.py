@@ -19,11 +19,16 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from neuromesh import spec
+from neuromesh.tools.cosim.bounded import bounded_test
 from neuromesh.tools.cosim.drivers import (CfgMaster, ChipPorts, StreamMonitor, StreamSink, StreamSource, TbClock,
                                            TickDriver)
 
 CFG = json.loads(os.environ.get("NM_MESH", '{"params": {}}'))
 P = spec.HwParams(**CFG["params"])
+
+# Simulated-time budget of each test (bounded_test): the longest took 622 cycles on 3x2; ten
+# times that and more for larger meshes.
+BUDGET = 10_000 + 2_000 * P.n_tiles
 
 
 class Bench:
@@ -139,7 +144,7 @@ def program(routes):
     return writes
 
 
-@cocotb.test()
+@bounded_test(cycles=BUDGET)
 async def registers_and_cfg_timing(dut):
     tb = Bench(dut)
     await tb.start()
@@ -156,7 +161,9 @@ async def registers_and_cfg_timing(dut):
     assert await cfg.read(spec.chip_addr("ticks")) == 0
     assert await cfg.read(spec.tile_addr(0, 0, "router_cnt", 0)) == 0
     # unmapped addresses read as 0
-    unmapped = [spec.chip_addr("status") + 1, (1 << 31) | (1 << 20), 1 << 28,
+    assert await cfg.read(spec.chip_addr("domains")) == 1                 # one clock domain
+    unmapped = [(1 << 31) | len(spec.CHIP_REGISTERS), (1 << 31) | (spec.DOMAIN_BUSY_BASE + 1),
+                (1 << 31) | (1 << 20), 1 << 28,
                 spec.tile_addr(P.width - 1, P.height - 1, "router_cnt", len(spec.ROUTER_COUNTERS)),
                 spec.tile_addr(0, 0, "route", P.routes_per_core),
                 (len(spec.REGIONS) << spec.ADDR_REGION_LSB)]
@@ -194,7 +201,7 @@ async def registers_and_cfg_timing(dut):
     assert not tb.violations, tb.violations[:5]
 
 
-@cocotb.test()
+@bounded_test(cycles=BUDGET)
 async def random_traffic(dut):
     """Host flits (tile-bound, host-bound, refused) and core-emitted flits over several ticks,
     with random gaps and random spike_out back-pressure: every flit is delivered exactly once
@@ -245,7 +252,7 @@ async def random_traffic(dut):
     assert not tb.violations, tb.violations[:5]
 
 
-@cocotb.test()
+@bounded_test(cycles=BUDGET)
 async def tick_and_busy(dut):
     """A silent tick takes N + 2 cycles. A tick offered while the mesh is stalled (spike_out
     not ready) is not taken; busy falls in the cycle after the last flit leaves, and the waiting
@@ -288,7 +295,7 @@ async def tick_and_busy(dut):
     assert not tb.violations, tb.violations[:5]
 
 
-@cocotb.test()
+@bounded_test(cycles=BUDGET)
 async def one_cycle_per_hop(dut):
     """For each tile alone: its neuron 0 fires in the tick handshaked in h, the core offers the
     first route flit in h+5 (architecture 4.4, neuron 0), it is at the head of the local FIFO in

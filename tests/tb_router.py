@@ -10,10 +10,10 @@ import os
 import random
 from collections import deque
 
-import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from neuromesh import spec
+from neuromesh.tools.cosim.bounded import bounded_test
 from neuromesh.tools.cosim.drivers import StreamSink, StreamSource, TbClock
 
 CFG = json.loads(os.environ.get("NM_ROUTER", "{}"))
@@ -180,7 +180,9 @@ async def lockstep(dut, clock, model, cycles, offer_fn, ready_fn, accepts=None):
     return log
 
 
-@cocotb.test()
+# Simulated-time budgets (bounded_test): about ten times what each test takes (93, 263, 2,718
+# and 103 cycles at depth 2), so a deadlocked router fails in seconds, not never.
+@bounded_test(cycles=2_000)
 async def every_input_to_every_output(dut):
     """Single flits from every input to every reachable output, one at a time: each leaves by the port XY routing names, one cycle after
     it was accepted (written in c, at the head in c+1, forwarded in c+1)."""
@@ -206,7 +208,7 @@ async def every_input_to_every_output(dut):
     assert counters["errors"] == 0
 
 
-@cocotb.test()
+@bounded_test(cycles=3_000)
 async def round_robin_order(dut):
     """All five inputs compete for one output that is always ready: grants rotate
     local, north, east, south, west, local, ... (rr resets to west). Then the same with a
@@ -253,7 +255,7 @@ async def round_robin_order(dut):
     assert sorted(order) == sorted(expect)
 
 
-@cocotb.test()
+@bounded_test(cycles=30_000)
 async def random_traffic_lockstep(dut):
     """Random offers (including refused flits) on all inputs and random back-pressure on all
     outputs, compared cycle by cycle with RouterModel; then no flit lost or duplicated, and the
@@ -288,7 +290,7 @@ async def random_traffic_lockstep(dut):
     assert counters["errors"] == model.errors == n_bad > 0
 
 
-@cocotb.test()
+@bounded_test(cycles=2_000)
 async def fifo_depth_semantics(dut):
     """One input, output always ready: a depth-1 FIFO passes a flit every 2 cycles, deeper ones
     one per cycle. Output blocked: exactly `depth` flits are accepted, and after the output

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from neuromesh import spec
-from neuromesh.energy import (BUILTIN, EVENTS, KEYS, ProfileError, domain_edges, energy_bounds,
+from neuromesh.energy import (BUILTIN, EVENTS, KEYS, ProfileError, energy_bounds,
                               energy_from_counts, load_profile, tile_edges)
 from neuromesh.energy_report import event_counts, tick_counts
+from neuromesh.spec import NeuroMeshError
 from neuromesh.tools.cli import main
 
 TINY = Path(__file__).resolve().parent.parent / "examples" / "tiny"
@@ -40,13 +41,15 @@ def test_event_counts_do_not_charge_the_host_exit_as_a_hop():
     assert event_counts(c, p, cycles=None)["static"] == 0      # no clock (functional engine)
 
 
-def test_domain_edges_by_hand():
-    # edges of a 7 ns clock with a 3 ns phase: 3000, 10000, 17000, 24000 ...
-    assert domain_edges(7000, 3000, 0, 20000) == 3
-    assert domain_edges(7000, 3000, 10000, 20000) == 2       # 10000 and 17000
-    assert domain_edges(7000, 3000, 10001, 17000) == 0       # [10001, 17000) holds none
-    assert domain_edges(7000, 3000, 0, 3000) == 0            # the first edge is at 3000, not before
-    assert domain_edges(10000, 0, 0, 30000) == 3             # 0, 10000, 20000: the cycles
+def test_tile_edges_by_hand():
+    # 2x1 mesh, tile (1, 0) in a 7 ns domain with a 3 ns phase: edges 3000, 10000, 17000, 24000 ...
+    p = spec.HwParams(width=2, height=1)
+    clocks = spec.Clocks(10000, (spec.ClockDomain((1, 0, 1, 0), 7000, 3000),)).check(p)
+    assert tile_edges(p, clocks, 20000) == [2, 3]            # domain 0: 0, 10000
+    assert tile_edges(p, clocks, 20000, 10000) == [1, 2]     # 10000; 10000 and 17000
+    assert tile_edges(p, clocks, 17000, 10001) == [0, 0]     # [10001, 17000) holds none
+    assert tile_edges(p, clocks, 3000) == [1, 0]             # domain 1's first edge is at 3000
+    assert tile_edges(p, None, 30000) == [3, 3]              # one domain: 0, 10000, 20000: the cycles
 
 
 def test_async_crossings_and_tile_edges_over_two_domains():
@@ -62,9 +65,24 @@ def test_async_crossings_and_tile_edges_over_two_domains():
     assert (e["hop_ew"], e["async_off_chip"], e["async_on_chip"], e["static"]) == (7, 7, 0, 5)
     on_chip = spec.Clocks(10000, clocks.domains, "on_chip").check(p)
     assert event_counts(c, p, cycles=2, clocks=on_chip)["async_on_chip"] == 7
-    # An engine that reports its crossings per asynchronous link is believed as it stands.
-    c["async_links"] = [{"from": [0, 0], "to": [1, 0], "crossings": 1}]
+    # The engines' per-link counters (SPEC 8, read_counters' "links") are believed as they stand.
+    c["links"] = [{"tile": [1, 0], "port": "west", "crossed": 1}]
     assert event_counts(c, p, cycles=2, clocks=clocks)["async_off_chip"] == 1
+
+
+def test_static_counts_each_tile_edges_of_its_own_clock_and_crossings_by_link_kind():
+    """(The lead's, moved here from test_host_result_energy.py.) SPEC 8: static per tile per
+    rising edge of its domain's clock in [0, end); an asynchronous crossing counts by the `links`
+    kind. 2x2 mesh, tile (1, 1) in domain 1 (period 3000 ps, phase 1000); run of 100 domain-0
+    cycles of 10000 ps: end at 1,000,000 ps. Domain 0: three tiles x 100 edges; domain 1: edges
+    at 1000 + 3000 n < 1e6, n = 0 .. 332: 333 edges."""
+    p = spec.HwParams(width=2, height=2)
+    c = _counters(p)
+    c["links"] = [{"tile": [1, 1], "port": "west", "crossed": 4}, {"tile": [0, 1], "port": "east", "crossed": 1}]
+    for links, on, off in (("on_chip", 5, 0), ("off_chip", 0, 5)):
+        clocks = spec.Clocks(10000, (spec.ClockDomain((1, 1, 1, 1), 3000, 1000),), links)
+        e = event_counts(c, p, cycles=100, clocks=clocks)
+        assert (e["static"], e["async_on_chip"], e["async_off_chip"]) == (3 * 100 + 333, on, off)
 
 
 def test_tick_counts_from_totals_by_hand():
@@ -176,7 +194,7 @@ def test_bad_profiles_are_refused_in_one_line(tmp_path, case):
     data, needle = BAD[case]
     path = tmp_path / f"{case}.json"
     path.write_bytes(data)
-    with pytest.raises(ProfileError) as err:
+    with pytest.raises(NeuroMeshError) as err:   # ProfileError, or jsonfile's JsonFileError for the syntax
         load_profile(str(path))
     msg = str(err.value)
     assert "\n" not in msg and str(path) in msg and needle in msg, msg
@@ -278,3 +296,20 @@ def test_an_engine_may_give_each_tiles_clock_edges():
     assert r["energy"]["counts"]["static"] == 17 and "tile_edges" not in r
     assert [c["counts"]["static"] for c in r["energy"]["by_core"]] == [10, 7]
     assert r["energy"]["pj"]["static"] == pytest.approx(17 * 0.157)
+
+
+def test_a_board_of_two_chips_charges_its_off_chip_crossings_per_link_and_per_tick():
+    from neuromesh.engines import run_network
+    ex = TINY.parent / "two_chips"
+    r = run_network(ex / "network.json", ex / "stimulus.json")
+    e = r["energy"]
+    assert e["counts"]["async_off_chip"] == r["stats"]["async_crossings"] > 0 and e["counts"]["async_on_chip"] == 0
+    assert sum(t["counts"]["async_off_chip"] for t in e["per_tick"]) == e["counts"]["async_off_chip"]
+    assert sum(t["counts"]["static"] for t in e["per_tick"]) == e["counts"]["static"]
+    crossing = [l for l in e["by_link"] if l["async"]]
+    assert {tuple(l["from"][:1]) + tuple(l["to"][:1]) for l in crossing} == {(1, 2), (2, 1)}  # the chip edge
+    maps = sum(c["pj"]["total"] for c in e["by_core"]) + sum(l["pj"] for l in e["by_link"])
+    assert maps == pytest.approx(e["pj"]["total"])
+    # the second chip's tiles leak on their own 12.5 ns clock (phase 3 ns): fewer edges than chip 0's
+    static = {tuple(c["tile"]): c["counts"]["static"] for c in e["by_core"]}
+    assert static[(0, 0)] == r["stats"]["cycles"] and static[(3, 1)] < static[(0, 0)]

@@ -128,11 +128,13 @@ def test_tiny_core(n):
         ctx.set(core.out.ready, 1)
         for cyc in range(12 + n):          # tick in cycle 0
             ctx.set(core.tick_start, int(cyc == 0))
+            ctx.set(core.tick_flip, int(cyc == 0))
             if ctx.get(core.out.valid):
                 seen["out"].append((cyc, ctx.get(core.out.payload.as_value())))
             seen["idle"].append(ctx.get(core.idle))
             await ctx.tick()
         ctx.set(core.tick_start, 0)
+        ctx.set(core.tick_flip, 0)
         ctx.set(core.inp.payload.axon, 0)
         for cyc in range(8):               # the flit is offered in cycle 0
             ctx.set(core.inp.valid, int(cyc == 0))

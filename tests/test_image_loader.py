@@ -86,8 +86,8 @@ def test_addresses_outside_the_map_or_read_only(tmp_path):
             "line 4:", "tile (2, 0) is outside the 2x2 mesh")
     refused(tmp_path, image_text([f"{spec.tile_addr(0, 0, 'synapse', 32):08x} 00000000"]),
             "line 3:", "offset 32 is beyond region synapse")
-    refused(tmp_path, image_text([f"{spec.tile_addr(0, 0, 'param', 0) | (11 << 14):08x} 00000000"]),
-            "line 3:", "region 11 does not exist")
+    refused(tmp_path, image_text([f"{spec.tile_addr(0, 0, 'param', 0) | (12 << 14):08x} 00000000"]),
+            "line 3:", "region 12 does not exist")
     refused(tmp_path, image_text([f"{spec.tile_addr(1, 0, 'core_cnt', 0):08x} 00000000"]),
             "line 3:", "read-only core_cnt")
     refused(tmp_path, image_text([f"{spec.chip_addr('ticks'):08x} 00000000"]), "line 3:", "read-only ticks")

@@ -6,9 +6,12 @@ the host got in, and every counter of SPEC section 8.
 
 Cases: hand-written networks in tests/cases/*.json (one feature each, several host behaviours) and
 random networks from tests/netgen.py on the meshes 1x1, 2x2, 3x2 and 4x4, each seed with one of
-four host behaviours (always ready / back-pressure p=0.6 / input gaps up to 3 / both).
-All cases of one mesh run in ONE simulator process (one Verilator build per mesh); the per-case
-tests then only compare. On a mismatch the case is re-run with an FST trace into
+four host behaviours (always ready / back-pressure p=0.6 / input gaps up to 3 / both); and the
+same on clock-domain layouts (`netgen.LAYOUTS`: a mesh split in two islands, a clock per tile,
+2 x 2 chips), each case with periods and phases from one of `netgen.CLOCK_SCENARIOS` (coincident
+edges, 2:3, 7:5, 1:4, slow and fast host domain, random).
+All cases of one mesh and layout run in ONE simulator process (one Verilator build each); the
+per-case tests then only compare. On a mismatch the case is re-run with an FST trace into
 build/regression/<case>/ together with its network, stimulus, host and both observations.
 docs/regression.md explains how to read the report and reproduce a seed.
 """
@@ -43,8 +46,12 @@ HOST_ORDER = tuple(HOSTS)
 
 # Seeds per mesh: the default suite, and `make test-long` (at least 1,000 in all, disjoint).
 DEFAULT_SEEDS = {"1x1": range(0, 12), "2x2": range(0, 16), "3x2": range(0, 16), "4x4": range(0, 6)}
-LONG_SEEDS = {"1x1": range(1000, 1250), "2x2": range(1000, 1300), "3x2": range(1000, 1300),
+DEFAULT_LAYOUT_SEEDS = {"2x2-split": range(0, 10), "2x2-pertile": range(0, 8)}
+# make test-long: 750 one-domain seeds and 310 on clock-domain layouts.
+LONG_SEEDS = {"1x1": range(1000, 1150), "2x2": range(1000, 1200), "3x2": range(1000, 1200),
               "4x4": range(1000, 1160), "2x2default": range(1000, 1040)}
+LONG_LAYOUT_SEEDS = {"2x2-split": range(1000, 1100), "2x2-pertile": range(1000, 1090),
+                     "3x2-pertile": range(1000, 1060), "4x4-blocks": range(1000, 1060)}
 # The image is read back over cfg_req for every hand-written case and for every VERIFY_EVERY-th
 # random one (a read-back costs ~3 cycles a word; the compiler's images are checked against the
 # network in tests/test_compiler.py).
@@ -60,6 +67,7 @@ class Case:
     host: HostBehaviour
     verify: bool = True
     extra_flits: tuple = ()
+    clocks: spec.Clocks = spec.Clocks()
 
     def inputs(self):
         compiled, ticks = netgen.compile_case(self.net, self.stim)
@@ -69,22 +77,34 @@ class Case:
 
 
 def hand_cases() -> list:
+    """tests/cases/*.json; a case whose network has clock domains (`hardware.domains`) runs on
+    them, in the batch of its partition."""
+    from neuromesh.firmware.netfile import parse_network
     out = []
     for path in sorted(CASES.glob("*.json")):
         c = json.loads(path.read_text())
+        clocks = parse_network(c["network"], str(path)).clocks
         for k, host in enumerate(c.get("hosts", ["ready"])):
             out.append(Case(f"{path.stem}-{host}", c["mesh"], c["network"], c["stimulus"],
-                            HOSTS[host](k + 1), True, tuple(map(tuple, c.get("extra_flits", [])))))
+                            HOSTS[host](k + 1), True, tuple(map(tuple, c.get("extra_flits", []))), clocks))
     return out
 
 
-def random_cases(mesh: str, seeds) -> list:
+def random_cases(mesh: str, seeds, layout: str | None = None) -> list:
+    """Random networks on `mesh`, or on the mesh of clock layout `layout` (netgen.LAYOUTS) with
+    periods and phases drawn per seed."""
     out = []
+    if layout is not None:
+        mesh = netgen.LAYOUTS[layout][0]
     for n, seed in enumerate(seeds):
         host = HOST_ORDER[seed % len(HOST_ORDER)]
         net, stim = netgen.random_case(mesh, seed)
-        out.append(Case(f"{mesh}-seed{seed}-{host}", mesh, net, stim, HOSTS[host](seed),
-                        verify=n % VERIFY_EVERY == 0))
+        name = f"{mesh}-seed{seed}-{host}"
+        clocks = spec.Clocks()
+        if layout is not None:
+            scenario, clocks = netgen.random_clocks(layout, seed)
+            name = f"{layout}-seed{seed}-{host}-{scenario.replace(' ', '_').replace(':', 'to')}"
+        out.append(Case(name, mesh, net, stim, HOSTS[host](seed), verify=n % VERIFY_EVERY == 0, clocks=clocks))
     return out
 
 
@@ -124,6 +144,13 @@ def first_difference(golden, rtl: dict, params: spec.HwParams) -> str | None:
     for name in gc["chip"]:
         if gc["chip"][name] != rc["chip"][name]:
             return f"chip counter {name}: expected {gc['chip'][name]}, actual {rc['chip'][name]}"
+    for k, (want, got) in enumerate(zip(gc["domains"], rc["domains"])):
+        if want != got:
+            return f"domain {k} busy cycles: expected {want}, actual {got}"
+    for want, got in zip(gc["links"], rc["links"]):
+        if want != got:
+            return (f"asynchronous link into tile {tuple(want['tile'])} {want['port']}: expected "
+                    f"{want['crossed']} crossings, actual {got['crossed']}")
     for i, (x, y) in enumerate(params.tiles()):
         for group, label in (("cores", "core"), ("routers", "router")):
             for name, want in gc[group][i].items():
@@ -140,26 +167,28 @@ _BATCHES: dict = {}
 
 
 def _run_batch(key: str, cases: list) -> dict:
-    """{case name: (golden EngineRun or exception, rtl dict)}, computed once per session."""
+    """{case name: (golden EngineRun or exception, rtl dict)}, computed once per session. The
+    cases of a batch share a mesh and a partition into clock domains (one Verilator build)."""
     if key in _BATCHES:
         return _BATCHES[key]
     from neuromesh.sim.engine import run as golden_run
     from neuromesh.tools.cosim import engine as rtl_engine
     params = netgen.MESHES[cases[0].mesh]
+    partition = cases[0].clocks.partition(params)
     jobs, golden = [], {}
     t0 = time.perf_counter()
     for c in cases:
         compiled, ticks = c.inputs()
-        assert compiled.params == params, c.name
+        assert compiled.params == params and c.clocks.partition(params) == partition, c.name
         try:
-            g = golden_run(params, compiled.writes, ticks, c.host)
+            g = golden_run(params, compiled.writes, ticks, c.host, clocks=c.clocks)
         except Exception as e:  # noqa: BLE001 - reported per case
             g = e
         golden[c.name] = g
         budget = 10 * (g.completions[-1] if not isinstance(g, Exception) and g.completions else 0) + 20_000
-        jobs.append(rtl_engine.Job(c.name, compiled.writes, ticks, c.host, budget, c.verify))
+        jobs.append(rtl_engine.Job(c.name, compiled.writes, ticks, c.host, budget, c.verify, clocks=c.clocks))
     t1 = time.perf_counter()
-    model = rtl_engine.build_model(params)
+    model = rtl_engine.build_model(params, partition=partition)
     t2 = time.perf_counter()
     # One folder per process: other engineers may run the regression at the same time.
     workdir = OUT / "batches" / f"{key}.{os.getpid()}"
@@ -188,6 +217,7 @@ def keep_evidence(case: Case, golden, rtl: dict, message: str) -> Path:
     (where / "network.json").write_text(json.dumps(case.net, indent=1))
     (where / "stimulus.json").write_text(json.dumps(case.stim, indent=1))
     (where / "host.json").write_text(json.dumps(case.host.__dict__))
+    (where / "clocks.json").write_text(json.dumps(case.clocks.to_dict()))
     (where / "rtl.json").write_text(json.dumps(rtl))
     if not isinstance(golden, Exception):
         (where / "golden.json").write_text(json.dumps(golden.__dict__, default=list))
@@ -195,7 +225,8 @@ def keep_evidence(case: Case, golden, rtl: dict, message: str) -> Path:
     try:
         params = netgen.MESHES[case.mesh]
         compiled, ticks = case.inputs()
-        job = rtl_engine.Job(case.name, compiled.writes, ticks, case.host, 10 * max(1, len(ticks)) * 10_000)
+        job = rtl_engine.Job(case.name, compiled.writes, ticks, case.host, 10 * max(1, len(ticks)) * 10_000,
+                             clocks=case.clocks)
         rtl_engine.run_jobs(params, [job], waves=where / "waves.fst", workdir=where / "sim")
     except Exception as e:  # noqa: BLE001 - the trace is a help, not the verdict
         (where / "waves-error.txt").write_text(f"{type(e).__name__}: {e}\n")
@@ -229,28 +260,43 @@ HAND = hand_cases()
 RANDOM = {mesh: random_cases(mesh, seeds) for mesh, seeds in DEFAULT_SEEDS.items()}
 
 
-def _default_batch(mesh: str) -> dict:
-    cases = [c for c in HAND if c.mesh == mesh] + RANDOM[mesh]
-    return _run_batch(f"default-{mesh}", cases)
+RANDOM.update({layout: random_cases(None, seeds, layout) for layout, seeds in DEFAULT_LAYOUT_SEEDS.items()})
+DEFAULT_CASES = HAND + [c for cases in RANDOM.values() for c in cases]
+
+
+def batch_of(case: Case) -> str:
+    """Cases share a simulator process when they share a mesh and a partition into domains."""
+    part = case.clocks.partition(netgen.MESHES[case.mesh])
+    return case.mesh if not any(part) else f"{case.mesh}-p{''.join(map(str, part))}"
+
+
+def _default_batch(key: str) -> dict:
+    return _run_batch(f"default-{key}", [c for c in DEFAULT_CASES if batch_of(c) == key])
 
 
 @pytest.mark.parametrize("case", HAND, ids=_ids(HAND))
 def test_hand_written(case):
-    check(_default_batch(case.mesh)[case.name])
+    check(_default_batch(batch_of(case))[case.name])
 
 
 @pytest.mark.parametrize("case", [c for m in RANDOM for c in RANDOM[m]],
                          ids=_ids([c for m in RANDOM for c in RANDOM[m]]))
 def test_random(case):
-    check(_default_batch(case.mesh)[case.name])
+    check(_default_batch(batch_of(case))[case.name])
 
 
-def test_cases_cover_every_mesh_and_host():
-    """The suite is what docs/regression.md says: every mesh, every host behaviour."""
-    meshes = {c.mesh for c in HAND} | set(RANDOM)
+def test_cases_cover_every_mesh_host_and_clock_scenario():
+    """The suite is what docs/regression.md says: every mesh, every host behaviour, clock
+    domains (two layouts, every clock scenario), hand-written cases across domains."""
+    meshes = {c.mesh for c in HAND} | {c.mesh for v in RANDOM.values() for c in v}
     assert meshes == set(netgen.MESHES) - {"2x2default"}
-    hosts = {(c.host.out_ready_prob < 1, c.host.max_gap > 0) for c in HAND + [c for v in RANDOM.values() for c in v]}
+    hosts = {(c.host.out_ready_prob < 1, c.host.max_gap > 0) for c in DEFAULT_CASES}
     assert hosts == {(False, False), (True, False), (False, True), (True, True)}
+    multi = [c for c in DEFAULT_CASES if c.clocks.n_domains > 1]
+    assert {c.clocks.n_domains for c in multi} >= {2, 4}
+    scenarios = {c.name.rsplit("-", 1)[1] for c in RANDOM["2x2-split"] + RANDOM["2x2-pertile"]}
+    assert len(scenarios) == len(netgen.CLOCK_SCENARIOS), scenarios
+    assert any(c.clocks.n_domains > 1 for c in HAND)
 
 
 def test_regression_sees_a_different_host():
@@ -296,9 +342,10 @@ def test_first_difference_names_what_differs():
     """The mismatch report: an independent check on made-up observations."""
     from neuromesh.result import EngineRun
     p = netgen.MESHES["2x2"]
-    zero = {"chip": {"ticks": 1, "busy_cycles": 5},
+    zero = {"chip": {"ticks": 1, "busy_cycles": 5}, "domains": [5, 3],
             "cores": [dict.fromkeys(spec.CORE_COUNTERS, 0) for _ in range(4)],
-            "routers": [dict.fromkeys(spec.ROUTER_COUNTERS, 0) for _ in range(4)]}
+            "routers": [dict.fromkeys(spec.ROUTER_COUNTERS, 0) for _ in range(4)],
+            "links": [{"tile": [1, 0], "port": "west", "crossed": 2}]}
     flit = spec.host_flit(3, 1, 1)
     g = EngineRun([(7, flit)], [0], [20], zero, 0)
     same = {"out_flits": [[7, flit]], "handshakes": [0], "completions": [20], "counters": zero, "host_flits": 0}
@@ -311,25 +358,40 @@ def test_first_difference_names_what_differs():
     bad["routers"][3]["fwd_west"] = 2
     assert first_difference(g, dict(same, counters=bad), p) == \
         "tile (1, 1) router counter fwd_west: expected 0, actual 2"
+    bad = json.loads(json.dumps(zero))
+    bad["domains"][1] = 4
+    assert first_difference(g, dict(same, counters=bad), p) == "domain 1 busy cycles: expected 3, actual 4"
+    bad = json.loads(json.dumps(zero))
+    bad["links"][0]["crossed"] = 1
+    assert first_difference(g, dict(same, counters=bad), p) == \
+        "asynchronous link into tile (1, 0) west: expected 2 crossings, actual 1"
 
 
 # ------------------------------------------------------------------------------------------
 # make test-long: >= 1,000 random seeds, and hypothesis-shrunk networks
 
-def _long_batch(mesh: str) -> dict:
-    return _run_batch(f"long-{mesh}", random_cases(mesh, LONG_SEEDS[mesh]))
+def _long_batch(key: str) -> dict:
+    if key in LONG_LAYOUT_SEEDS:
+        cases = random_cases(None, LONG_LAYOUT_SEEDS[key], key)
+    else:
+        cases = random_cases(key, LONG_SEEDS[key])
+    return _run_batch(f"long-{key}", cases)
 
 
-LONG_IDS = [(mesh, seed) for mesh, seeds in LONG_SEEDS.items() for seed in seeds]
+LONG_IDS = ([(mesh, seed) for mesh, seeds in LONG_SEEDS.items() for seed in seeds]
+            + [(layout, seed) for layout, seeds in LONG_LAYOUT_SEEDS.items() for seed in seeds])
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("mesh,seed", LONG_IDS,
-                         ids=[f"{m}-seed{s}-{HOST_ORDER[s % len(HOST_ORDER)]}" for m, s in LONG_IDS])
-def test_long_random(mesh, seed):
-    """One test per seed (so `make test-long` reports how many ran); the seeds of one mesh run
-    in one simulator process, on the first of them."""
-    check(_long_batch(mesh)[f"{mesh}-seed{seed}-{HOST_ORDER[seed % len(HOST_ORDER)]}"])
+@pytest.mark.parametrize("key,seed", LONG_IDS,
+                         ids=[f"{k}-seed{s}-{HOST_ORDER[s % len(HOST_ORDER)]}" for k, s in LONG_IDS])
+def test_long_random(key, seed):
+    """One test per seed (so `make test-long` reports how many ran); the seeds of one mesh or
+    clock layout run in one simulator process, on the first of them."""
+    batch = _long_batch(key)
+    prefix = f"{key}-seed{seed}-{HOST_ORDER[seed % len(HOST_ORDER)]}"
+    (name,) = [n for n in batch if n == prefix or n.startswith(prefix + "-")]
+    check(batch[name])
 
 
 @pytest.mark.long

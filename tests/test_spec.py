@@ -96,13 +96,20 @@ def test_address_map_decodes_every_region_and_refuses_outside():
     d = spec.decode_addr(big, spec.tile_addr(63, 62, "synapse", 16383))
     assert (d.x, d.y, d.region, d.offset) == (63, 62, "synapse", 16383)
     assert spec.decode_addr(p, spec.chip_addr("busy_cycles")).region == "busy_cycles"
+    assert spec.decode_addr(p, (1 << 31) | 5).region == "domains"
+    d = spec.decode_addr(p, (1 << 31) | (64 + 7))       # architecture 8.7: domain 7's busy cycles
+    assert (d.region, d.offset, d.writable) == ("domain_busy", 7, False)
+    assert spec.domain_busy_addr(7) == (1 << 31) | 71
+    d = spec.decode_addr(p, spec.tile_addr(1, 1, "link_cnt", 3))  # region 11, read-only
+    assert (d.region, d.offset, d.writable) == ("link_cnt", 3, False)
     assert spec.decode_addr(p, spec.tile_addr(1, 1, "active", 0)).writable
     assert not spec.decode_addr(p, spec.tile_addr(0, 0, "core_cnt", 4)).writable
     for bad in (spec.tile_addr(3, 0, "param", 0),            # x outside the mesh
                 spec.tile_addr(0, 0, "param", 16),           # 2 words x 8 neurons
                 spec.tile_addr(0, 0, "active", 1),           # one word
-                (11 << 14),                                  # region 11 does not exist
-                (1 << 30), (1 << 31) | 5, (1 << 31) | (1 << 14), 1 << 32):
+                (12 << 14),                                  # region 12 does not exist
+                (1 << 30), (1 << 31) | 6, (1 << 31) | 63, (1 << 31) | (64 + 4096), (1 << 31) | (1 << 14),
+                1 << 32):
         with pytest.raises(spec.AddressError):
             spec.decode_addr(p, bad)
 

@@ -5,5 +5,7 @@
   port drivers and monitors every bench reuses);
 - `workloads/`: end-to-end workloads (`digits`);
 - `synth/`: FPGA synthesis and its reports;
+- `board/`: the chip on an FPGA board: the UART bridge's protocol, its host link and the
+  `board` engine, bitstreams for the ULX3S and the iCEBreaker (docs/board.md);
 - `plots/`: the figures drawn from a result.
 """

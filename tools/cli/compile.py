@@ -1,14 +1,20 @@
 """`neuromesh compile NET -o IMAGE [--map FILE]`: the configuration image and its map (SPEC
-section 7), written together or not at all, and the per-tile usage table."""
+section 7), written together or not at all, and the per-tile usage table. An IMAGE ending in
+`.npz` is the binary image format (firmware/image.py), for large networks."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from neuromesh.firmware.compiler import RESOURCES, compile_network
-from neuromesh.firmware.image import format_image
+from neuromesh.firmware.image import format_image, save_npz
+
+
+def is_binary_name(path) -> bool:
+    return str(path).endswith(".npz")
 from neuromesh.firmware.netfile import load_network
-from neuromesh.outputs import Outputs
+from neuromesh.outputs import Outputs, check_targets
+from neuromesh.text import printable
 
 
 def usage_table(usage: list) -> str:
@@ -29,16 +35,26 @@ def default_map_path(image_path) -> Path:
 def compile_command(args) -> int:
     image_path = Path(args.output)
     map_path = Path(args.map) if args.map else default_map_path(image_path)
+    check_targets([image_path, map_path])  # before the compiler's work, not after it
     net = load_network(args.network)
     compiled = compile_network(net)
+    comments = [f"network: {net.path}"]
     with Outputs() as out:
-        out.write_text(image_path, format_image(compiled.writes, [f"network: {net.path}"], compiled.params,
-                                                where=str(image_path)))
-        out.write_text(map_path, json.dumps(compiled.map, indent=1) + "\n")
-    print(f"{net.path}: {sum(p['size'] for p in net.populations if p['kind'] == 'lif')} lif neurons, "
+        if is_binary_name(image_path):   # IMAGE.npz: the binary image (firmware/image.py)
+            with open(out.path(image_path), "wb") as f:
+                save_npz(f, compiled.writes, comments, compiled.params)
+        else:
+            out.write_text(image_path, format_image(compiled.writes, comments, compiled.params, where=str(image_path)))
+        out.write_text(map_path, json.dumps(compiled.map, indent=1 if len(compiled.writes) < 1_000_000 else None) + "\n")
+    print(f"{printable(net.path)}: {sum(p['size'] for p in net.populations if p['kind'] == 'lif')} lif neurons, "
           f"{sum(len(pr['synapses']) for pr in net.projections)} synapses on a "
           f"{compiled.params.width}x{compiled.params.height} mesh")
-    print(usage_table(compiled.map["usage"]))
-    print(f"image written to {image_path} ({len(compiled.writes)} writes)")
-    print(f"map written to {map_path}")
+    usage = compiled.map["usage"]
+    if len(usage) <= 64:
+        print(usage_table(usage))
+    else:   # a big mesh: the fullest tiles only
+        print(usage_table(sorted(usage, key=lambda u: -max(u[k][0] / u[k][1] for k, _c, _l in RESOURCES))[:16]))
+        print(f"(the 16 fullest of {len(usage)} tiles; every tile is in the map's usage)")
+    print(f"image written to {printable(image_path)} ({len(compiled.writes)} writes)")
+    print(f"map written to {printable(map_path)}")
     return 0

@@ -8,9 +8,9 @@ the image's own `# hardware:` header gives the parameters; with them, they must 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from neuromesh import spec
+from neuromesh.outputs import write_text_atomic
+from neuromesh.text import printable
 
 HW_FIELDS = tuple(spec.LIMITS)
 # The command-line flag of each field (tools/cli/__init__.py), for error messages.
@@ -50,11 +50,13 @@ def verilog_command(args) -> int:
         init = image_init(params, read_image(args.image, params))
     else:
         params = params_from_options(given)
-    text = chip_verilog(params, init)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(f"wrote {out}: module neuromesh_chip, {params.width}x{params.height} mesh, "
+    from neuromesh.tools.cli.clocks import clocks_from_args
+    clocks = clocks_from_args(args, params) or spec.Clocks()
+    text = chip_verilog(params, init, partition=clocks.partition(params))
+    out = write_text_atomic(args.output, text)  # whole or not at all
+    print(f"wrote {printable(out)}: module neuromesh_chip, {params.width}x{params.height} mesh, "
           f"{params.neurons_per_core} neurons/core, FIFO depth {params.fifo_depth}"
-          + (f", memories from {args.image}" if args.image else ""))
+          + (f", {clocks.n_domains} clock domains (clk, clk_1 .. clk_{clocks.n_domains - 1})"
+             if clocks.n_domains > 1 else "")
+          + (f", memories from {printable(args.image)}" if args.image else ""))
     return 0

@@ -19,6 +19,7 @@ Classes:
 - `ChipPorts`: the chip's port handles with write caching, shared by the drivers of one chip.
 - `CfgMaster`: word writes and reads over cfg_req/cfg_resp (at falling edges), read-back checks.
 - `TickDriver`: the tick handshake and the wait for quiescence (`busy` low).
+- `DomainClocks`: every clock of a multi-domain chip, with its period and phase, aligned for a run.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from collections import deque
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge, Timer
 
 from neuromesh import spec
 
@@ -370,3 +371,60 @@ class TickDriver:
         h = await self.tick()
         q = await self.wait_quiescent()
         return h, q
+
+
+class DomainClocks:
+    """Drives `clk` (domain 0) and `clk_k` (domain k >= 1) of a chip with the periods and phases
+    of a `neuromesh.spec.Clocks`, in integer picoseconds (the simulator's time step is 1 ps, so
+    an odd period gets a high time one step shorter than its low time; only the rising edges
+    matter). One object per chip, for the whole simulation: every `start`/`align` first stops
+    the clocks it started before. `align(clocks)` drives them all low and restarts them so that
+    the next rising edge of `clk` is time 0 of a run (docs/architecture.md 8.1): domain k's
+    first rising edge then comes `phase_k` ps later. It returns at that edge of `clk`."""
+
+    def __init__(self, dut, n_domains: int):
+        self.signals = [dut.clk] + [getattr(dut, f"clk_{k}") for k in range(1, n_domains)]
+        self._running = []
+
+    def _clocks(self, clocks) -> list:
+        if clocks.n_domains != len(self.signals):
+            raise ValueError(f"the chip has {len(self.signals)} clock domains, the clocks give {clocks.n_domains}")
+        out = []
+        for k, s in enumerate(self.signals):
+            p = clocks.period(k)
+            if p < 2:
+                raise ValueError(f"domain {k}: a period of {p} ps is below the RTL engine's 2 ps "
+                                 "(the simulator's step is 1 ps)")
+            out.append(Clock(s, p, unit="ps", period_high=p // 2))
+        return out
+
+    def start(self, clocks) -> None:
+        """Free-running clocks (their alignment does not matter: before a run)."""
+        self.stop()
+        self._running = self._clocks(clocks)
+        for c in self._running:
+            c.start(start_high=False)
+
+    def stop(self) -> None:
+        for c in self._running:
+            c.stop()
+        self._running = []
+
+    async def align(self, clocks, settle_ps: int = 1000) -> None:
+        self.stop()
+        for s in self.signals:
+            s.value = 0
+        await Timer(settle_ps, unit="ps")
+        self._running = self._clocks(clocks)
+        self._running[0].start(start_high=True)            # time 0 of the run: clk rises
+        for k in range(1, len(self.signals)):
+            phase = clocks.phase(k)
+            if phase == 0:
+                self._running[k].start(start_high=True)
+            else:
+                cocotb.start_soon(self._start_later(self._running[k], phase))
+
+    async def _start_later(self, clock: Clock, phase: int) -> None:
+        await Timer(phase, unit="ps")
+        if any(c is clock for c in self._running):     # not stopped meanwhile
+            clock.start(start_high=True)

@@ -40,10 +40,12 @@ class Job:
     max_cycles: int = DEFAULT_MAX_CYCLES
     verify: bool = True     # read the image back over cfg_req
     scrub: bool = False     # zero every writable word the image does not write (not job 0)
+    clocks: spec.Clocks = spec.Clocks()   # periods and phases (the partition must be the model's)
 
     def to_json(self) -> dict:
         return {"name": self.name, "writes": [list(w) for w in self.writes],
                 "tick_inputs": [list(t) for t in self.tick_inputs], "host": asdict(self.host),
+                "clocks": self.clocks.to_dict(),
                 "max_cycles": self.max_cycles, "verify": self.verify, "scrub": self.scrub}
 
 
@@ -56,14 +58,22 @@ class Model:
     waves: bool
 
 
-def chip_verilog(params: spec.HwParams) -> str:
+def chip_verilog(params: spec.HwParams, partition=None) -> str:
     from neuromesh.hw.mesh import chip_verilog as hw_chip_verilog
-    return hw_chip_verilog(params)
+    return hw_chip_verilog(params, partition=partition)
+
+
+def partition_label(partition) -> str:
+    """A short name for a partition of tiles into domains (build folder names)."""
+    if partition is None or not any(partition):
+        return ""
+    return "-d" + "".join(str(k) if k < 10 else f"[{k}]" for k in partition)
 
 
 def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | None = None,
-                label: str | None = None) -> Model:
-    """Build (or reuse from the cache keyed by the Verilog text) the model of `Chip(params)`."""
+                label: str | None = None, partition=None) -> Model:
+    """Build (or reuse from the cache keyed by the Verilog text) the model of
+    `Chip(params, partition=partition)`."""
     from neuromesh.tools.cosim import simulator
     try:
         simulator.toolchain_env()
@@ -74,9 +84,10 @@ def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | No
     if waves and not simulator.fst_available():
         raise RtlEngineError("rtl engine: --waves: FST traces need the lz4 headers, which this machine "
                              "lacks (apt-get install liblz4-dev; `make install` tries it)")
-    text = verilog if verilog is not None else chip_verilog(params)
+    spec.check_rtl_size(params, "the RTL engine")
+    text = verilog if verilog is not None else chip_verilog(params, partition)
     t0 = time.perf_counter()
-    label = label or f"chip-{params.key()}"
+    label = label or f"chip-{params.key()}{partition_label(partition)}"
     try:
         runner, build_dir = simulator.build(text, TOPLEVEL, waves=waves, label=label)
     except Exception as e:  # the runner raises a bare CalledProcessError / SystemExit
@@ -107,7 +118,7 @@ def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, w
                 raise RtlEngineError(f"rtl engine: job {job.name!r} write {k}: {data!r} at {addr:#010x} "
                                      f"({d.region}) is not a writable 32-bit word")
     if model is None or (waves and not model.waves):
-        model = build_model(params, waves=bool(waves))
+        model = build_model(params, waves=bool(waves), partition=jobs[0].clocks.partition(params) if jobs else None)
     own_dir = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="rtl-", dir=_scratch_root()))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -115,8 +126,12 @@ def run_jobs(params: spec.HwParams, jobs: list, *, model: Model | None = None, w
     progress_file = workdir / "progress.txt" if progress else None
     if results.exists():
         results.unlink()
+    partitions = {j.clocks.partition(params) for j in jobs}
+    if len(partitions) > 1:
+        raise RtlEngineError("rtl engine: the jobs of one simulator process must share one partition of "
+                             "tiles into clock domains (it is in the Verilog)")
     job_file.write_text(json.dumps({
-        "params": params.to_dict(), "results": str(results),
+        "params": params.to_dict(), "n_domains": max(max(partitions, default=(0,))) + 1, "results": str(results),
         "progress": str(progress_file) if progress_file else None,
         "jobs": [j.to_json() for j in jobs]}))
     poller = _ProgressPoller(progress_file, progress) if progress else None
@@ -154,12 +169,13 @@ def to_engine_run(r: dict, build_s: float = 0.0) -> EngineRun:
                                          "run_wall_s": r.get("run_wall_s"), "build_s": build_s}})
 
 
-def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour, *, progress=None,
-        waves=None, max_cycles: int = DEFAULT_MAX_CYCLES, model: Model | None = None) -> EngineRun:
-    """The engine interface (see tools/cli/run.py): one run of the standard host on the RTL."""
+def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour, *, clocks: spec.Clocks | None = None,
+        progress=None, waves=None, max_cycles: int = DEFAULT_MAX_CYCLES, model: Model | None = None) -> EngineRun:
+    """The engine interface (`neuromesh.engines`): one run of the standard host on the RTL."""
+    clocks = clocks or spec.Clocks()
     if model is None:
-        model = build_model(params, waves=bool(waves))
-    job = Job("run", list(writes), [list(t) for t in tick_inputs], host, max_cycles)
+        model = build_model(params, waves=bool(waves), partition=clocks.partition(params))
+    job = Job("run", list(writes), [list(t) for t in tick_inputs], host, max_cycles, clocks=clocks)
     (r,) = run_jobs(params, [job], model=model, waves=waves, progress=progress)
     if "error" in r:
         raise RtlEngineError(f"rtl engine: {r['error']}")

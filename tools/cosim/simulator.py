@@ -14,11 +14,11 @@ import fcntl
 import hashlib
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from neuromesh.spec import NeuroMeshError
-
 
 
 def cache_root() -> Path:
@@ -94,27 +94,72 @@ def _locked(folder: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# The wall-time limit of one simulator process when the caller gives none (seconds; unset or 0:
+# no limit). tests/conftest.py sets it, so that every pytest that runs a simulator is bounded.
+WALL_LIMIT_ENV = "NEUROMESH_SIM_TIMEOUT_S"
+
+
+class SimulatorTimeout(NeuroMeshError):
+    """The simulator process was stopped at its wall-time limit."""
+
+
+def wall_limit(timeout_s=None) -> float | None:
+    if timeout_s is None:
+        try:
+            timeout_s = float(os.environ.get(WALL_LIMIT_ENV, "0") or 0)
+        except ValueError:
+            raise NeuroMeshError(f"{WALL_LIMIT_ENV}: must be a number of seconds "
+                                 f"(got {os.environ[WALL_LIMIT_ENV]!r})") from None
+    return timeout_s if timeout_s and timeout_s > 0 else None
+
+
 def run_tests(runner, build_dir: Path, toplevel: str, test_module: str, *, testcase=None,
               extra_env: dict | None = None, waves: bool = False, test_dir: Path | None = None,
-              seed: int = 1) -> tuple[int, int, Path]:
+              seed: int = 1, timeout_s: float | None = None) -> tuple[int, int, Path]:
     """Run the cocotb tests of `test_module` (importable from this process); return
     (tests, failed, results_xml) and never raise for a failing test: the caller asserts on
-    `failed` (and reads `test_dir / "sim.log"` to say why)."""
+    `failed` (and reads `test_dir / "sim.log"` to say why).
+
+    `timeout_s` (default: `$NEUROMESH_SIM_TIMEOUT_S`, else none) bounds the simulator process in
+    wall time: coreutils `timeout` runs it (cocotb's documented SIM_CMD_PREFIX), TERM at the
+    limit and KILL 10 s later, and a SimulatorTimeout says so. Simulated-time bounds are the
+    tests' own (`bounded.bounded_test`); this one catches what they cannot, a bench that stops
+    simulated time."""
     from cocotb_tools.runner import get_results
     toolchain_env()
     test_dir = Path(test_dir or build_dir)
     test_dir.mkdir(parents=True, exist_ok=True)
+    limit = wall_limit(timeout_s)
     # The runner passes this process's sys.path on as PYTHONPATH: `test_module` must be
     # importable here (the package's own modules are; tests put their folder on sys.path).
     xml = test_dir / "results.xml"
+    log = test_dir / "sim.log"
+    saved = os.environ.get("SIM_CMD_PREFIX")
+    if limit is not None:
+        if shutil.which("timeout") is None:
+            raise NeuroMeshError("a wall-time limit needs coreutils `timeout` on PATH")
+        # --foreground: the simulator stays in the terminal's process group (Ctrl-C reaches it)
+        os.environ["SIM_CMD_PREFIX"] = f"timeout --foreground --kill-after=10 {limit:g}"
+    t0 = time.monotonic()
     try:
         runner.test(test_module=test_module, hdl_toplevel=toplevel, testcase=testcase,
                     build_dir=build_dir, test_dir=test_dir, extra_env=extra_env or {},
-                    waves=waves, seed=seed, results_xml=str(xml), log_file=test_dir / "sim.log")
+                    waves=waves, seed=seed, results_xml=str(xml), log_file=log)
     except SystemExit:
         # Under pytest, cocotb's runner calls sys.exit() when a test fails or the simulator
         # dies; the results file (if any) still says how many ran and failed.
         pass
+    except RuntimeError:
+        # The simulator process ended with a non-zero status (it crashed, or was stopped).
+        if limit is not None and time.monotonic() - t0 >= limit:
+            raise SimulatorTimeout(f"{test_module} on {toplevel}: the simulator was stopped after "
+                                   f"{limit:g} s of wall time (a hang that does not advance simulated "
+                                   f"time?); see {log}") from None
+    finally:
+        if saved is None:
+            os.environ.pop("SIM_CMD_PREFIX", None)
+        else:
+            os.environ["SIM_CMD_PREFIX"] = saved
     try:
         tests, failed = get_results(xml)
     except (RuntimeError, OSError):

@@ -2,8 +2,12 @@
 
 * `raster.png`: spikes of every recorded population (tick x neuron index);
 * `links.png`: flits per directed link of the mesh (router to router, host in and out), from
-  `result["links"]` or, for a result without it, from the routers' forward counters;
-* `energy.png`: energy by event type (`stats.energy_pj`), with the profile's low-high range;
+  `result["links"]` or, for a result without it, from the routers' forward counters; tiles are
+  shaded by clock domain and asynchronous links drawn dashed;
+* `latency.png` (when the result has per-flit latencies): latency in ns from a neuron's firing
+  to its flit on spike_out, against the hops it took, coloured by asynchronous crossings;
+* `energy.png`: energy by event type (`stats.energy_pj`), with the profile's low-high range and
+  the run's NeuroBench figures;
 * `energy_map.png`: energy heat map of the mesh: each core's energy (its synaptic operations,
   neuron updates, flits sent, leakage) and each link's (hops, asynchronous crossings);
 * `energy_ticks.png`: energy per tick by event type (golden engine: the RTL reads its
@@ -15,6 +19,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuromesh import spec
+from neuromesh.text import printable
+
+
+def label(name) -> str:
+    """A user's name as matplotlib text: non-printable characters escaped (a lone surrogate
+    cannot be rendered at all) and `$` escaped (it would start mathtext, which refuses most
+    names)."""
+    return printable(name).replace("$", r"\$")
 
 
 def _plt():
@@ -54,9 +66,9 @@ def plot_raster(result: dict, path: Path) -> Path:
         size = max([e[1] for e in events], default=-1) + 1
         if events:
             ax.scatter([e[0] for e in events], [offset + e[1] for e in events], s=mark, marker="|",
-                       color=colors[i % len(colors)], label=f"{pop} ({len(events)})")
+                       color=colors[i % len(colors)], label=f"{label(pop)} ({len(events)})")
         yticks.append(offset + max(size, 1) / 2)
-        ylabels.append(pop)
+        ylabels.append(label(pop))
         offset += max(size, 1) + 1
     ax.set_yticks(yticks, ylabels)
     ax.set_xlabel("tick")
@@ -80,10 +92,16 @@ def plot_links(result: dict, path: Path) -> Path:
     norm = mcolors.Normalize(vmin=0, vmax=peak)
     cmap = cm.get_cmap("viridis") if hasattr(cm, "get_cmap") else plt.get_cmap("viridis")
     fig, ax = plt.subplots(figsize=(1.6 * w + 2.5, 1.6 * h + 1.2))
+    partition = result.get("clocks", {}).get("partition") or [0] * (w * h)
+    shades = plt.get_cmap("Pastel1")
+    multi = max(partition) > 0
     for x in range(w):
         for y in range(h):
-            ax.add_patch(plt.Rectangle((x - 0.18, y - 0.18), 0.36, 0.36, fill=False, lw=1.2, color="0.3"))
-            ax.text(x, y, f"{x},{y}", ha="center", va="center", fontsize=8, color="0.3")
+            k = partition[y * w + x]
+            ax.add_patch(plt.Rectangle((x - 0.18, y - 0.18), 0.36, 0.36, fill=multi, lw=1.2,
+                                       facecolor=shades(k % 9) if multi else "none", edgecolor="0.3"))
+            ax.text(x, y, f"{x},{y}" + (f"\nd{k}" if multi else ""), ha="center", va="center", fontsize=8,
+                    color="0.3")
     side = 0.07  # the two directions of a link side by side
     for l in links:
         n = l["flits"]
@@ -98,8 +116,10 @@ def plot_links(result: dict, path: Path) -> Path:
             x0, y0 = fx + 0.2 * dx + ox, fy + 0.2 * dy + oy
             x1, y1 = tx - 0.2 * dx + ox, ty - 0.2 * dy + oy
         color = cmap(norm(n)) if n else (0.85, 0.85, 0.85, 1.0)
+        style = "--" if l.get("asynchronous") else "-"
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1 + 4 * n / peak, shrinkA=0, shrinkB=0))
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1 + 4 * n / peak, shrinkA=0, shrinkB=0,
+                                    linestyle=style))
     ax.text(-0.9, 0.3, "host", fontsize=8, color="0.3")
     ax.set_xlim(-1.0, w - 0.5)
     ax.set_ylim(-0.6, h - 0.5)
@@ -110,7 +130,11 @@ def plot_links(result: dict, path: Path) -> Path:
     ax.set_ylabel("y (north)")
     sm = cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="flits", shrink=0.8)
-    ax.set_title(f"link load ({result['stats'].get('hops', 0)} hops)")
+    title = f"link load ({result['stats'].get('hops', 0)} hops)"
+    if multi:
+        title += (f"; {max(partition) + 1} clock domains, dashed: asynchronous links "
+                  f"({result['stats'].get('async_crossings', 0)} crossings)")
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -137,7 +161,7 @@ def plot_energy(result: dict, path: Path) -> Path:
     rng = result["stats"].get("energy_pj_range")
     if rng and section.get("has_range"):
         span = f" (range {rng['low']:,.0f} to {rng['high']:,.0f}: whiskers)"
-    ax.set_title(f"energy by event ({result['stats'].get('energy_profile', '')}): "
+    ax.set_title(f"energy by event ({label(result['stats'].get('energy_profile', ''))}): "
                  f"total {energy['total']:,.0f} pJ{span}", fontsize=9)
     ax.tick_params(axis="x", labelrotation=25, labelsize=8)
     w = result.get("workload")
@@ -202,7 +226,7 @@ def plot_energy_map(result: dict, path: Path) -> Path:
     sm = cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="pJ", shrink=0.8)
     total = section["pj"]["total"]
-    ax.set_title(f"energy map ({section['profile']}), {total / 1000:,.2f} nJ in all\ncores: synaptic ops, "
+    ax.set_title(f"energy map ({label(section['profile'])}), {total / 1000:,.2f} nJ in all\ncores: synaptic ops, "
                  f"updates, flits sent, leakage; arrows: links (dashed: asynchronous)", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -225,7 +249,7 @@ def plot_energy_ticks(result: dict, path: Path) -> Path:
         bottom = [b + v for b, v in zip(bottom, vals)]
     ax.set_xlabel("tick")
     ax.set_ylabel("nJ")
-    ax.set_title(f"energy per tick ({section['profile']}, golden engine): total "
+    ax.set_title(f"energy per tick ({label(section['profile'])}, golden engine): total "
                  f"{section['pj']['total'] / 1000:,.2f} nJ over {len(ticks)} ticks", fontsize=9)
     if events:
         ax.legend(fontsize=7, ncol=3)
@@ -249,17 +273,42 @@ def plot_ticks(result: dict, path: Path) -> Path:
     return path
 
 
+def plot_latency(result: dict, path: Path) -> Path:
+    """Latency (ns) from firing to spike_out against hops, coloured by asynchronous crossings."""
+    plt = _plt()
+    flits = [f for f in result.get("output_flits", []) if "latency_ps" in f]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    crossings = sorted({f.get("crossings", 0) for f in flits})
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, c in enumerate(crossings):
+        pts = [f for f in flits if f.get("crossings", 0) == c]
+        jitter = [(hash((f["cycle"], f["flit"])) % 100 - 50) / 400 for f in pts]  # spread equal hops
+        ax.scatter([f["hops"] + j for f, j in zip(pts, jitter)], [f["latency_ps"] / 1000 for f in pts], s=10,
+                   color=colors[i % len(colors)], alpha=0.6, label=f"{c} asynchronous crossing{'s' if c != 1 else ''}")
+    ax.set_xlabel("hops from the firing tile to spike_out")
+    ax.set_ylabel("latency firing -> spike_out (ns)")
+    ax.set_title(f"flit latency ({len(flits)} flits)")
+    if flits:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_plots(result: dict, outdir: Path) -> list:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    written = [
+    out = [
         plot_raster(result, outdir / "raster.png"),
         plot_links(result, outdir / "links.png"),
         plot_energy(result, outdir / "energy.png"),
         plot_ticks(result, outdir / "ticks.png"),
     ]
+    if any("latency_ps" in f for f in result.get("output_flits", [])):
+        out.append(plot_latency(result, outdir / "latency.png"))
     if result.get("energy", {}).get("by_core"):
-        written.append(plot_energy_map(result, outdir / "energy_map.png"))
+        out.append(plot_energy_map(result, outdir / "energy_map.png"))
     if result.get("energy", {}).get("per_tick"):
-        written.append(plot_energy_ticks(result, outdir / "energy_ticks.png"))
-    return written
+        out.append(plot_energy_ticks(result, outdir / "energy_ticks.png"))
+    return out
