@@ -332,24 +332,38 @@ def test_dense_per_frame_by_hand():
     assert ds.dense_per_frame(dense, 100, 14, 1.0)["arithmetic"]["every_frame"] == pytest.approx(23.0 * 14 / 45)
 
 
-def test_stream_network_on_the_golden_model_equals_the_functional_stream(trained, tmp_path):
+def test_stream_stimulus_and_class_reading_by_hand():
+    from neuromesh.tools.workloads.digits import stream as ds
+    # two digits of one pixel held 2 frames of 4 ticks: level 0 -> 2 (p 8), then 2 -> 1 (p 4)
+    stim, changed, n_in = ds.stream_stimulus(np.array([[8], [4]]), 2, 4)
+    assert stim == {"ticks": 16, "spikes": {"up": [[1, 0], [2, 0]], "down": [[9, 0]]}}
+    assert changed.tolist() == [True, False, True, False] and n_in.tolist() == [2, 0, 1, 0]
+    # the class after each frame counts output spikes since the digit's first tick
+    r = np.zeros((1, 16, 3), bool)
+    r[0, 1, 2] = r[0, 5, 1] = r[0, 6, 1] = True      # digit 1: class 2 first, then 1 twice
+    r[0, 12, 0] = True                                # digit 2: class 0 in its second frame
+    # frame 1 (ticks 0-3): 2 leads; frame 2 (0-7): 1 has two; frame 3 (8-11): no spike at all,
+    # so the lowest index; frame 4 (8-15): 0
+    assert ds.read_classes(r, 2, 4).tolist() == [[2, 1, 0, 0]]
+
+
+def test_stream_network_golden_equals_the_functional_engine(trained):
     from neuromesh.tools.workloads.digits import stream as ds
     data, _net, snn = trained
     ssnn = ds.stream_snn(snn)
-    px, lab = data.x_test[:2][None], data.y_test[:2][None]
-    run = ds.simulate(ssnn, px, lab, 2, ticks=8, keep_spikes=True)
+    prep = ds.prepare(ssnn)
+    run = ds.simulate(prep, data.x_test[:2][None], data.y_test[:2][None], 2, ticks=8)
     # a held digit sends nothing: frames 1 and 3 (the second of each digit) have no input spikes
     assert run.input_spikes[0, 1] == 0 and run.input_spikes[0, 3] == 0 and run.input_spikes[0, 0] > 0
-    prep = dn.prepare(dn.write_json(tmp_path / "stream.json", ds.network_json(ssnn)))
-    stim = ds.stimulus_json(run)
-    res = dn.run_image(prep, stim)
-    got = np.zeros((stim["ticks"], 10), bool)
+    res = dn.run_image(prep, run.stimuli[0])
+    got = np.zeros((32, 10), bool)
     for t, i in res["spikes"]["out"]:
         got[t - 1, i] = True
-    assert np.array_equal(got, ds.output_raster(run))
-    c = ds.frame_counts(ssnn, run, ticks=8)
-    assert res["stats"]["sops"] == round(c["sop"] * 4) and res["stats"]["flits_host"] == round(c["host_flits"] * 4)
+    assert np.array_equal(got, run.output_raster[0])
+    assert res["counters"]["cores"] == run.runs[0].counters["cores"]
+    assert res["counters"]["routers"] == run.runs[0].counters["routers"]
     assert res["stats"]["updates"] == 42 * 4 * 8     # 32 hidden + 10 output neurons, 4 frames of 8 ticks
+    assert res["stats"]["flits_host"] == run.input_spikes.sum()
 
 
 def test_pipeline_quick_writes_the_report(tmp_path):

@@ -212,7 +212,7 @@ def plot_sweep(path: Path, rows: list, int8_acc: float, floor: float, dense_pj: 
     ax.set_ylabel("test accuracy, %")
     ax.set_ylim(max(0, 100 * floor - 15), 100)
     ax.legend(fontsize=6, loc="lower right", ncol=2)
-    ax.set_title("Accuracy against energy (functional model, whole test split)", fontsize=9)
+    ax.set_title("Accuracy against energy (functional engine, whole test split)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -387,11 +387,11 @@ def write_report(out: Path, s: dict, dense: dict, probe, snn, data) -> None:
         b = s["sparsest"]
         L.append(f"| spiking, {_label(b)} (the cheapest code, below) | {100 * b['accuracy']:.2f}% |")
     L.append("")
-    L.append(f"Spiking accuracies are the functional model's over all {s['test_images']} test images; the golden "
+    L.append(f"Spiking accuracies are the functional engine's (`--engine functional`) over all {s['test_images']} test images; the golden "
              f"model gives the same output spikes on every image it ran (below). Target: within 1.5 points of "
              f"the dense int8 network ({100 * s['accuracy_floor']:.2f}% or better) at T <= 16.\n")
     if runs:
-        L.append("| engine | code | gain | T | images | accuracy | disagreements (functional model; RTL: also golden) | wall time |")
+        L.append("| engine | code | gain | T | images | accuracy | disagreements (functional engine; RTL: also golden) | wall time |")
         L.append("|---|---|---|---|---|---|---|---|")
         for r in runs + s["rtl_runs"]:
             L.append(f"| {r['engine']} | {r['code']} | {r['gain']:g} | {r['T']} | {r['images']} | {100 * r['accuracy']:.2f}% | "
@@ -463,9 +463,9 @@ def write_report(out: Path, s: dict, dense: dict, probe, snn, data) -> None:
 
     # Sweep
     L.append("## Looking for the sparsest code that keeps accuracy\n")
-    L.append("Functional model; energy from the event counts the functional model predicts for the test split "
+    L.append("Functional engine; energy from its counters over the test split "
              "(the golden model's counters equal them on every image it ran), without leakage (the functional "
-             "model has no clock). `poisson`: each pixel spikes in a "
+             "engine has no clock). `poisson`: each pixel spikes in a "
              "tick with probability gain x pixel/16 (seeded); `regular`: deterministic, round(T x gain x pixel/16) "
              "evenly spaced spikes. A gain below 1 sends fewer input spikes per tick; the conversion then divides "
              "the hidden layer's effective weights by the gain (docs/digits.md). The choice is made on the "
@@ -495,23 +495,22 @@ def write_report(out: Path, s: dict, dense: dict, probe, snn, data) -> None:
     # Cross-checks
     L.append("## Cross-checks\n")
     for r in runs:
-        L.append(f"- Golden model, {_label(r)}, {r['images']} images: output spikes equal the "
-                 f"NumPy functional model's (SPEC section 3, written independently of `sim/`), and SOPs, neuron "
-                 f"updates, spikes, flits and hops equal the counts predicted from the functional model's spikes "
-                 f"and the placement: **{len(r['mismatches'])} disagreements**.")
+        L.append(f"- Golden model, {_label(r)}, {r['images']} images: output spikes and every core's and "
+                 f"router's counters (SOPs, neuron updates, spikes, flits sent, flits forwarded per port) equal "
+                 f"the functional engine's: **{len(r['mismatches'])} disagreements**.")
         for msg in r["mismatches"][:10]:
             L.append(f"  - {msg}")
     for r in s["rtl_runs"]:
         L.append(f"- RTL engine, {_label(r)}, {r['images']} images ({r['seconds']:.0f} s): "
                  f"output spikes, every output flit's cycle, every tick's handshake and completion cycle and every "
-                 f"counter compared with the golden model, and output spikes and event counts with the functional model: "
+                 f"counter compared with the golden model, and output spikes and counters with the functional engine: "
                  f"**{len(r['mismatches'])} disagreements**.")
         for msg in r["mismatches"][:10]:
             L.append(f"  - {msg}")
     if st and st.get("golden_segment"):
         g = st["golden_segment"]
         L.append(f"- Streaming network, golden model on a segment of {g['ticks']} ticks ({g['frames']} frames): "
-                 f"output spikes and SOPs, updates, flits and hops equal the functional streaming model's: "
+                 f"output spikes and every core's and router's counters equal the functional engine's: "
                  f"**{'agrees' if g['agrees'] else 'disagrees: ' + ', '.join(g['disagreements'])}**.")
     for note in s["notes"]:
         L.append(f"- {note}")
@@ -536,7 +535,7 @@ def _stream_section(st: dict, s: dict) -> list:
              + (" (the leaks with the best accuracy on the **training** split among "
                 + ", ".join(f"({r['dv_hidden']}, {r['dv_output']}): {100 * r['train_accuracy']:.1f}%"
                             for r in st["leak_choice"]) + ")" if st["leak_choice"] else "")
-             + "; the host reads the class from the output spikes since the last change. Functional model over "
+             + "; the host reads the class from the output spikes since the last change. Functional engine over "
              f"every stream; leakage from the golden segment's {st.get('cycles_per_tick', 0):.0f} cycles per tick "
              f"on both tiles. Energies per frame, nJ, dense with weight fetch (arithmetic only in `summary.json`).\n")
     nodes = sorted(st["rows"][0]["dense_pj"], key=float)

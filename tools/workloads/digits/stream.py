@@ -21,8 +21,8 @@ a fixed number of ticks per frame (`TICKS_PER_FRAME`).  Three systems process it
   that change, so it knows when it was).
 
 Everything else (weights, thresholds, biases, placement) is the converted network of `model.py`
-and `net.py`.  The functional model below runs every stream over the whole test split; a segment
-runs on the golden model, whose spikes and counters must equal it.
+and `net.py`.  The functional engine (`neuromesh.sim.functional`) runs every stream over the
+whole test split; a segment runs on the golden model, whose spikes and counters must equal it.
 """
 from __future__ import annotations
 
@@ -89,87 +89,78 @@ class StreamRun:
     labels: np.ndarray         # (streams, frames)
     changed: np.ndarray        # (streams, frames) the frame's input differs from the previous one
     input_spikes: np.ndarray   # (streams, frames)
-    hidden_spikes: np.ndarray  # (streams, frames, hidden) per neuron (fan-outs differ)
-    output_spikes: np.ndarray  # (streams, frames)
-    input_fanout: np.ndarray   # (streams, frames) synaptic operations of the input spikes
-    up: list                   # per frame (streams, ticks, 64) booleans, kept for the golden segment
-    down: list
-    output_raster: list        # per frame (streams, ticks, 10)
+    output_raster: np.ndarray  # (streams, ticks, 10) output spikes
+    counts: list               # per stream: energy event counts of the whole stream (no static)
+    stimuli: list              # per stream: the stimulus dict (for a golden run of the same stream)
+    runs: list                 # per stream: the functional engine's EngineRun
 
 
-def simulate(ssnn: StreamSnn, pixels: np.ndarray, labels: np.ndarray, frames_per_digit: int,
-             ticks: int = TICKS_PER_FRAME, keep_spikes: bool = False) -> StreamRun:
-    """Run streams side by side: `pixels` (streams, digits, 64), each digit held for
-    `frames_per_digit` frames of `ticks` ticks.  SPEC section 3 in NumPy (`model.lif_step`),
-    section 2's delivery (a hidden spike of tick t acts on the output layer in tick t + 1, also
-    across frame boundaries)."""
-    s_n, d_n, _ = pixels.shape
-    H, O = ssnn.hidden, ssnn.output
-    w1 = H.weights << H.weight_exp
-    w2 = O.weights << O.weight_exp
-    fan_in = np.count_nonzero(H.weights, axis=1)
-    st_h = {k: np.zeros((s_n, H.size), np.int64) for k in "uvr"}
-    st_o = {k: np.zeros((s_n, O.size), np.int64) for k in "uvr"}
-    prev_h = np.zeros((s_n, H.size), np.int64)
-    q_old = np.zeros((s_n, pixels.shape[2]), np.int64)
-    frames = d_n * frames_per_digit
-    out = StreamRun(np.zeros((s_n, frames), np.int64), np.repeat(labels, frames_per_digit, axis=1),
-                    np.zeros((s_n, frames), bool), np.zeros((s_n, frames), np.int64),
-                    np.zeros((s_n, frames, H.size), np.int64), np.zeros((s_n, frames), np.int64),
-                    np.zeros((s_n, frames), np.int64), [], [], [])
-    big = 1 << 40
-    for d in range(d_n):
-        q_new = levels(pixels[:, d])
+def stream_stimulus(pixels: np.ndarray, frames_per_digit: int, ticks: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """One stream (digits, 64) as a stimulus: `up`/`down` spikes where a level changed, from the
+    first tick of the digit's first frame. Also: which frames changed, input spikes per frame."""
+    events = {UP: [], DOWN: []}
+    q_old = np.zeros(pixels.shape[1], np.int64)
+    frames = len(pixels) * frames_per_digit
+    changed = np.zeros(frames, bool)
+    n_in = np.zeros(frames, np.int64)
+    for d, px in enumerate(pixels):
+        q_new = levels(px)
         up, down = delta_spikes(q_old, q_new, ticks)
-        out_since = np.zeros((s_n, O.size), np.int64)      # output spikes since the change
-        first = np.full((s_n, O.size), big)
-        tick_since = 0
-        for f in range(frames_per_digit):
-            i = d * frames_per_digit + f
-            if f == 0:
-                u_t, d_t = up, down
-                out.changed[:, i] = (q_new != q_old).any(axis=1)
-            else:
-                u_t = d_t = np.zeros_like(up)
-            out.input_spikes[:, i] = u_t.sum(axis=(1, 2)) + d_t.sum(axis=(1, 2))
-            out.input_fanout[:, i] = (u_t.sum(axis=1) + d_t.sum(axis=1)) @ fan_in
-            raster = np.zeros((s_n, ticks, O.size), bool)
-            for k in range(ticks):
-                x = u_t[:, k].astype(np.int64) - d_t[:, k].astype(np.int64)
-                h = dm.lif_step(H, st_h, x @ w1)
-                o = dm.lif_step(O, st_o, prev_h @ w2)
-                prev_h = h.astype(np.int64)
-                out.hidden_spikes[:, i] += h
-                raster[:, k] = o
-                out_since += o
-                first = np.where(o & (first == big), tick_since, first)
-                tick_since += 1
-            out.output_spikes[:, i] = raster.sum(axis=(1, 2))
-            key = (out_since * big + (big - first)) * O.size + (O.size - 1 - np.arange(O.size))
-            out.predictions[:, i] = key.argmax(axis=1)
-            if keep_spikes:
-                out.up.append(u_t)
-                out.down.append(d_t)
-                out.output_raster.append(raster)
+        t0 = d * frames_per_digit * ticks
+        for name, arr in ((UP, up), (DOWN, down)):
+            t_idx, i_idx = np.nonzero(arr)
+            events[name].extend([int(t0 + t) + 1, int(i)] for t, i in zip(t_idx, i_idx))
+        changed[d * frames_per_digit] = bool((q_new != q_old).any())
+        n_in[d * frames_per_digit] = int(up.sum() + down.sum())
         q_old = q_new
+    for name in events:
+        events[name].sort()
+    return {"ticks": frames * ticks, "spikes": events}, changed, n_in
+
+
+def read_classes(raster: np.ndarray, frames_per_digit: int, ticks: int) -> np.ndarray:
+    """(streams, frames) classes: after each frame, the class with most output spikes since the
+    digit's first tick (the host sent that change); a tie goes to the first to spike since then,
+    then to the lower index (`model.classify`'s rule, applied to the window since the change)."""
+    s_n, total, k = raster.shape
+    seg = frames_per_digit * ticks
+    out = np.zeros((s_n, total // ticks), np.int64)
+    order = (k - 1 - np.arange(k))[None, :]
+    for d in range(total // seg):
+        r = raster[:, d * seg:(d + 1) * seg]
+        cum = r.cumsum(axis=1)
+        first = np.where(r.any(axis=1), r.argmax(axis=1), seg)          # (streams, k)
+        for f in range(frames_per_digit):
+            end = (f + 1) * ticks
+            counts = cum[:, end - 1]
+            first_in = np.where(first < end, first, end)
+            key = counts * (end + 1) * k + (end - first_in) * k + order
+            out[:, d * frames_per_digit + f] = key.argmax(axis=1)
     return out
 
 
-def frame_counts(ssnn: StreamSnn, run: StreamRun, ticks: int = TICKS_PER_FRAME) -> dict:
-    """Mean event counts per frame (energy.EVENTS keys, no static), predicted from the
-    functional model's spikes and the 2x1 placement (input on the host side of (0, 0), hidden on
-    (1, 0), output on (0, 0)): the same rules as `net.predicted_counts`."""
-    fan_hid = np.count_nonzero(ssnn.output.weights, axis=1)
-    hidden = run.hidden_spikes.sum(axis=2)
-    hid_flits = run.hidden_spikes @ (fan_hid > 0)
-    n_in = run.input_spikes
-    sops = run.input_fanout + run.hidden_spikes @ fan_hid
-    spikes = hidden + run.output_spikes
-    updates = (ssnn.hidden.size + ssnn.output.size) * ticks
-    per = {"sop": sops, "update_idle": updates - spikes, "update_active": spikes,
-           "spike": hid_flits + run.output_spikes, "hop_ew": n_in + hid_flits, "hop_ns": 0 * n_in,
-           "host_flits": n_in}
-    return {k: float(np.mean(v)) for k, v in per.items()}
+def simulate(prep, pixels: np.ndarray, labels: np.ndarray, frames_per_digit: int,
+             ticks: int = TICKS_PER_FRAME) -> StreamRun:
+    """Every stream (`pixels`: (streams, digits, 64)) on the functional engine, side by side
+    (`neuromesh.sim.functional.run_many`), on the compiled streaming network `prep`."""
+    from neuromesh.energy_report import event_counts
+    from neuromesh.result import tick_inputs
+    from neuromesh.sim.functional import run_many, spike_rasters
+    made = [stream_stimulus(px, frames_per_digit, ticks) for px in pixels]
+    stimuli = [m[0] for m in made]
+    inputs = [tick_inputs(st["spikes"], prep.compiled.map["inputs"], st["ticks"]) for st in stimuli]
+    runs = run_many(prep.compiled.params, prep.compiled.writes, inputs, clocks=prep.net.clocks)
+    raster = spike_rasters(runs, prep.compiled.map, stimuli[0]["ticks"])["out"]
+    counts = [dict(event_counts(r.counters, prep.compiled.params, None), host_flits=r.host_flits) for r in runs]
+    return StreamRun(read_classes(raster, frames_per_digit, ticks), np.repeat(labels, frames_per_digit, axis=1),
+                     np.stack([m[1] for m in made]), np.stack([m[2] for m in made]), raster, counts, stimuli, runs)
+
+
+def frame_counts(run: StreamRun) -> dict:
+    """Mean event counts per frame (energy.EVENTS keys without static, and `host_flits`), from
+    the engine's counters of every stream."""
+    frames = run.predictions.size
+    return {k: sum(c[k] for c in run.counts) / frames for k in run.counts[0]}
 
 
 def split_streams(pixels: np.ndarray, labels: np.ndarray, streams: int = STREAMS, digits: int | None = None):
@@ -186,7 +177,7 @@ def choose_leaks(snn: dm.Snn, data: dm.Dataset, frames_per_digit: int = 4) -> tu
     px, lab = split_streams(data.x_train, data.y_train)
     rows = []
     for dvh, dvo in LEAK_CANDIDATES:
-        run = simulate(stream_snn(snn, dvh, dvo), px, lab, frames_per_digit)
+        run = simulate(prepare(stream_snn(snn, dvh, dvo)), px, lab, frames_per_digit)
         rows.append({"dv_hidden": dvh, "dv_output": dvo, "train_accuracy": float(np.mean(run.predictions == run.labels))})
     best = max(rows, key=lambda r: r["train_accuracy"])
     return (best["dv_hidden"], best["dv_output"]), rows
@@ -232,22 +223,12 @@ def network_json(ssnn: StreamSnn, layout: str = "2x1") -> dict:
     }
 
 
-def stimulus_json(run: StreamRun, stream: int = 0) -> dict:
-    """The input spikes of one stream of a run simulated with `keep_spikes`, frame after frame."""
-    events = {UP: [], DOWN: []}
-    t0 = 0
-    for up, down in zip(run.up, run.down):
-        for name, arr in ((UP, up), (DOWN, down)):
-            t_idx, i_idx = np.nonzero(arr[stream])
-            events[name].extend([int(t0 + t) + 1, int(i)] for t, i in zip(t_idx, i_idx))
-        t0 += up.shape[1]
-    for name in events:
-        events[name].sort()
-    return {"ticks": t0, "spikes": events}
-
-
-def output_raster(run: StreamRun, stream: int = 0) -> np.ndarray:
-    return np.concatenate([r[stream] for r in run.output_raster], axis=0)
+def prepare(ssnn: StreamSnn, layout: str = "2x1"):
+    """The streaming network compiled once (`net.Prepared`), from a temporary network file."""
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        return dn.prepare(dn.write_json(Path(tmp) / "stream.json", network_json(ssnn, layout)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,40 +265,33 @@ def study(snn: dm.Snn, data: dm.Dataset, dense: dict, macs: int, int8_accuracy: 
            "du_hidden": DU_HIDDEN, "leak_choice": leak_rows, "streams": int(px.shape[0]),
            "digits_per_stream": int(px.shape[1]), "int8_accuracy": int8_accuracy, "rows": [], "notes": []}
 
-    # The golden segment: one stream, three digits, two frames each; spikes and counters must
-    # equal the functional model's.
+    # The golden segment: one stream, three digits, two frames each, on the golden model and on
+    # the functional engine: output spikes and every core's and router's counters must agree.
+    prep = prepare(ssnn)
     cycles_per_tick = None
     if golden:
-        seg = simulate(ssnn, px[:1, :3], lab[:1, :3], 2, keep_spikes=True)
-        import tempfile
-        from pathlib import Path
-        with tempfile.TemporaryDirectory() as tmp:
-            prep = dn.prepare(dn.write_json(Path(tmp) / "stream.json", network_json(ssnn)))
-            stim = stimulus_json(seg)
-            res = dn.run_image(prep, stim, stim_path="<digits stream segment>")
+        seg = simulate(prep, px[:1, :3], lab[:1, :3], 2)
+        stim = seg.stimuli[0]
+        res = dn.run_image(prep, stim, stim_path="<digits stream segment>")
         got = np.zeros((stim["ticks"], ssnn.output.size), bool)
         for t, i in res["spikes"]["out"]:
             got[t - 1, i] = True
-        want = frame_counts(ssnn, seg)
-        frames = seg.predictions.size
-        s = res["stats"]
-        checks = {"output spikes": np.array_equal(got, output_raster(seg)),
-                  "sops": s["sops"] == round(want["sop"] * frames),
-                  "updates": s["updates"] == round((want["update_idle"] + want["update_active"]) * frames),
-                  "flits": s["flits_core"] == round(want["spike"] * frames),
-                  "hops": s["hops_ew"] == round(want["hop_ew"] * frames)}
-        out["golden_segment"] = {"ticks": stim["ticks"], "frames": frames, "cycles": s["cycles"],
+        fc = seg.runs[0].counters
+        checks = {"output spikes": np.array_equal(got, seg.output_raster[0]),
+                  "core counters": res["counters"]["cores"] == fc["cores"],
+                  "router counters": res["counters"]["routers"] == fc["routers"]}
+        out["golden_segment"] = {"ticks": stim["ticks"], "frames": int(seg.predictions.size), "cycles": res["stats"]["cycles"],
                                  "agrees": all(checks.values()),
                                  "disagreements": [k for k, ok in checks.items() if not ok]}
-        cycles_per_tick = s["cycles"] / stim["ticks"]
+        cycles_per_tick = res["stats"]["cycles"] / stim["ticks"]
         out["cycles_per_tick"] = cycles_per_tick
         log(f"digits stream: golden segment of {stim['ticks']} ticks: "
-            f"{'agrees' if out['golden_segment']['agrees'] else 'DISAGREES'} with the functional model")
+            f"{'agrees' if out['golden_segment']['agrees'] else 'DISAGREES'} with the functional engine")
 
     profiles = {name: load_profile(name) for name in BUILTIN}
     for f in f_values:
-        run = simulate(ssnn, px, lab, f)
-        counts = frame_counts(ssnn, run)
+        run = simulate(prep, px, lab, f)
+        counts = frame_counts(run)
         if cycles_per_tick is not None:   # leakage: two tiles for the frame's cycles (golden segment's rate)
             counts["static"] = 2 * cycles_per_tick * TICKS_PER_FRAME
         fraction = float(np.mean(run.changed))
