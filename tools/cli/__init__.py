@@ -1,4 +1,4 @@
-"""The `neuromesh` command: compile, run, verilog.
+"""The `neuromesh` command: compile, run, verilog, import, export.
 
 Every error meant for a user (`spec.NeuroMeshError`, a missing or unreadable file) ends the
 command with one line on stderr naming the file, the field and the reason, exit status 2, and no
@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from neuromesh import spec
+from neuromesh.tools.cli.importer import add_nir_options
 
 
 def _hw_options(p: argparse.ArgumentParser) -> None:
@@ -39,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("network", metavar="NET")
     c.add_argument("-o", "--output", required=True, metavar="IMAGE")
     c.add_argument("--map", default=None, metavar="FILE", help="map file (default IMAGE.map.json)")
+    add_nir_options(c, for_nir_only=True)
 
     r = sub.add_parser("run", help="run a network on a stimulus and write the result JSON")
     r.add_argument("network", metavar="NET")
@@ -51,12 +53,32 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--waves", default=None, metavar="FILE", help="(rtl) write an FST trace")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     _host_options(r)
+    add_nir_options(r, for_nir_only=True)
 
     v = sub.add_parser("verilog", help="write the chip's Verilog")
     v.add_argument("-o", "--output", required=True, metavar="FILE")
     v.add_argument("--image", default=None, metavar="IMAGE",
                    help="initialise the memories from this image (an FPGA boots with the network loaded)")
     _hw_options(v)
+
+    i = sub.add_parser("import", help="import a NIR graph: network file and quantisation report")
+    i.add_argument("model", metavar="MODEL.nir")
+    i.add_argument("-o", "--output", required=True, metavar="NET.json")
+    i.add_argument("--stimulus", default=None, metavar="STIM",
+                   help="stimulus for the report's comparison (default: random Poisson input)")
+    i.add_argument("--ticks", type=int, default=None, metavar="T", help="steps of the random stimulus (default 100)")
+    i.add_argument("--rate", type=float, default=None, metavar="R",
+                   help="spikes per step per input neuron of the random stimulus (default 0.05)")
+    i.add_argument("--seed", type=int, default=0, help="seed of the random stimulus")
+    i.add_argument("--engine", default=None, help="engine of the report's chip run (default functional, else golden)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    add_nir_options(i)
+
+    e = sub.add_parser("export", help="export a network file as a NIR graph")
+    e.add_argument("network", metavar="NET")
+    e.add_argument("-o", "--output", required=True, metavar="MODEL.nir")
+    e.add_argument("--dt", type=float, default=None, metavar="SECONDS",
+                   help="the step the time constants are written for (default 1e-4 s)")
     return p
 
 
@@ -67,6 +89,12 @@ def _dispatch(args) -> int:
     if args.command == "run":
         from neuromesh.tools.cli.run import run_command
         return run_command(args)
+    if args.command == "import":
+        from neuromesh.tools.cli.importer import import_command
+        return import_command(args)
+    if args.command == "export":
+        from neuromesh.tools.cli.exporter import export_command
+        return export_command(args)
     if args.command == "verilog":
         from neuromesh.tools.cli.verilog import verilog_command
         return verilog_command(args)

@@ -1,5 +1,6 @@
 """`neuromesh compile NET -o IMAGE [--map FILE]`: the configuration image and its map (SPEC
-section 7), written together or not at all, and the per-tile usage table."""
+section 7), written together or not at all, and the per-tile usage table. NET may be a `.nir` file
+(converted as `neuromesh import` does, with the same options)."""
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ from pathlib import Path
 
 from neuromesh.firmware.compiler import RESOURCES, compile_network
 from neuromesh.firmware.image import format_image
-from neuromesh.firmware.netfile import load_network
 from neuromesh.outputs import Outputs
+from neuromesh.tools.cli.importer import load_any_network
 
 
 def usage_table(usage: list) -> str:
@@ -29,7 +30,7 @@ def default_map_path(image_path) -> Path:
 def compile_command(args) -> int:
     image_path = Path(args.output)
     map_path = Path(args.map) if args.map else default_map_path(image_path)
-    net = load_network(args.network)
+    net = load_any_network(args)   # a .nir file is converted in memory (tools/nir)
     compiled = compile_network(net)
     with Outputs() as out:
         out.write_text(image_path, format_image(compiled.writes, [f"network: {net.path}"], compiled.params,

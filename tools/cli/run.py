@@ -1,5 +1,6 @@
 """`neuromesh run NET --stimulus STIM -o RESULT [--plot DIR]`: one engine, the standard host, the
-result JSON and its plots (written together, or not at all: `neuromesh.outputs`)."""
+result JSON and its plots (written together, or not at all: `neuromesh.outputs`). NET may be a
+`.nir` file (converted as `neuromesh import` does, with the same options)."""
 from __future__ import annotations
 
 import json
@@ -42,7 +43,9 @@ def run_command(args) -> int:
     out = Path(args.output)
     progress = Progress(load_stimulus_ticks(args.stimulus), f"{args.engine}", args.quiet)
     opts = {"waves": args.waves} if args.engine == "rtl" and args.waves else {}
-    result = run_network(args.network, args.stimulus, engine=args.engine, host=host,
+    from neuromesh.tools.cli.importer import load_any_network
+    net = load_any_network(args)   # a .nir file is converted in memory (tools/nir)
+    result = run_network(net, args.stimulus, engine=args.engine, host=host,
                          profile=args.energy, progress=progress, **opts)
     written = []
     with Outputs() as outputs:
