@@ -68,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
                    help="stimulus for the report's comparison (default: random Poisson input)")
     i.add_argument("--ticks", type=int, default=None, metavar="T", help="steps of the random stimulus (default 100)")
     i.add_argument("--rate", type=float, default=None, metavar="R",
-                   help="spikes per step per input neuron of the random stimulus (default 0.05)")
+                   help="spikes per step per input neuron of the random stimulus (default 0.1)")
     i.add_argument("--seed", type=int, default=0, help="seed of the random stimulus")
     i.add_argument("--engine", default=None, help="engine of the report's chip run (default functional, else golden)")
     i.add_argument("-q", "--quiet", action="store_true", help="no summary")

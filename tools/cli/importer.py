@@ -14,7 +14,8 @@ from neuromesh import spec
 HW_FLAGS = (("width", "--width"), ("height", "--height"), ("neurons_per_core", "--neurons"),
             ("axons_per_core", "--axons"), ("synapses_per_core", "--synapses"), ("routes_per_core", "--routes"),
             ("fifo_depth", "--fifo-depth"))
-NIR_DESTS = ("dt", "reset", "refractory", "li_as_lif", "li_threshold", "if_per_step", "clip_percentile", "record",
+NIR_DESTS = ("dt", "reset", "refractory", "li_as_lif", "li_threshold", "if_per_step", "clip_percentile",
+             "fine_weights", "record",
              *(d for d, _f in HW_FLAGS))
 
 
@@ -22,11 +23,12 @@ def add_nir_options(p: argparse.ArgumentParser, *, for_nir_only: bool = False) -
     g = p.add_argument_group("NIR import (docs/nir.md)" + (": only for a .nir NET" if for_nir_only else ""))
     g.add_argument("--dt", type=float, default=None, metavar="SECONDS",
                    help="forward-Euler step (default: the file's neuromesh_dt, else 1e-4 s, snnTorch's)")
-    g.add_argument("--reset", choices=("zero", "subtract"), default=None,
-                   help="zero (NIR's v_reset = 0, default) or subtract the threshold (snnTorch's default)")
-    g.add_argument("--refractory", type=int, default=None, metavar="TICKS",
+    g.add_argument("--reset", action="append", default=None, metavar="[LAYER=]zero|subtract",
+                   help="zero (NIR's v_reset = 0, default) or subtract the threshold (snnTorch's default); "
+                        "LAYER= for one layer only (repeatable)")
+    g.add_argument("--refractory", action="append", default=None, metavar="[LAYER=]TICKS",
                    help="ticks a neuron holds v = 0 after a spike (default 0; 1 reproduces snnTorch's "
-                        "Synaptic with reset_mechanism='zero')")
+                        "Synaptic and RLeaky with reset_mechanism='zero'); LAYER= for one layer only (repeatable)")
     g.add_argument("--li-as-lif", action="store_const", const=True, default=None,
                    help="import LI / CubaLI readouts as spiking layers (threshold --li-threshold)")
     g.add_argument("--li-threshold", type=float, default=None, metavar="V",
@@ -35,6 +37,9 @@ def add_nir_options(p: argparse.ArgumentParser, *, for_nir_only: bool = False) -
                    help="IF integrates r * I per step (snnTorch's and Sinabs' reading) instead of NIR's dt * r * I")
     g.add_argument("--clip-percentile", type=float, default=None, metavar="P",
                    help="map this percentile of a layer's |weights| to 127 and clip above it (default 100: no clipping)")
+    g.add_argument("--fine-weights", action="store_const", const=True, default=None,
+                   help="a second synapse per weight at a smaller weight_exp carries the rounding residual: up to "
+                        "7 more bits of weight precision for twice the synapse entries and SOPs")
     g.add_argument("--record", choices=("outputs", "all"), default=None,
                    help="record the layers that feed Output nodes (default) or every layer")
     for dest, flag in HW_FLAGS:
@@ -50,13 +55,30 @@ def given_nir_options(args) -> list:
 def nir_options(args):
     from neuromesh.tools.nir.quantise import Options
     o = Options()
-    for dest in ("dt", "reset", "refractory", "li_threshold", "clip_percentile", "record"):
+    for dest in ("dt", "li_threshold", "clip_percentile", "record"):
         if getattr(args, dest, None) is not None:
             setattr(o, dest, getattr(args, dest))
+    o.reset = _per_layer("--reset", getattr(args, "reset", None), str)
+    o.refractory = _per_layer("--refractory", getattr(args, "refractory", None), int)
     o.li_as_lif = bool(getattr(args, "li_as_lif", None))
     o.if_per_step = bool(getattr(args, "if_per_step", None))
+    o.fine_weights = bool(getattr(args, "fine_weights", None))
     o.hardware = {d: getattr(args, d) for d, _f in HW_FLAGS if getattr(args, d, None) is not None}
     return o
+
+
+def _per_layer(flag: str, values, kind) -> dict:
+    """["subtract", "1.lif=zero"] -> {"*": "subtract", "1.lif": "zero"}."""
+    table = {}
+    for text in values or []:
+        layer, sep, value = text.rpartition("=")
+        layer = layer if sep else "*"
+        try:
+            table[layer] = kind(value)
+        except ValueError:
+            raise spec.NeuroMeshError(f"{flag}: {value!r} is not {'an integer' if kind is int else 'a value'} "
+                                      f"(got {text!r})") from None
+    return table
 
 
 def is_nir(path: str) -> bool:

@@ -23,7 +23,7 @@ from .lower import lower
 from .quantise import Options, Quantised, quantise
 
 DEFAULT_TICKS = 100
-DEFAULT_RATE = 0.05      # input spikes per tick per neuron for the report's random stimulus
+DEFAULT_RATE = 0.1       # input spikes per tick per neuron for the report's random stimulus
 
 
 @dataclass
@@ -193,6 +193,12 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _per_layer_text(table: dict, default: str) -> str:
+    if not table:
+        return f"{default} (or the file's metadata)"
+    return ", ".join(f"{v}" if k == "*" else f"{k}: {v}" for k, v in table.items())
+
+
 INLINE_SYNAPSES = 10_000   # a projection with more synapses goes to a .npy file beside the network
 
 
@@ -230,18 +236,19 @@ def import_nir(path, out, opts: Options, *, stimulus=None, ticks: int = DEFAULT_
     out = Path(out)
     stem = out.name[:-5] if out.name.endswith(".json") else out.name
     q = conv.quantised
-    files = {k: f"{stem}.{k}.npy" for k, p in enumerate(q.projections) if len(p.synapses) > INLINE_SYNAPSES}
+    files = {(k, part): f"{stem}.{k}{'' if part == 0 else 'f'}.npy" for k, p in enumerate(q.projections)
+             for part, (_e, syn) in enumerate(p.parts) if len(syn) > INLINE_SYNAPSES}
     raw = q.network_json(hardware=conv.network["hardware"], synapse_files=files)
-    options = {"dt": q.dt, "reset": opts.reset or "file metadata, else zero",
-               "refractory": "file metadata, else 0" if opts.refractory is None else opts.refractory, "li_as_lif": opts.li_as_lif,
+    options = {"dt": q.dt, "reset": _per_layer_text(opts.reset, "zero"),
+               "refractory": _per_layer_text(opts.refractory, "0"), "li_as_lif": opts.li_as_lif,
                "li_threshold": opts.li_threshold, "if_per_step": opts.if_per_step,
-               "clip_percentile": opts.clip_percentile, "record": opts.record}
+               "clip_percentile": opts.clip_percentile, "fine_weights": opts.fine_weights, "record": opts.record}
     report = rep.build(conv, comparison, network_path=str(out), stimulus=stim_info, options=options)
     with Outputs() as o:
         o.write_text(out, json.dumps(raw, separators=(",", ":")) + "\n")
-        for k, name in files.items():
+        for (k, part), name in files.items():
             buf = io.BytesIO()
-            np.save(buf, q.projections[k].synapses, allow_pickle=False)
+            np.save(buf, q.projections[k].parts[part][1], allow_pickle=False)
             o.write_bytes(out.with_name(name), buf.getvalue())
         o.write_text(out.with_name(stem + ".report.json"), rep.to_json(report))
         o.write_text(out.with_name(stem + ".report.md"), rep.markdown(report))

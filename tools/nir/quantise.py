@@ -26,6 +26,10 @@ largest |g| (or a percentile of them, --clip-percentile) maps to 127 at exponent
 largest in 7..0 at which every threshold fits 17 bits, every bias fits, and no neuron's
 accumulator can leave sat16 even if all its inputs fire in one tick. Each projection then takes
 the smallest weight_exp <= E at which its own largest weight fits (finest steps).
+
+--fine-weights: weights are 8 bits; a projection at weight_exp e >= 1 can add a second synapse
+per weight at weight_exp max(0, e - 7) that carries the rounding residual, up to 7 more bits of
+precision for twice the synapse entries, SOPs and (per distinct weight_exp) axons.
 """
 from __future__ import annotations
 
@@ -57,24 +61,46 @@ SCALE_KEY = "neuromesh_scale"                      # node metadata written by `n
 class Options:
     """The import options (CLI flags of the same names, docs/nir.md)."""
     dt: float | None = None          # None: the file's neuromesh_dt metadata, else DEFAULT_DT
-    reset: str | None = None         # "zero" (NIR's v_reset = 0) or "subtract"; None: the file's
-    refractory: int | None = None    # neuromesh_reset / neuromesh_refractory metadata, else zero / 0
+    # Per layer: {layer name or "*": value}; a plain value means {"*": value}. A layer named in
+    # neither takes its node's neuromesh_reset / neuromesh_refractory metadata, else zero / 0.
+    reset: dict | str | None = None          # "zero" (NIR's v_reset = 0) or "subtract"
+    refractory: dict | int | None = None     # ticks held at v = 0 after a spike
     li_as_lif: bool = False
     li_threshold: float = 1.0
     if_per_step: bool = False
     clip_percentile: float = 100.0
+    fine_weights: bool = False       # a second synapse per weight carries the rounding residual
     record: str = "outputs"          # "outputs" or "all"
     hardware: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("reset", "refractory"):
+            value = getattr(self, name)
+            setattr(self, name, {} if value is None else dict(value) if isinstance(value, dict) else {"*": value})
+
+    def per_layer(self, name: str, layer: str):
+        table = getattr(self, name)
+        return table.get(layer, table.get("*"))
 
     def check(self) -> None:
         def bad(flag, value, reason):
             raise spec.NeuroMeshError(f"{flag}: {reason} (got {value!r})")
         if self.dt is not None and not (np.isfinite(self.dt) and self.dt > 0):
             bad("--dt", self.dt, "must be a positive number of seconds")
-        if self.reset not in (None, "zero", "subtract"):
-            bad("--reset", self.reset, "must be zero or subtract")
-        if self.refractory is not None and not 0 <= self.refractory <= REFRACTORY_MAX:
-            bad("--refractory", self.refractory, f"must be in 0..{REFRACTORY_MAX} ticks")
+        for layer, value in self.reset.items():
+            if value not in ("zero", "subtract"):
+                bad("--reset", value, "must be zero or subtract")
+        for layer, value in self.refractory.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= REFRACTORY_MAX:
+                bad("--refractory", value, f"must be in 0..{REFRACTORY_MAX} ticks")
+
+    def check_layers(self, net) -> None:
+        names = [l.name for l in net.neurons]
+        for flag in ("reset", "refractory"):
+            for layer in getattr(self, flag):
+                if layer != "*" and layer not in names:
+                    raise spec.NeuroMeshError(f"--{flag}: {net.path} has no spiking layer {layer!r} "
+                                              f"(layers: {', '.join(names)})")
         if not (np.isfinite(self.li_threshold) and self.li_threshold >= 0):
             bad("--li-threshold", self.li_threshold, "must be a non-negative number")
         if not 50 <= self.clip_percentile <= 100:
@@ -103,12 +129,22 @@ class QLayer:
 
 @dataclass
 class QProjection:
+    """One NIR projection on the chip: one network projection per part, each (weight_exp,
+    synapses (S, 3) int64 [pre, post, weight], nonzero weights only); the second part, with
+    --fine-weights, holds the rounding residual of the first at a smaller weight_exp."""
     pre: str
     post: str
     delayed: bool
-    weight_exp: int
-    synapses: np.ndarray      # (S, 3) int64: pre, post, weight (nonzero weights only)
+    parts: list
     info: dict
+
+    @property
+    def weight_exp(self) -> int:
+        return self.parts[0][0]
+
+    @property
+    def synapses(self) -> np.ndarray:
+        return self.parts[0][1]
 
 
 @dataclass
@@ -139,12 +175,13 @@ class Quantised:
             pops.append(pop)
         projs = []
         for k, p in enumerate(self.projections):
-            entry = {"pre": p.pre, "post": p.post, "weight_exp": p.weight_exp}
-            if synapse_files and k in synapse_files:
-                entry["synapses_file"] = synapse_files[k]
-            else:
-                entry["synapses"] = p.synapses.tolist()
-            projs.append(entry)
+            for part, (wexp, syn) in enumerate(p.parts):
+                entry = {"pre": p.pre, "post": p.post, "weight_exp": int(wexp)}
+                if synapse_files and (k, part) in synapse_files:
+                    entry["synapses_file"] = synapse_files[(k, part)]
+                else:
+                    entry["synapses"] = syn.tolist()
+                projs.append(entry)
         shifts = ", ".join(f"{l.name} +{l.shift}" for l in self.net.neurons)
         out = {"format": "neuromesh-network/2",
                "description": (f"Imported from {self.net.path} by neuromesh import (dt = {self.dt:g} s). A layer's "
@@ -157,6 +194,7 @@ class Quantised:
 
 def quantise(net: FloatNet, opts: Options) -> Quantised:
     opts.check()
+    opts.check_layers(net)
     dt = opts.step(net)
     layers, projections, notes = {}, [], list(net.notes)
     for layer in net.neurons:
@@ -213,22 +251,22 @@ def _layer(net: FloatNet, layer: Layer, dt: float, opts: Options, notes: list):
 
     q_projs, w_ints = [], []
     for p, g, e in zip(incoming, gains, exps):
-        w, info = _weights(g, sigma, e)
-        w_ints.append((w, e))
-        coo = w.tocoo()
-        syn = np.stack([coo.col, coo.row, coo.data], axis=1).astype(np.int64) if coo.nnz else np.zeros((0, 3), np.int64)
-        order = np.lexsort((syn[:, 1], syn[:, 0]))
-        info.update(pre=p.pre, delayed=p.delayed, weight_exp=e, via=p.via)
-        q_projs.append(QProjection(p.pre, p.post, p.delayed, e, syn[order], info))
+        parts, info = _weights(g, sigma, e, opts.fine_weights)
+        w_ints += parts
+        info.update(pre=p.pre, delayed=p.delayed, weight_exp=e, via=p.via,
+                    fine_weight_exp=parts[1][1] if len(parts) > 1 else None)
+        q_projs.append(QProjection(p.pre, p.post, p.delayed, [(wexp, _synapses(w)) for w, wexp in parts], info))
 
     vth_f = thr / (UNIT * sigma)
     vth = np.clip(np.rint(vth_f), 0, VTH_MAX).astype(np.int64)
     mant, bexp = split_bias(np.rint(bias_v / sigma))
     worst = _worst_acc(w_ints, n)
     params = {"du": du, "dv": dv, "vth": vth, "bias_mant": mant, "bias_exp": bexp,
-              "refractory": _from_metadata(net.path, layer, "neuromesh_refractory", opts.refractory, REFRACTORY_MAX),
-              "reset": _from_metadata(net.path, layer, "neuromesh_reset", None if opts.reset is None else
-                                      int(opts.reset == "subtract"), 1)}
+              "refractory": _from_metadata(net.path, layer, "neuromesh_refractory",
+                                           opts.per_layer("refractory", layer.name), REFRACTORY_MAX),
+              "reset": _from_metadata(net.path, layer, "neuromesh_reset",
+                                      None if opts.per_layer("reset", layer.name) is None
+                                      else int(opts.per_layer("reset", layer.name) == "subtract"), 1)}
     info = _layer_info(layer, dt, a_syn, a_mem, du, dv, sigma, exps, how, thr, vth, bias_v, mant, bexp, worst)
     if worst > ACC_MAX:
         notes.append(f"layer {layer.name}: if all its inputs fire in one tick a neuron's accumulator reaches {worst}, "
@@ -287,7 +325,7 @@ def _choose_scale(layer: Layer, gains: list, thr, bias_v, opts: Options):
             return False
         if not acc:
             return True
-        w = [(_weights(g, sigma, e)[0], e) for g, e in zip(gains, exps)]
+        w = [part for g, e in zip(gains, exps) for part in _weights(g, sigma, e, opts.fine_weights)[0]]
         return _worst_acc(w, layer.size) <= ACC_MAX
 
     hint = _hint(layer)
@@ -317,21 +355,43 @@ def _smallest_exp(top: float, sigma: float, cap: int):
     return None
 
 
-def _weights(g: sp.csr_matrix, sigma: float, e: int):
-    """Integer weights (csr, zeros dropped) and their rounding record."""
+def _weights(g: sp.csr_matrix, sigma: float, e: int, fine: bool = False):
+    """Integer weights as [(csr matrix, weight_exp)] (zeros dropped): the weights at exponent
+    e, and with `fine` (and e > 0) their rounding residual at exponent max(0, e - 7); and the
+    rounding record (errors in steps of the first part's weight)."""
     x = g.data / (sigma * (1 << (spec.INPUT_SHIFT + e)))
     w = np.clip(np.rint(x), -W_MAX, W_MAX)
-    clipped = int(np.count_nonzero(np.abs(x) > W_MAX + 0.5))
-    zeroed = int(np.count_nonzero((w == 0) & (g.data != 0)))
-    m = sp.csr_matrix((w.astype(np.int64), g.indices.copy(), g.indptr.copy()), shape=g.shape)
-    m.eliminate_zeros()
-    err = (w - x)[g.data != 0]
-    ref = np.abs(x[g.data != 0])
-    info = {"synapses": int(np.count_nonzero(g.data)), "kept": int(m.nnz), "clipped": clipped,
-            "rounded_to_zero": zeroed, "max_weight": int(np.abs(w).max()) if w.size else 0,
+    total, parts = w.copy(), [(w, e)]
+    per_step = 1
+    if fine and e > 0:
+        f = max(0, e - (spec.WEIGHT_BITS - 1))
+        per_step = 1 << (e - f)                  # fine steps per coarse step
+        r = np.clip(np.rint((x - w) * per_step), -W_MAX, W_MAX)
+        parts.append((r, f))
+        total = w + r / per_step
+    nz = g.data != 0
+    err = (total - x)[nz]
+    ref = np.abs(x[nz])
+    out = []
+    for values, exp in parts:
+        m = sp.csr_matrix((values.astype(np.int64), g.indices.copy(), g.indptr.copy()), shape=g.shape)
+        m.eliminate_zeros()
+        out.append((m, exp))
+    info = {"synapses": int(np.count_nonzero(nz)), "kept": int(out[0][0].nnz),
+            "fine_kept": int(out[1][0].nnz) if len(out) > 1 else 0,
+            "clipped": int(np.count_nonzero(np.abs(err) > 0.5 / per_step + 1e-9)),
+            "rounded_to_zero": int(np.count_nonzero(total[nz] == 0)),
+            "max_weight": int(np.abs(w).max()) if w.size else 0,
             "rms_error_steps": float(np.sqrt(np.mean(err ** 2))) if err.size else 0.0,
             "rms_relative_error": float(np.sqrt(np.sum(err ** 2) / np.sum(ref ** 2))) if err.size and ref.any() else 0.0}
-    return m, info
+    return out, info
+
+
+def _synapses(w: sp.csr_matrix) -> np.ndarray:
+    """(S, 3) [pre, post, weight] of a (post x pre) matrix, sorted by pre then post."""
+    coo = w.tocoo()
+    syn = np.stack([coo.col, coo.row, coo.data], axis=1).astype(np.int64) if coo.nnz else np.zeros((0, 3), np.int64)
+    return syn[np.lexsort((syn[:, 1], syn[:, 0]))]
 
 
 def _worst_acc(w_ints: list, n: int) -> int:

@@ -114,8 +114,8 @@ class _State:
         self.v_leak = p.get("v_leak") if p.get("v_leak") is not None else 0.0
         self.thr = p["v_threshold"] if "v_threshold" in p else li_threshold * one
         self.thr = np.broadcast_to(self.thr, shape)
-        self.subtract = np.asarray(subtract, bool).reshape(shape)
-        self.refractory = np.asarray(refractory, np.int64).reshape(shape)
+        self.subtract = _per_neuron(subtract, shape, bool)
+        self.refractory = _per_neuron(refractory, shape, np.int64)
 
     def step(self, x):
         if self.kind == "IF":
@@ -133,3 +133,8 @@ class _State:
         self.v = np.where(fire, np.where(self.subtract, self.v - self.thr, 0.0), self.v)
         self.r = np.where(fire, self.refractory, self.r)
         return fire.astype(float)
+
+
+def _per_neuron(value, shape, dtype) -> np.ndarray:
+    arr = np.asarray(value, dtype)
+    return np.full(shape, arr.ravel()[0], dtype) if arr.size == 1 else arr.reshape(shape)

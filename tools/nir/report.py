@@ -115,7 +115,9 @@ def markdown(report: dict) -> str:
     for l in r["layers"]:
         for p in l["projections"]:
             out.append(f"| `{p['pre']}` -> `{l['name']}` (via {', '.join(p['via']) or 'no linear node'}) "
-                       f"| {'yes' if p['delayed'] else 'no'} | {p['weight_exp']} | {p['synapses']} | {p['kept']} "
+                       f"| {'yes' if p['delayed'] else 'no'} | {p['weight_exp']}"
+                       f"{'' if p.get('fine_weight_exp') is None else ' + fine ' + str(p['fine_weight_exp'])} "
+                       f"| {p['synapses']} | {p['kept']}{'' if not p.get('fine_kept') else ' + ' + str(p['fine_kept'])} "
                        f"| {p['clipped']} | {p['rounded_to_zero']} | {p['max_weight']} | {_f(p['rms_error_steps'])} "
                        f"| {_f(100 * p['rms_relative_error'], 2)}% |")
     cmp = r["comparison"]
