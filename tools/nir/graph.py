@@ -464,10 +464,9 @@ def read_graph(path, *, li_as_lif: bool = False) -> Graph:
         raise NirError(path, None, "the graph has no Input node")
     if not any(v.type == "Output" for v in nodes.values()):
         raise NirError(path, None, "the graph has no Output node")
-    back, order = _order(nodes, edges, inputs)
-    for name in nodes:
-        if name not in order:
-            raise NirError(path, name, "is not reachable from any Input node", nodes[name].type)
+    has_pred = {d for _s, d in edges}
+    roots = inputs + [n for n in nodes if n not in has_pred and n not in inputs] + list(nodes)
+    back, order = _order(nodes, edges, roots)
     _no_algebraic_loops(path, nodes, edges)
 
     g = Graph(str(path), nodes, edges, back, order, _meta(top))
@@ -484,6 +483,8 @@ def read_graph(path, *, li_as_lif: bool = False) -> Graph:
             continue
         fwd = [s for s, delayed in g.preds(name) if not delayed]
         shapes = {nodes[s].shape for s in fwd}
+        if not fwd:
+            shapes = {_own_shape(path, name, node)}   # driven by its constants (or a recurrent edge) only
         if len(shapes) != 1:
             raise NirError(path, name, "its inputs have different shapes: " +
                            ", ".join(f"{s} {list(nodes[s].shape)}" for s in fwd), node.type)
@@ -502,9 +503,23 @@ def read_graph(path, *, li_as_lif: bool = False) -> Graph:
     return g
 
 
+def _own_shape(path, name, node: Node) -> tuple:
+    """The shape of a node no forward edge feeds: from its parameters."""
+    p = node.params
+    if node.type in ("Affine", "Linear"):
+        return (p["weight"].shape[1],)
+    if node.type in NEURON_FIELDS:
+        arrays = [a for a in p.values() if a is not None]
+        big = max(arrays, key=lambda a: a.size)
+        if big.ndim >= 1:
+            return tuple(big.shape)
+    raise NirError(path, name, "nothing feeds it and its parameters do not say its shape", node.type)
+
+
 def _order(nodes: dict, edges: list, inputs: list):
-    """Depth-first search from the inputs (in file order, successors in edge order): the back
-    edges, and the evaluation order (reverse post-order: a topological order of the rest)."""
+    """Depth-first search from the roots (the inputs, then nodes nothing feeds, then any node
+    not reached yet, each in file order; successors in edge order): the back edges, and the
+    evaluation order (reverse post-order: a topological order of the rest)."""
     succ = {n: [] for n in nodes}
     for s, d in edges:
         succ[s].append(d)

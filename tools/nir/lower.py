@@ -179,7 +179,7 @@ def _levels(net: FloatNet) -> None:
         if layer.kind == "Input":
             continue
         fwd = [net.layers[p.pre].level for p in net.incoming(layer.name) if not p.delayed]
-        layer.level = 1 + max(fwd)
+        layer.level = 1 + max(fwd, default=0)   # no forward input: it starts with the first layer
     for p in net.projections:
         pre, post = net.layers[p.pre], net.layers[p.post]
         want = post.level if p.delayed else post.level - 1
