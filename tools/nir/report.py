@@ -109,7 +109,7 @@ def markdown(report: dict) -> str:
     out += ["", "Scale: how the layer's scale was chosen. " + "; ".join(
         f"`{l['name']}`: {l['scale_choice']}" for l in r["layers"]) + ".", "",
             "## Weights", "",
-            "| projection | recurrent | weight_exp | synapses | kept | clipped | rounded to zero | largest |w| "
+            "| projection | recurrent | weight_exp | synapses | kept | clipped | rounded to zero | largest weight "
             "| RMS error (weight steps) | RMS relative error |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for l in r["layers"]:
