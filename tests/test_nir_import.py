@@ -321,6 +321,15 @@ def test_bad_nir_input_is_one_line_exit_2_nothing_written(tmp_path, capsys):
     _bad(capsys, tmp_path, ["compile", str(TINY / "network.json"), "-o", out, "--reset", "subtract"],
          "--reset: only for a .nir network")
     _bad(capsys, tmp_path, ["compile", str(text), "-o", out], "not a NIR file")
+    leaky = str(DATA / "leaky.nir")
+    for flags, needle in ((["--clip-percentile", "10"], "--clip-percentile: must be in 50..100"),
+                          (["--refractory", "1=x"], "--refractory: 'x' is not an integer"),
+                          (["--refractory", "nope=1"], "has no spiking layer 'nope'"),
+                          (["--ticks", "0"], "--ticks: must be in 1.."),
+                          (["--rate", "2"], "--rate: must be a probability"),
+                          (["--dt", "-1"], "--dt: must be a positive number"),
+                          (["--neurons", "5000"], "--neurons: must be between 1 and 4096")):
+        _bad(capsys, tmp_path, ["import", leaky, "-o", out, *flags], needle)
 
 
 def test_a_graph_without_edges_is_refused(tmp_path, capsys):

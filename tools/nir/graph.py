@@ -157,7 +157,7 @@ def _join(prefix, name) -> str:
     return f"{prefix}.{name}" if prefix else str(name)
 
 
-def load(path) -> "nir.NIRGraph":
+def load(path):
     """The file's top-level NIR graph, read with the `nir` package after the prescan."""
     import nir
     path = Path(path)

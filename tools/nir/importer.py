@@ -95,7 +95,9 @@ def fit_hardware(net, given: dict) -> dict:
             break
         except NetworkError as e:
             last = e
-            if "width" in given and "height" in given:
+            # A neuron that alone overfills a core (placement names it as populations[k]) fits no
+            # larger mesh either.
+            if ("width" in given and "height" in given) or (e.where or "").startswith("populations["):
                 raise
     else:
         raise NirError(net.path, None, f"the network fits no chip up to 64 x 64 tiles ({last})")

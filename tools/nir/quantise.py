@@ -87,12 +87,18 @@ class Options:
             raise spec.NeuroMeshError(f"{flag}: {reason} (got {value!r})")
         if self.dt is not None and not (np.isfinite(self.dt) and self.dt > 0):
             bad("--dt", self.dt, "must be a positive number of seconds")
-        for layer, value in self.reset.items():
+        for value in self.reset.values():
             if value not in ("zero", "subtract"):
                 bad("--reset", value, "must be zero or subtract")
-        for layer, value in self.refractory.items():
+        for value in self.refractory.values():
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= REFRACTORY_MAX:
                 bad("--refractory", value, f"must be in 0..{REFRACTORY_MAX} ticks")
+        if not (np.isfinite(self.li_threshold) and self.li_threshold >= 0):
+            bad("--li-threshold", self.li_threshold, "must be a non-negative number")
+        if not 50 <= self.clip_percentile <= 100:
+            bad("--clip-percentile", self.clip_percentile, "must be in 50..100")
+        if self.record not in ("outputs", "all"):
+            bad("--record", self.record, "must be outputs or all")
 
     def check_layers(self, net) -> None:
         names = [l.name for l in net.neurons]
@@ -101,12 +107,6 @@ class Options:
                 if layer != "*" and layer not in names:
                     raise spec.NeuroMeshError(f"--{flag}: {net.path} has no spiking layer {layer!r} "
                                               f"(layers: {', '.join(names)})")
-        if not (np.isfinite(self.li_threshold) and self.li_threshold >= 0):
-            bad("--li-threshold", self.li_threshold, "must be a non-negative number")
-        if not 50 <= self.clip_percentile <= 100:
-            bad("--clip-percentile", self.clip_percentile, "must be in 50..100")
-        if self.record not in ("outputs", "all"):
-            bad("--record", self.record, "must be outputs or all")
 
     def step(self, net: FloatNet) -> float:
         if self.dt is not None:
