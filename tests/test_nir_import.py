@@ -353,3 +353,51 @@ def test_a_huge_dataset_is_refused_before_it_is_read(tmp_path, capsys):
         grp.create_dataset("tau", shape=(10 ** 9,), dtype="f8", chunks=(1 << 20,), compression="gzip", fillvalue=1e-3)
     _bad(capsys, tmp_path, ["import", str(path), "-o", str(tmp_path / "out.json")],
          "node 'n'", "tau holds 1000000000 values")
+
+
+def _if(n, thr=1.0):
+    return nir.IF(r=np.full(n, 1e4), v_threshold=np.full(n, thr))
+
+
+def test_a_nested_subgraph_is_the_same_network_as_its_flat_form(tmp_path):
+    rng = np.random.default_rng(5)
+    w_in, w_rec = rng.normal(size=(4, 3)), rng.normal(size=(4, 4)) * 0.5
+    sub = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([4])), "lif": _if(4, 0.5),
+                              "w_rec": nir.Linear(weight=w_rec), "output": nir.Output(output_type=np.array([4]))},
+                       edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")],
+                       type_check=False)
+    nested = _write(tmp_path, {"in": nir.Input(input_type=np.array([3])), "w": nir.Linear(weight=w_in), "r": sub,
+                               "out": nir.Output(output_type=np.array([4]))},
+                    [("in", "w"), ("w", "r"), ("r", "out")], "nested.nir")
+    flat = _write(tmp_path, {"in": nir.Input(input_type=np.array([3])), "w": nir.Linear(weight=w_in),
+                             "r.lif": _if(4, 0.5), "r.w_rec": nir.Linear(weight=w_rec),
+                             "out": nir.Output(output_type=np.array([4]))},
+                  [("in", "w"), ("w", "r.lif"), ("r.lif", "r.w_rec"), ("r.w_rec", "r.lif"), ("r.lif", "out")], "flat.nir")
+    a, b = imp.convert(nested, Options()), imp.convert(flat, Options())
+    assert a.network["populations"] == b.network["populations"]
+    assert a.network["projections"] == b.network["projections"]
+    assert [p.delayed for p in a.quantised.projections] == [False, True]
+    x = np.random.default_rng(6).random((30, 3)) < 0.4
+    ra = reference.simulate(a.graph, {"in": x}, 30, 1e-4)["r.lif"]
+    rb = reference.simulate(b.graph, {"in": x}, 30, 1e-4)["r.lif"]
+    assert np.array_equal(ra, rb) and ra.sum() > 5
+
+
+def test_a_skip_connection_is_imported_and_reported_misaligned(tmp_path):
+    nodes = {"in": nir.Input(input_type=np.array([2])), "a": nir.Linear(weight=np.ones((2, 2))), "n1": _if(2),
+             "b": nir.Linear(weight=np.ones((2, 2))), "n2": _if(2), "skip": nir.Linear(weight=np.ones((2, 2))),
+             "out": nir.Output(output_type=np.array([2]))}
+    edges = [("in", "a"), ("a", "n1"), ("n1", "b"), ("b", "n2"), ("in", "skip"), ("skip", "n2"), ("n2", "out")]
+    conv = imp.convert(_write(tmp_path, nodes, edges, "skip.nir"), Options())
+    layers = {l.name: l for l in conv.quantised.net.neurons}
+    assert (layers["n1"].aligned, layers["n2"].aligned) == (True, False)
+    assert any("forward projection in -> n2 joins level 0 to level 2" in n and "1 tick(s) earlier" in n
+               for n in conv.quantised.notes)
+
+
+def test_an_output_must_receive_spikes(tmp_path, capsys):
+    nodes = {"in": nir.Input(input_type=np.array([2])), "a": nir.Linear(weight=np.ones((2, 2))), "n": _if(2),
+             "b": nir.Linear(weight=np.ones((3, 2))), "out": nir.Output(output_type=np.array([3]))}
+    path = _write(tmp_path, nodes, [("in", "a"), ("a", "n"), ("n", "b"), ("b", "out")])
+    _bad(capsys, tmp_path, ["import", path, "-o", str(tmp_path / "out.json")],
+         "node 'out' (Output)", "the chip's outputs are spikes")

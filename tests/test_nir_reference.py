@@ -51,6 +51,21 @@ def test_lif_forward_euler_by_hand(tmp_path):
     assert times(reference.simulate(g, {"in": np.zeros((16, 1), bool)}, 16, DT)["n"]) == [16]
 
 
+def test_li_as_lif_fires_at_li_threshold(tmp_path):
+    # The LIF case above, as an LI readout with --li-as-lif: threshold 1 by default (v 0.5, 0.95,
+    # 1.355 -> spike at 3); at 1.4, 1.355 stays below and 1.7195 at step 4 fires.
+    path = tmp_path / "li.nir"
+    li = nir.LI(tau=one(10 * DT), r=one(10), v_leak=one(0))
+    nir.write(str(path), nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([1])),
+                                             "w": nir.Linear(weight=np.array([[0.5]])), "n": li,
+                                             "out": nir.Output(output_type=np.array([1]))},
+                                      edges=[("in", "w"), ("w", "n"), ("n", "out")], type_check=False))
+    g = read_graph(path, li_as_lif=True)
+    x = np.ones((9, 1), bool)
+    assert times(reference.simulate(g, {"in": x}, 9, DT)["n"]) == [3, 6, 9]
+    assert times(reference.simulate(g, {"in": x}, 9, DT, li_threshold=1.4)["n"]) == [4, 8]
+
+
 def test_cuba_lif_and_a_refractory_period_by_hand(tmp_path):
     # tau_syn = tau_mem = 2 dt, w_in = 2, r = 2: I <- I / 2 + x, v <- v / 2 + I.
     lif = nir.CubaLIF(tau_syn=one(2 * DT), tau_mem=one(2 * DT), r=one(2), v_leak=one(0), v_threshold=one(1.2),
