@@ -30,20 +30,23 @@ def engine_run(name: str):
 def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loihi",
                 progress=None, **engine_opts) -> dict:
     """Validate and compile the network, run the stimulus on one engine, return the result.
-    `net_path` may also be an already validated `firmware.netfile.Network` (a converted NIR file)."""
+    `net_path` may also be an already validated `firmware.netfile.Network` (a converted NIR file),
+    and `stim_path` a `firmware.netfile.Stimulus`."""
     from .energy import load_profile
     from .firmware.compiler import compile_network
-    from .firmware.netfile import Network, load_network, load_stimulus
+    from .firmware.netfile import Network, Stimulus, load_network, load_stimulus
 
     load_profile(profile)  # refuse a bad profile before any work
     run_engine = engine_run(engine)
     net = net_path if isinstance(net_path, Network) else load_network(net_path)
-    stim = load_stimulus(stim_path, net)
+    given = isinstance(stim_path, Stimulus)
+    stim = stim_path if given else load_stimulus(stim_path, net)
     compiled = compile_network(net)
     inputs = tick_inputs(stim.spikes, compiled.map["inputs"], stim.ticks)
     host = host or HostBehaviour()
     observed = run_engine(compiled.params, compiled.writes, inputs, host, progress=progress, **engine_opts)
     return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
                         populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
-                        profile=profile, sources={"network": str(net.path), "stimulus": str(stim_path),
+                        profile=profile, sources={"network": str(net.path),
+                                                  "stimulus": "<stimulus>" if given else str(stim_path),
                                                   "host": host.describe()})

@@ -137,20 +137,12 @@ def default_engine() -> str:
 
 
 def run_chip(net, stim: dict, ticks: int, engine: str, progress=None) -> dict:
-    """Run a validated network (all recorded layers) for `ticks` ticks; the result JSON."""
-    from neuromesh.engines import engine_run
-    from neuromesh.firmware.compiler import compile_network
+    """Run a validated network for `ticks` ticks on the stimulus {"spikes": ...}; the result JSON
+    (through `neuromesh.engines.run_network`, as `neuromesh run` does)."""
+    from neuromesh.engines import run_network
     from neuromesh.firmware.netfile import parse_stimulus
-    from neuromesh.host import HostBehaviour
-    from neuromesh.result import build_result, tick_inputs
     stim = parse_stimulus({"ticks": ticks, "spikes": stim["spikes"]}, net, "<report stimulus>")
-    compiled = compile_network(net)
-    inputs = tick_inputs(stim.spikes, compiled.map["inputs"], stim.ticks)
-    host = HostBehaviour()
-    observed = engine_run(engine)(compiled.params, compiled.writes, inputs, host, progress=progress)
-    return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
-                        populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
-                        sources={"network": net.path, "stimulus": "<report stimulus>", "host": host.describe()})
+    return run_network(net, stim, engine=engine, progress=progress)
 
 
 def probe_network(conv: Converted):
