@@ -34,7 +34,7 @@ def add_nir_options(p: argparse.ArgumentParser, *, for_nir_only: bool = False) -
     g.add_argument("--li-threshold", type=float, default=None, metavar="V",
                    help="threshold of an LI readout imported with --li-as-lif (default 1.0)")
     g.add_argument("--if-per-step", action="store_const", const=True, default=None,
-                   help="IF integrates r * I per step (snnTorch's and Sinabs' reading) instead of NIR's dt * r * I")
+                   help="IF integrates r * I per step (as snnTorch's NIR importer reads it) instead of NIR's dt * r * I")
     g.add_argument("--clip-percentile", type=float, default=None, metavar="P",
                    help="map this percentile of a layer's |weights| to 127 and clip above it (default 100: no clipping)")
     g.add_argument("--fine-weights", action="store_const", const=True, default=None,
@@ -42,10 +42,13 @@ def add_nir_options(p: argparse.ArgumentParser, *, for_nir_only: bool = False) -
                         "7 more bits of weight precision for twice the synapse entries and SOPs")
     g.add_argument("--record", choices=("outputs", "all"), default=None,
                    help="record the layers that feed Output nodes (default) or every layer")
+    fitted = {"width": "the smallest mesh that holds the network", "height": "the smallest mesh that holds the network",
+              "axons_per_core": "what the fullest core needs", "synapses_per_core": "what the fullest core needs",
+              "routes_per_core": "what the fullest core needs"}
     for dest, flag in HW_FLAGS:
-        lo, hi, _default = spec.LIMITS[dest]
+        lo, hi, default = spec.LIMITS[dest]
         g.add_argument(flag, dest=dest, type=int, default=None, metavar="N",
-                       help=f"{dest} ({lo}..{hi}; default: the smallest mesh that holds the network)")
+                       help=f"{dest} ({lo}..{hi}; default: {fitted.get(dest, default)})")
 
 
 def given_nir_options(args) -> list:
