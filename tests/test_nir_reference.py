@@ -86,7 +86,7 @@ def test_cuba_lif_and_a_refractory_period_by_hand(tmp_path):
 
 def test_if_integrates_dt_r_i_unless_per_step(tmp_path):
     # NIR: dv/dt = R I, so v <- v + dt r x. With r = 1 / (2 dt) and x = 0.8 each step: +0.4:
-    # 0.4, 0.8, 1.2 > 1 at step 3. Per step (Sinabs, snnTorch): v <- v + r x, huge: every step.
+    # 0.4, 0.8, 1.2 > 1 at step 3. Per step (snnTorch's importer): v <- v + r x, huge: every step.
     g = chain(tmp_path, nir.IF(r=one(1 / (2 * DT)), v_threshold=one(1)), [[0.8]])
     x = np.ones((6, 1), bool)
     assert times(reference.simulate(g, {"in": x}, 6, DT)["n"]) == [3, 6]
