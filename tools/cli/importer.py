@@ -109,8 +109,10 @@ def import_command(args) -> int:
     from neuromesh.tools.nir.report import GOOD
     progress = None
     if not args.quiet and sys.stderr.isatty():
+        from neuromesh.firmware.netfile import load_stimulus_ticks
         from neuromesh.tools.cli.run import Progress
-        progress = Progress(args.ticks or DEFAULT_TICKS, "chip run", False)
+        ticks = load_stimulus_ticks(args.stimulus) if args.stimulus else (args.ticks or DEFAULT_TICKS)
+        progress = Progress(ticks, "chip run", False)
     report = import_nir(args.model, args.output, nir_options(args), stimulus=args.stimulus,
                         ticks=args.ticks if args.ticks is not None else DEFAULT_TICKS,
                         rate=args.rate if args.rate is not None else DEFAULT_RATE,
