@@ -114,7 +114,8 @@ def test_population_names_print_escaped(tmp_path, name, shown):
     assert f"({shown}: 8, exc: 11, out: 9)" in r.stdout     # examples/README.md: 8 input spikes
     assert "\x1b" not in r.stdout
     assert json.loads((tmp_path / "r.json").read_text())["spikes"][name] == sorted(json.loads(STIM.read_text())["spikes"]["in"])
-    assert {p.name for p in (tmp_path / "plots").iterdir()} == {"raster.png", "links.png", "energy.png", "ticks.png"}
+    assert {p.name for p in (tmp_path / "plots").iterdir()} == {"raster.png", "links.png", "energy.png", "ticks.png",
+                                                               "latency.png"}
     # the same name in an error message: one escaped line
     bad = json.loads(stim.read_text())
     bad["spikes"][name].append([1, 7])
