@@ -24,6 +24,13 @@ def label(name) -> str:
     return printable(name).replace("$", r"\$")
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _plt():
     import matplotlib
     matplotlib.use("Agg")
@@ -71,10 +78,7 @@ def plot_raster(result: dict, path: Path) -> Path:
     ax.set_title(f"spike raster ({sum(len(v) for v in spikes.values())} spikes recorded)")
     if spikes and any(spikes.values()):
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_links(result: dict, path: Path) -> Path:
@@ -130,10 +134,7 @@ def plot_links(result: dict, path: Path) -> Path:
         title += (f"; {max(partition) + 1} clock domains, dashed: asynchronous links "
                   f"({result['stats'].get('async_crossings', 0)} crossings)")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_energy(result: dict, path: Path) -> Path:
@@ -149,10 +150,7 @@ def plot_energy(result: dict, path: Path) -> Path:
     ax.set_title(f"energy by event ({label(result['stats'].get('energy_profile', ''))}): "
                  f"total {energy['total']:,.0f} pJ")
     ax.tick_params(axis="x", labelrotation=20)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_ticks(result: dict, path: Path) -> Path:
@@ -163,10 +161,7 @@ def plot_ticks(result: dict, path: Path) -> Path:
     ax.set_xlabel("tick")
     ax.set_ylabel("clock cycles")
     ax.set_title(f"cycles per tick (total {result['stats']['cycles']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_latency(result: dict, path: Path) -> Path:
@@ -186,10 +181,7 @@ def plot_latency(result: dict, path: Path) -> Path:
     ax.set_title(f"flit latency ({len(flits)} flits)")
     if flits:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def write_plots(result: dict, outdir: Path) -> list:
