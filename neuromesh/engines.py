@@ -35,16 +35,19 @@ def engine_run(name: str):
 def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loihi",
                 progress=None, clocks=None, **engine_opts) -> dict:
     """Validate and compile the network, run the stimulus on one engine, return the result.
-    `clocks` (a `spec.Clocks`, or a function of the network's `HwParams` that returns one or
-    None) overrides the network's own (its `hardware` block's)."""
+    `net_path` may also be an already validated `firmware.netfile.Network` (a converted NIR file),
+    and `stim_path` a `firmware.netfile.Stimulus`. `clocks` (a `spec.Clocks`, or a function of
+    the network's `HwParams` that returns one or None) overrides the network's own (its
+    `hardware` block's)."""
     from .energy import load_profile
     from .firmware.compiler import compile_network
-    from .firmware.netfile import load_network, load_stimulus
+    from .firmware.netfile import Network, Stimulus, load_network, load_stimulus
 
     load_profile(profile)  # refuse a bad profile before any work
     run_engine = engine_run(engine)
-    net = load_network(net_path)
-    stim = load_stimulus(stim_path, net)
+    net = net_path if isinstance(net_path, Network) else load_network(net_path)
+    given = isinstance(stim_path, Stimulus)
+    stim = stim_path if given else load_stimulus(stim_path, net)
     if callable(clocks):
         clocks = clocks(net.params)
     clocks = (clocks if clocks is not None else net.clocks).check(net.params)
@@ -57,5 +60,6 @@ def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loi
     return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
                         populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
                         profile=profile, clocks=clocks,
-                        sources={"network": str(net_path), "stimulus": str(stim_path), "host": host.describe()},
+                        sources={"network": str(net.path), "stimulus": "<stimulus>" if given else str(stim_path),
+                                 "host": host.describe()},
                         network_figures=static_figures(net, compiled.writes))

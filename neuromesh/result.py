@@ -169,20 +169,8 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "time_ps": edges.t(0, cycles),
         "tick_cycles": tick_cycles,
         "busy_cycles": run.counters["chip"]["busy_cycles"],
-        "domains": clocks.n_domains,
         "domain_busy_cycles": run.counters.get("domains", [run.counters["chip"]["busy_cycles"]]),
-        "async_crossings": sum(link["crossed"] for link in links),
-        "sops": counts["sop"],
-        "updates": counts["update_idle"] + counts["update_active"],
-        "spikes_fired": counts["update_active"],
-        "flits": counts["spike"] + run.host_flits,
-        "flits_core": counts["spike"],
-        "flits_host": run.host_flits,
-        "flits_out": len(run.out_flits),
-        "hops": counts["hop_ew"] + counts["hop_ns"],
-        "hops_ew": counts["hop_ew"],
-        "hops_ns": counts["hop_ns"],
-        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
+        **_event_stats(run, counts, links, clocks),
         "latency_cycles": ({"min": min(latencies), "mean": sum(latencies) / len(latencies), "max": max(latencies)}
                            if latencies else None),
         "latency_ps": ({"min": min(latencies_ps), "mean": sum(latencies_ps) / len(latencies_ps),
@@ -217,6 +205,25 @@ def _energy_stats(energy: dict) -> dict:
         "energy_pj": energy["pj"],
         "energy_pj_range": {"low": energy["low"]["total"], "high": energy["high"]["total"]},
         "energy_pj_by_profile": {name: p["pj"] for name, p in energy["profiles"].items()},
+    }
+
+
+def _event_stats(run: EngineRun, counts: dict, links: list, clocks: spec.Clocks) -> dict:
+    """The stats every engine's result has, timed or not: events counted by the chip."""
+    return {
+        "domains": clocks.n_domains,
+        "async_crossings": sum(link["crossed"] for link in links),
+        "sops": counts["sop"],
+        "updates": counts["update_idle"] + counts["update_active"],
+        "spikes_fired": counts["update_active"],
+        "flits": counts["spike"] + run.host_flits,
+        "flits_core": counts["spike"],
+        "flits_host": run.host_flits,
+        "flits_out": len(run.out_flits),
+        "hops": counts["hop_ew"] + counts["hop_ns"],
+        "hops_ew": counts["hop_ew"],
+        "hops_ns": counts["hop_ns"],
+        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
     }
 
 
@@ -281,19 +288,7 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
     stats = {
         "ticks": ticks,
         "timing": UNTIMED,
-        "sops": counts["sop"],
-        "updates": counts["update_idle"] + counts["update_active"],
-        "spikes_fired": counts["update_active"],
-        "flits": counts["spike"] + run.host_flits,
-        "flits_core": counts["spike"],
-        "flits_host": run.host_flits,
-        "flits_out": len(run.out_flits),
-        "hops": counts["hop_ew"] + counts["hop_ns"],
-        "hops_ew": counts["hop_ew"],
-        "hops_ns": counts["hop_ns"],
-        "domains": clocks.n_domains,
-        "async_crossings": sum(link["crossed"] for link in links),
-        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
+        **_event_stats(run, counts, links, clocks),
         **_energy_stats(energy),
     }
     counters = {**run.counters, "chip": {k: v for k, v in run.counters["chip"].items() if k != "busy_cycles"}}

@@ -99,13 +99,23 @@ class GoldenBridge:
         return (k - self.zero_at) % (1 << proto.CYCLE_BITS)
 
     def _cycle(self, flit=None, tick=False):
-        """One chip cycle in the golden engine's order; returns (busy, accepted, handshake)."""
-        k = self.k
-        busy = self.chip.begin_cycle(k)
+        """One domain-0 cycle of a one-domain chip, in the golden engine's order (sim/engine.py):
+        begin (pops, busy), handshake, barrier, the offered flit and the fabric's step; returns
+        (busy, accepted, handshake)."""
+        k, chip = self.k, self.chip
+        zero = chip.domains[0]
+        busy = chip.busy(k, zero.begin(k))
+        chip.busy_cycles += busy
         hs = tick and not busy
         if hs:
-            self.chip.handshake(k)
-        accepted = self.chip.step_cycle(k, flit)
+            chip.handshake(k)
+        zero.barrier(k)
+        pushes, f = [], chip.spike_in
+        accepted = flit is not None and len(f.q) < f.depth
+        if accepted:
+            pushes.append((f, flit))
+            chip.host_in += 1
+        zero.move(k, pushes)
         self.k += 1
         return busy, accepted, hs
 

@@ -106,8 +106,9 @@ def test_classify_counts_then_first_spike_then_index():
 
 
 def test_decision_cycle_is_where_the_running_count_settles():
-    flits = [{"cycle": 10, "population": "out_3"}, {"cycle": 20, "population": "out_5"},
-             {"cycle": 30, "population": "out_5"}, {"cycle": 40, "population": "out_3"}]
+    flits = [{"cycle": 10, "population": dn.OUTPUT, "index": 3}, {"cycle": 20, "population": dn.OUTPUT, "index": 5},
+             {"cycle": 30, "population": dn.OUTPUT, "index": 5}, {"cycle": 40, "population": dn.OUTPUT, "index": 3},
+             {"cycle": 50, "population": dn.HIDDEN, "index": 5}]   # a probe's hidden flit is no vote
     # running leader: 3 (10), 3 (tie 1-1, 3 spiked first: 20), 5 (30), 3 (tie 2-2, first: 40)
     assert decision_cycle(flits, 3, 10) == 40
     assert decision_cycle(flits[:3], 5, 10) == 30
@@ -181,10 +182,11 @@ def test_network_file_is_valid_and_placed_on_two_tiles(trained, tmp_path):
     _data, _net, snn = trained
     path = dn.write_json(tmp_path / "net.json", dn.network_json(snn, "2x1"))
     net = load_network(path)
+    assert [p["name"] for p in net.populations] == [dn.INPUT, dn.HIDDEN, dn.OUTPUT]   # one per layer
     compiled = compile_network(net)
     place = compiled.map["placement"]
-    assert {tuple(place[dn.hidden_name(j)][0][:2]) for j in range(32)} == {(1, 0)}
-    assert {tuple(place[dn.output_name(k)][0][:2]) for k in range(10)} == {(0, 0)}
+    assert {tuple(w[:2]) for w in place[dn.HIDDEN]} == {(1, 0)} and len(place[dn.HIDDEN]) == 32
+    assert {tuple(w[:2]) for w in place[dn.OUTPUT]} == {(0, 0)} and len(place[dn.OUTPUT]) == 10
     # every weight of the conversion is a synapse, nothing else
     syn = {}
     for pr in net.projections:
@@ -192,15 +194,50 @@ def test_network_file_is_valid_and_placed_on_two_tiles(trained, tmp_path):
             syn[(pr["pre"], i, pr["post"], j)] = (w, pr["weight_exp"])
     assert len(syn) == np.count_nonzero(snn.hidden.weights) + np.count_nonzero(snn.output.weights)
     i, j = np.argwhere(snn.hidden.weights)[0]
-    assert syn[(dn.INPUT, i, dn.hidden_name(j), 0)] == (snn.hidden.weights[i, j], snn.hidden.weight_exp)
-    p = net.population(dn.hidden_name(5))["params"]
-    assert p == snn.hidden.params(5)
+    assert syn[(dn.INPUT, i, dn.HIDDEN, j)] == (snn.hidden.weights[i, j], snn.hidden.weight_exp)
+    p = net.population(dn.HIDDEN)["params"]   # per-neuron lists where the neurons differ
+    assert {k: (v[5] if isinstance(v, list) else v) for k, v in p.items()} == snn.hidden.params(5)
+    assert isinstance(p["bias_mant"], list) and p["du"] == 4095
     # one input spike = one flit, to the hidden core (1, 0)
     assert all(len(f) <= 1 for f in compiled.map["inputs"][dn.INPUT])
     f = next(f[0] for f in compiled.map["inputs"][dn.INPUT] if f)
     assert (spec.unpack_flit(f)["x"], spec.unpack_flit(f)["y"]) == (1, 0)
     # the 2x2 layout is valid too
     parse_network(dn.network_json(snn, "2x2"))
+
+
+def _one_population_per_neuron(raw: dict) -> dict:
+    """The same network with every lif neuron a population of its own, one projection per synapse
+    in the original order (how a version 1 file gave each neuron its own parameters)."""
+    out = {k: v for k, v in raw.items() if k not in ("populations", "projections")}
+    out["format"] = "neuromesh-network/1"
+    kinds = {p["name"]: p["kind"] for p in raw["populations"]}
+    pops = []
+    for p in raw["populations"]:
+        if p["kind"] == "input":
+            pops.append(p)
+            continue
+        for i in range(p["size"]):
+            one = {k: (v[i] if isinstance(v, list) and k in spec.NEURON_PARAMS else v) for k, v in p.items()}
+            pops.append({**one, "name": f"{p['name']}_{i}", "size": 1})
+    projs = []
+    for pr in raw["projections"]:
+        for i, j, w in pr["synapses"]:
+            pre = pr["pre"] if kinds[pr["pre"]] == "input" else f"{pr['pre']}_{i}"
+            projs.append({"pre": pre, "post": f"{pr['post']}_{j}", "weight_exp": pr["weight_exp"],
+                          "synapses": [[i if kinds[pr["pre"]] == "input" else 0, 0, w]]})
+    return {**out, "populations": pops, "projections": projs}
+
+
+@pytest.mark.parametrize("layout,probe", [("2x1", False), ("2x2", True)])
+def test_one_population_per_layer_is_the_same_chip_as_one_per_neuron(trained, layout, probe):
+    """Per-neuron parameter lists (network format 2) compile to the very image that one population
+    per neuron gives."""
+    _data, _net, snn = trained
+    raw = dn.network_json(snn, layout, record_hidden=probe)
+    a = compile_network(parse_network(raw))
+    b = compile_network(parse_network(_one_population_per_neuron(raw)))
+    assert a.writes == b.writes and len(a.writes) > 2000
 
 
 def test_predicted_counts_by_hand(trained):
@@ -357,7 +394,7 @@ def test_stream_network_golden_equals_the_functional_engine(trained):
     assert run.input_spikes[0, 1] == 0 and run.input_spikes[0, 3] == 0 and run.input_spikes[0, 0] > 0
     res = dn.run_image(prep, run.stimuli[0])
     got = np.zeros((32, 10), bool)
-    for t, i in res["spikes"]["out"]:
+    for t, i in res["spikes"][dn.OUTPUT]:
         got[t - 1, i] = True
     assert np.array_equal(got, run.output_raster[0])
     assert res["counters"]["cores"] == run.runs[0].counters["cores"]

@@ -259,8 +259,7 @@ def test_the_digits_workloads_private_model_equals_the_engine():
               for k in range(12)]
     rasters = functional.spike_rasters(functional.run_many(compiled.params, compiled.writes, inputs),
                                        compiled.map, 9)
-    hidden = np.stack([rasters[dn.hidden_name(j)][:, :, 0] for j in range(snn.hidden.size)], axis=2)
-    output = np.stack([rasters[dn.output_name(k)][:, :, 0] for k in range(snn.output.size)], axis=2)
+    hidden, output = rasters[dn.HIDDEN], rasters[dn.OUTPUT]    # one population per layer
     assert np.array_equal(hidden, ref.hidden) and np.array_equal(output, ref.output)
     assert output.sum() > 20
 

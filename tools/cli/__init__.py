@@ -1,4 +1,4 @@
-"""The `neuromesh` command: compile, run, sweep, verilog.
+"""The `neuromesh` command: compile, run, sweep, verilog, import, export.
 
 Every error meant for a user (`spec.NeuroMeshError`, a missing or unreadable file, a bad
 command line) ends the command with one line on stderr naming the file, the field and the
@@ -28,6 +28,7 @@ class Parser(argparse.ArgumentParser):
 # run.py, so that `--help` does not import the engines.
 MIN_OUT_READ = 0.01
 MAX_CYCLES_PER_TICK = 100_000
+from neuromesh.tools.cli.importer import add_nir_options
 
 
 def _hw_options(p: argparse.ArgumentParser) -> None:
@@ -58,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("network", metavar="NET")
     c.add_argument("-o", "--output", required=True, metavar="IMAGE")
     c.add_argument("--map", default=None, metavar="FILE", help="map file (default IMAGE.map.json)")
+    add_nir_options(c, for_nir_only=True)
 
     r = sub.add_parser("run", help="run a network on a stimulus and write the result JSON")
     r.add_argument("network", metavar="NET")
@@ -81,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--baud", type=int, default=None, metavar="N",
                    help="line rate the bitstream was built for (default 115200)")
 
+    add_nir_options(r, for_nir_only=True)
+
     s = sub.add_parser("sweep", help="run a design-space sweep on Dask (docs/scale.md)")
     s.add_argument("sweep", metavar="SWEEP.json")
     s.add_argument("-o", "--output", required=True, metavar="RESULTS_DIR")
@@ -95,6 +99,25 @@ def parser() -> argparse.ArgumentParser:
                    help="initialise the memories from this image (an FPGA boots with the network loaded)")
     _hw_options(v)
     clock_options.add_options(v)
+
+    i = sub.add_parser("import", help="import a NIR graph: network file and quantisation report")
+    i.add_argument("model", metavar="MODEL.nir")
+    i.add_argument("-o", "--output", required=True, metavar="NET.json")
+    i.add_argument("--stimulus", default=None, metavar="STIM",
+                   help="stimulus for the report's comparison (default: random Poisson input)")
+    i.add_argument("--ticks", type=int, default=None, metavar="T", help="steps of the random stimulus (default 100)")
+    i.add_argument("--rate", type=float, default=None, metavar="R",
+                   help="spikes per step per input neuron of the random stimulus (default 0.1)")
+    i.add_argument("--seed", type=int, default=0, help="seed of the random stimulus")
+    i.add_argument("--engine", default=None, help="engine of the report's chip run (default functional, else golden)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    add_nir_options(i)
+
+    e = sub.add_parser("export", help="export a network file as a NIR graph")
+    e.add_argument("network", metavar="NET")
+    e.add_argument("-o", "--output", required=True, metavar="MODEL.nir")
+    e.add_argument("--dt", type=float, default=None, metavar="SECONDS",
+                   help="the step the time constants are written for (default 1e-4 s)")
     return p
 
 
@@ -108,6 +131,12 @@ def _dispatch(args) -> int:
     if args.command == "sweep":
         from neuromesh.tools.cli.sweep import sweep_command
         return sweep_command(args)
+    if args.command == "import":
+        from neuromesh.tools.cli.importer import import_command
+        return import_command(args)
+    if args.command == "export":
+        from neuromesh.tools.cli.exporter import export_command
+        return export_command(args)
     if args.command == "verilog":
         from neuromesh.tools.cli.verilog import verilog_command
         return verilog_command(args)

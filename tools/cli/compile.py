@@ -1,6 +1,7 @@
 """`neuromesh compile NET -o IMAGE [--map FILE]`: the configuration image and its map (SPEC
 section 7), written together or not at all, and the per-tile usage table. An IMAGE ending in
-`.npz` is the binary image format (firmware/image.py), for large networks."""
+`.npz` is the binary image format (firmware/image.py), for large networks. NET may be a `.nir`
+file (converted as `neuromesh import` does, with the same options)."""
 from __future__ import annotations
 
 import json
@@ -8,13 +9,13 @@ from pathlib import Path
 
 from neuromesh.firmware.compiler import RESOURCES, compile_network
 from neuromesh.firmware.image import format_image, save_npz
+from neuromesh.outputs import Outputs, check_targets
+from neuromesh.text import printable
+from neuromesh.tools.cli.importer import load_any_network
 
 
 def is_binary_name(path) -> bool:
     return str(path).endswith(".npz")
-from neuromesh.firmware.netfile import load_network
-from neuromesh.outputs import Outputs, check_targets
-from neuromesh.text import printable
 
 
 def usage_table(usage: list) -> str:
@@ -36,7 +37,7 @@ def compile_command(args) -> int:
     image_path = Path(args.output)
     map_path = Path(args.map) if args.map else default_map_path(image_path)
     check_targets([image_path, map_path])  # before the compiler's work, not after it
-    net = load_network(args.network)
+    net = load_any_network(args)   # a .nir file is converted in memory (tools/nir)
     compiled = compile_network(net)
     comments = [f"network: {net.path}"]
     with Outputs() as out:

@@ -1,6 +1,7 @@
 """`neuromesh run NET --stimulus STIM -o RESULT [--plot DIR] [--waves FILE]`: one engine, the
 standard host, the result JSON, its plots and the trace (written together, or not at all:
-`neuromesh.outputs`)."""
+`neuromesh.outputs`). NET may be a `.nir` file (converted as `neuromesh import` does, with the
+same options)."""
 from __future__ import annotations
 
 import json
@@ -96,13 +97,15 @@ def run_command(args) -> int:
         raise NeuroMeshError(f"--{next(iter(board))}: only --engine board talks to a serial port")
     if args.engine == "board":
         opts.update(board)
+    from neuromesh.tools.cli.importer import load_any_network
+    net = load_any_network(args)   # a .nir file is converted in memory (tools/nir)
     written = []
     # Result, plots and trace belong together: all written, or none (the trace is copied by the
     # engine into its temporary file, renamed with the others).
     with Outputs() as outputs:
         if args.waves:
             opts["waves"] = outputs.path(args.waves)
-        result = run_network(args.network, args.stimulus, engine=args.engine, host=host,
+        result = run_network(net, args.stimulus, engine=args.engine, host=host,
                              profile=args.energy, progress=progress, clocks=clocks, **opts)
         outputs.write_text(out, json.dumps(result, indent=1, allow_nan=False) + "\n")  # strict JSON, always
         if args.plot:

@@ -29,6 +29,13 @@ def label(name) -> str:
     return printable(name).replace("$", r"\$")
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _plt():
     import matplotlib
     matplotlib.use("Agg")
@@ -76,10 +83,7 @@ def plot_raster(result: dict, path: Path) -> Path:
     ax.set_title(f"spike raster ({sum(len(v) for v in spikes.values())} spikes recorded)")
     if spikes and any(spikes.values()):
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_links(result: dict, path: Path) -> Path:
@@ -135,10 +139,7 @@ def plot_links(result: dict, path: Path) -> Path:
         title += (f"; {max(partition) + 1} clock domains, dashed: asynchronous links "
                   f"({result['stats'].get('async_crossings', 0)} crossings)")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_energy(result: dict, path: Path) -> Path:
@@ -176,10 +177,7 @@ def plot_energy(result: dict, path: Path) -> Path:
             lines += [f"connection_sparsity {w['connection_sparsity']:.3f}", f"footprint {w['footprint']:,} B"]
         ax.text(0.99, 0.97, "NeuroBench figures\n" + "\n".join(lines), transform=ax.transAxes, ha="right",
                 va="top", fontsize=7, family="monospace", bbox=dict(boxstyle="round", fc="white", ec="0.7"))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_energy_map(result: dict, path: Path) -> Path:
@@ -228,10 +226,7 @@ def plot_energy_map(result: dict, path: Path) -> Path:
     total = section["pj"]["total"]
     ax.set_title(f"energy map ({label(section['profile'])}), {total / 1000:,.2f} nJ in all\ncores: synaptic ops, "
                  f"updates, flits sent, leakage; arrows: links (dashed: asynchronous)", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_energy_ticks(result: dict, path: Path) -> Path:
@@ -253,10 +248,7 @@ def plot_energy_ticks(result: dict, path: Path) -> Path:
                  f"{section['pj']['total'] / 1000:,.2f} nJ over {len(ticks)} ticks", fontsize=9)
     if events:
         ax.legend(fontsize=7, ncol=3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_ticks(result: dict, path: Path) -> Path:
@@ -267,10 +259,7 @@ def plot_ticks(result: dict, path: Path) -> Path:
     ax.set_xlabel("tick")
     ax.set_ylabel("clock cycles")
     ax.set_title(f"cycles per tick (total {result['stats']['cycles']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_latency(result: dict, path: Path) -> Path:
@@ -290,10 +279,7 @@ def plot_latency(result: dict, path: Path) -> Path:
     ax.set_title(f"flit latency ({len(flits)} flits)")
     if flits:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def write_plots(result: dict, outdir: Path) -> list:

@@ -1,11 +1,11 @@
-"""Handwritten digits, part 2: the converted network as a neuromesh-network/1 file, one image as a
+"""Handwritten digits, part 2: the converted network as a neuromesh-network/2 file, one image as a
 stimulus file, the events the chip must count (predicted from the functional model), and runs on
 the golden model or the RTL through the same path as `neuromesh run`.
 
-SPEC section 7 gives each population one set of section-3 parameters, and the bias of a
-converted neuron is its own, so every hidden and output neuron is a population of size 1
-(`hidden_07`, `out_3`); the compiler still gives each input pixel one axon on the hidden core
-(SPEC section 4: one axon per source neuron, target core and weight_exp).
+One population per layer (`hidden`, `output`): the bias and threshold of a converted neuron are
+its own, which network format 2's per-neuron parameter lists carry (SPEC section 7); the
+compiler gives each input pixel one axon on the hidden core (SPEC section 4: one axon per source
+neuron, target core and weight_exp).
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from neuromesh import spec
 from .model import Snn
 
 INPUT = "pixels"
+HIDDEN = "hidden"
+OUTPUT = "output"
 
 # Explicit placements: the host sits west of tile (0, 0). "2x1" is the smallest mesh on which
 # every flit of the inference crosses a link (pixels -> hidden: east, hidden -> output: west);
@@ -28,14 +30,6 @@ LAYOUTS = {
     "2x1": {"width": 2, "height": 1, "hidden": (1, 0), "output": (0, 0)},
     "2x2": {"width": 2, "height": 2, "hidden": (1, 0), "output": (1, 1)},
 }
-
-
-def hidden_name(i: int) -> str:
-    return f"hidden_{i:02d}"
-
-
-def output_name(k: int) -> str:
-    return f"out_{k}"
 
 
 def hardware(snn: Snn, layout: str) -> dict:
@@ -57,23 +51,28 @@ def network_json(snn: Snn, layout: str = "2x1", record_hidden: bool = False) -> 
     probe: it changes traffic and energy, so the report's numbers come from runs without it)."""
     lay = LAYOUTS[layout]
     n_in, n_hidden = snn.hidden.weights.shape
-    pops = [{"name": INPUT, "kind": "input", "size": n_in}]
-    projections = []
-    for j in range(n_hidden):
-        pops.append({"name": hidden_name(j), "kind": "lif", "size": 1, **snn.hidden.params(j),
-                     "record": record_hidden, "placement": list(lay["hidden"])})
-        projections.append({"pre": INPUT, "post": hidden_name(j), "weight_exp": snn.hidden.weight_exp,
-                            "weights": [[int(w)] for w in snn.hidden.weights[:, j]]})
-    for k in range(snn.output.size):
-        pops.append({"name": output_name(k), "kind": "lif", "size": 1, **snn.output.params(k),
-                     "record": True, "placement": list(lay["output"])})
-    for j in range(n_hidden):
-        for k, w in enumerate(snn.output.weights[j]):
-            if w:  # a zero weight is no synapse (SPEC section 7)
-                projections.append({"pre": hidden_name(j), "post": output_name(k),
-                                    "weight_exp": snn.output.weight_exp, "synapses": [[0, 0, int(w)]]})
+
+    def params(layer):   # one integer when every neuron shares it, else a per-neuron list
+        out = {}
+        for key in spec.NEURON_PARAMS:
+            values = [int(v) for v in getattr(layer, key)]
+            out[key] = values[0] if len(set(values)) == 1 else values
+        return out
+
+    def synapses(weights):   # a zero weight is no synapse (SPEC section 7)
+        return [[int(i), int(j), int(weights[i, j])] for i, j in np.argwhere(weights)]
+
+    pops = [{"name": INPUT, "kind": "input", "size": n_in},
+            {"name": HIDDEN, "kind": "lif", "size": n_hidden, **params(snn.hidden), "record": record_hidden,
+             "placement": list(lay["hidden"])},
+            {"name": OUTPUT, "kind": "lif", "size": snn.output.size, **params(snn.output), "record": True,
+             "placement": list(lay["output"])}]
+    projections = [{"pre": INPUT, "post": HIDDEN, "weight_exp": snn.hidden.weight_exp,
+                    "synapses": synapses(snn.hidden.weights)},
+                   {"pre": HIDDEN, "post": OUTPUT, "weight_exp": snn.output.weight_exp,
+                    "synapses": synapses(snn.output.weights)}]
     return {
-        "format": "neuromesh-network/1",
+        "format": "neuromesh-network/2",
         "description": (f"Handwritten digits (sklearn load_digits), {n_in}-{n_hidden}-{snn.output.size} ReLU "
                         f"network converted to integrate-and-fire neurons (du 4095, dv 0, reset by subtraction); "
                         f"hidden on tile {lay['hidden']}, output on tile {lay['output']}. "
@@ -213,16 +212,15 @@ def first_difference(a, b, where: str = "") -> str | None:
 
 def output_raster(result: dict, n_out: int, ticks: int) -> np.ndarray:
     """(ticks, 10) booleans of the output spikes in a result."""
-    out = np.zeros((ticks, n_out), bool)
-    for k in range(n_out):
-        for t, _i in result["spikes"].get(output_name(k), []):
-            out[t - 1, k] = True
-    return out
+    return _raster(result, OUTPUT, n_out, ticks)
 
 
 def hidden_raster(result: dict, n_hidden: int, ticks: int) -> np.ndarray:
-    out = np.zeros((ticks, n_hidden), bool)
-    for j in range(n_hidden):
-        for t, _i in result["spikes"].get(hidden_name(j), []):
-            out[t - 1, j] = True
+    return _raster(result, HIDDEN, n_hidden, ticks)
+
+
+def _raster(result: dict, population: str, size: int, ticks: int) -> np.ndarray:
+    out = np.zeros((ticks, size), bool)
+    for t, i in result["spikes"].get(population, []):
+        out[t - 1, i] = True
     return out

@@ -86,9 +86,8 @@ def functional(prep: dn.Prepared, enc: np.ndarray, ticks: int, n_out: int, n_hid
         inputs.append(per_tick + [[] for _ in range(ticks - img.shape[0])])
     runs = run_many(prep.compiled.params, prep.compiled.writes, inputs, clocks=prep.net.clocks)
     rasters = spike_rasters(runs, prep.compiled.map, ticks)
-    output = np.concatenate([rasters[dn.output_name(k)] for k in range(n_out)], axis=2)
-    hidden = (np.concatenate([rasters[dn.hidden_name(j)] for j in range(n_hidden)], axis=2)
-              if dn.hidden_name(0) in rasters else None)
+    output = rasters[dn.OUTPUT]
+    hidden = rasters.get(dn.HIDDEN)
     per = [dict(event_counts(r.counters, prep.compiled.params, None), host_flits=r.host_flits) for r in runs]
     counts = {k: np.array([c[k] for c in per]) for k in per[0]}
     return Functional(runs, output, hidden, counts)
@@ -164,10 +163,9 @@ def decision_cycle(flits: list, final: int, n_out: int) -> int | None:
     first = [None] * n_out
     since = None
     for f in flits:
-        pop = f.get("population", "")
-        if not pop.startswith("out_"):
+        if f.get("population") != dn.OUTPUT:
             continue
-        k = int(pop[4:])
+        k = f["index"]
         counts[k] += 1
         if first[k] is None:
             first[k] = f["cycle"]

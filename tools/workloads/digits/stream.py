@@ -150,7 +150,7 @@ def simulate(prep, pixels: np.ndarray, labels: np.ndarray, frames_per_digit: int
     stimuli = [m[0] for m in made]
     inputs = [tick_inputs(st["spikes"], prep.compiled.map["inputs"], st["ticks"]) for st in stimuli]
     runs = run_many(prep.compiled.params, prep.compiled.writes, inputs, clocks=prep.net.clocks)
-    raster = spike_rasters(runs, prep.compiled.map, stimuli[0]["ticks"])["out"]
+    raster = spike_rasters(runs, prep.compiled.map, stimuli[0]["ticks"])[dn.OUTPUT]
     counts = [dict(event_counts(r.counters, prep.compiled.params, None), host_flits=r.host_flits) for r in runs]
     return StreamRun(read_classes(raster, frames_per_digit, ticks), np.repeat(labels, frames_per_digit, axis=1),
                      np.stack([m[1] for m in made]), np.stack([m[2] for m in made]), raster, counts, stimuli, runs)
@@ -212,13 +212,13 @@ def network_json(ssnn: StreamSnn, layout: str = "2x1") -> dict:
         "populations": [
             {"name": UP, "kind": "input", "size": n_in},
             {"name": DOWN, "kind": "input", "size": n_in},
-            lif("hidden", H, lay["hidden"], False),
-            lif("out", O, lay["output"], True),
+            lif(dn.HIDDEN, H, lay["hidden"], False),
+            lif(dn.OUTPUT, O, lay["output"], True),
         ],
         "projections": [
-            {"pre": UP, "post": "hidden", "weight_exp": H.weight_exp, "synapses": synapses(H.weights)},
-            {"pre": DOWN, "post": "hidden", "weight_exp": H.weight_exp, "synapses": synapses(H.weights, -1)},
-            {"pre": "hidden", "post": "out", "weight_exp": O.weight_exp, "synapses": synapses(O.weights)},
+            {"pre": UP, "post": dn.HIDDEN, "weight_exp": H.weight_exp, "synapses": synapses(H.weights)},
+            {"pre": DOWN, "post": dn.HIDDEN, "weight_exp": H.weight_exp, "synapses": synapses(H.weights, -1)},
+            {"pre": dn.HIDDEN, "post": dn.OUTPUT, "weight_exp": O.weight_exp, "synapses": synapses(O.weights)},
         ],
     }
 
@@ -274,7 +274,7 @@ def study(snn: dm.Snn, data: dm.Dataset, dense: dict, macs: int, int8_accuracy: 
         stim = seg.stimuli[0]
         res = dn.run_image(prep, stim, stim_path="<digits stream segment>")
         got = np.zeros((stim["ticks"], ssnn.output.size), bool)
-        for t, i in res["spikes"]["out"]:
+        for t, i in res["spikes"][dn.OUTPUT]:
             got[t - 1, i] = True
         fc = seg.runs[0].counters
         checks = {"output spikes": np.array_equal(got, seg.output_raster[0]),
