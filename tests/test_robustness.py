@@ -115,7 +115,7 @@ def test_population_names_print_escaped(tmp_path, name, shown):
     assert "\x1b" not in r.stdout
     assert json.loads((tmp_path / "r.json").read_text())["spikes"][name] == sorted(json.loads(STIM.read_text())["spikes"]["in"])
     assert {p.name for p in (tmp_path / "plots").iterdir()} == {"raster.png", "links.png", "energy.png", "ticks.png",
-                                                               "latency.png"}
+                                                               "latency.png", "energy_map.png", "energy_ticks.png"}
     # the same name in an error message: one escaped line
     bad = json.loads(stim.read_text())
     bad["spikes"][name].append([1, 7])
