@@ -1,6 +1,7 @@
 """The router's formal properties, one builder each (docs/formal.md states them in prose).
 
-Each builder adds to the harness (tools/formal/harness.py):
+Each builder adds to the harness (tools/formal/harness.py), every name starting with the
+property's own (`lemma_` and `cover_` before it for lemmas and covers):
 - checks: what is claimed, on the router's ports wherever the ports can say it;
 - lemmas: invariants over internal state (probes) that make k-induction close; they are
   asserted too, so a passing job proves them as well;
@@ -72,8 +73,8 @@ def build_routing(ctx: Context):
         flit = _payload(out)
         ctx.check(f"routing_{PORTS[o]}", ~out.valid | (~ctx.refused(flit) & (ctx.route(flit) == o)))
     for o in reachable_outputs(ctx.params, ctx.x, ctx.y):
-        ctx.cover(f"cover_transfer_{PORTS[o]}", ctx.out_fire[o])
-    ctx.cover("cover_refusal", _any(ctx.refusal_pop))
+        ctx.cover(f"cover_routing_transfer_{PORTS[o]}", ctx.out_fire[o])
+    ctx.cover("cover_routing_refusal", _any(ctx.refusal_pop))
 
 
 def build_stream_valid(ctx: Context):
@@ -103,18 +104,18 @@ def build_arbitration(ctx: Context):
             first = _all(~requests[j] | (prio[j] > prio[i]) for j in range(N_PORTS) if j != i)
             granted_by[i][o] = Signal(name=f"ref_grant_{PORTS[o]}_{PORTS[i]}")
             m.d.comb += granted_by[i][o].eq(requests[i] & first)
-        ctx.check(f"arb_valid_{PORTS[o]}", out.valid == _any(requests))
+        ctx.check(f"arbitration_valid_{PORTS[o]}", out.valid == _any(requests))
         expected = _any(granted_by[i][o].replicate(spec.FLIT_WIDTH) & fifos[i].head for i in range(N_PORTS))
-        ctx.check(f"arb_payload_{PORTS[o]}", ~out.valid | (_payload(out) == expected))
+        ctx.check(f"arbitration_payload_{PORTS[o]}", ~out.valid | (_payload(out) == expected))
         with m.If(ctx.out_fire[o]):
             for i in range(N_PORTS):
                 with m.If(granted_by[i][o]):
                     m.d.sync += rr.eq(i)
-        ctx.lemma(f"rr_{PORTS[o]}", ctx.probes.rr[o] == rr)
+        ctx.lemma(f"arbitration_rr_{PORTS[o]}", ctx.probes.rr[o] == rr)
     for i, f in enumerate(fifos):
         served = _any(ctx.out_fire[o] & granted_by[i][o] for o in range(N_PORTS))
         refuse = f.head_valid & ctx.refused(f.head)
-        ctx.check(f"arb_pop_{PORTS[i]}", f.pop == (refuse | served))
+        ctx.check(f"arbitration_pop_{PORTS[i]}", f.pop == (refuse | served))
 
 
 def _wait_counters(ctx: Context, per_cycle: bool):
@@ -122,22 +123,22 @@ def _wait_counters(ctx: Context, per_cycle: bool):
     began requesting o. Round robin over five inputs lets at most four others go first."""
     m = ctx.m
     bound = N_PORTS - 1
-    kind = "cycles" if per_cycle else "transfers"
+    prop = "fairness_cycles" if per_cycle else "fairness"      # names start with the property's
     for o in range(N_PORTS):
         waits = []
         for i in range(N_PORTS):
-            wait = Signal(range(2 * N_PORTS), name=f"prop_wait_{kind}_{PORTS[i]}_{PORTS[o]}")
+            wait = Signal(range(2 * N_PORTS), name=f"prop_{prop}_wait_{PORTS[i]}_{PORTS[o]}")
             with m.If(~ctx.request[i][o] | ctx.served[i][o]):
                 m.d.sync += wait.eq(0)
             with m.Elif(Value.cast(1) if per_cycle else ctx.out_fire[o]):
                 m.d.sync += wait.eq(wait + 1)
-            ctx.check(f"fair_{kind}_{PORTS[i]}_to_{PORTS[o]}", wait <= bound)
+            ctx.check(f"{prop}_{PORTS[i]}_to_{PORTS[o]}", wait <= bound)
             # Each transfer to another input moves rr past at least one input ranked before i.
-            ctx.lemma(f"fair_{kind}_{PORTS[i]}_to_{PORTS[o]}",
+            ctx.lemma(f"{prop}_{PORTS[i]}_to_{PORTS[o]}",
                       ~ctx.request[i][o] | (wait + _priority(i, ctx.probes.rr[o]) <= bound))
             waits.append(wait)
         if o in reachable_outputs(ctx.params, ctx.x, ctx.y):
-            ctx.cover(f"cover_fair_{kind}_bound_{PORTS[o]}", _any(w == bound for w in waits))
+            ctx.cover(f"cover_{prop}_bound_{PORTS[o]}", _any(w == bound for w in waits))
 
 
 def build_fairness(ctx: Context):
@@ -166,8 +167,8 @@ def build_counters(ctx: Context):
         m.d.sync += expected.eq(Array(shadow[name] for name in ROUTER_COUNTERS)[cfg.offset])
     ctx.check("counters_read", cfg.rdata == expected)
     for name in ROUTER_COUNTERS:
-        ctx.lemma(f"count_{name}", ctx.probes.counters[name] == shadow[name])
-    ctx.cover("cover_counter_read_nonzero", cfg.rdata != 0)
+        ctx.lemma(f"counters_{name}", ctx.probes.counters[name] == shadow[name])
+    ctx.cover("cover_counters_read_nonzero", cfg.rdata != 0)
 
 
 def build_conservation(ctx: Context):
@@ -192,7 +193,7 @@ def build_conservation(ctx: Context):
     sent = sum(ctx.out_fire[o] & (_payload(p) == value) for o, p in enumerate(ctx.outputs))
     forwarded = sum(f.pop & ~ctx.refused(f.head) & (f.head == value) for f in fifos)
     ctx.check("conservation_sent_is_popped", sent == forwarded)
-    ctx.cover("cover_value_forwarded", sent != 0)
+    ctx.cover("cover_conservation_forwarded", sent != 0)
 
 
 def build_order(ctx: Context):

@@ -36,7 +36,9 @@ class Result:
 
     @property
     def as_expected(self) -> bool:
-        if self.job.expect_fail:
+        if self.job.expect == "any":
+            return self.outcome.status in ("PASS", "FAIL")
+        if self.job.expect == "fail":
             return self.outcome.status == "FAIL" and bool(self.base_failures)
         return self.outcome.status == "PASS"
 
@@ -52,12 +54,14 @@ class Result:
     def as_dict(self) -> dict:
         return {"job": self.job.name, "config": self.job.config.name, "property": self.job.prop,
                 "mutant": self.job.mutant, "mode": self.job.mode, "depth": self.job.depth,
-                "status": self.outcome.status, "verdict": self.verdict, "expected_fail": self.job.expect_fail,
+                "status": self.outcome.status, "verdict": self.verdict, "expect": self.job.expect,
                 "as_expected": self.as_expected, "seconds": round(self.outcome.seconds, 2),
                 "induction_length": self.outcome.induction_length, "failures": self.outcome.failures, "traces": self.outcome.traces}
 
 
 def _expectation(job: Job) -> str:
+    if job.expect == "any":
+        return "either (informational)"
     if job.mutant:
         return f"fail (mutant: {MUTANTS[job.mutant].bug})"
     if job.prop in KNOWN_FAILURES:
@@ -87,6 +91,13 @@ def write_report(out: Path, results: list[Result], wall: float, command: str):
         lines.append(f"| {prop} | {job.config.name}: {job.config.describe()} | {job.mode} | {job.depth} | "
                      f"{r.verdict} | {_expectation(job)} | {'yes' if r.as_expected else '**NO**'} | "
                      f"{r.outcome.seconds:.1f} | {trace} |")
+    covers = [r for r in results if r.job.mode == "cover"]
+    if covers:
+        lines += ["", "## Covers reached (step from reset)", "",
+                  "A cover shows an event the checks talk about does happen, so they are not vacuous.", ""]
+        for r in covers:
+            reached = ", ".join(f"`{name}` {step if step is not None else 0}" for name, step in sorted(r.outcome.covers))
+            lines.append(f"- {r.job.config.name}: {reached or 'none'}")
     lines += ["", "## Properties", ""]
     lines += [f"- `{p.name}`: {p.claim}." for p in PROPERTIES.values()]
     if KNOWN_FAILURES:

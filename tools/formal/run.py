@@ -101,7 +101,8 @@ def main(argv=None) -> int:
                          mutant=args.mutant, free_inputs=args.free_inputs)
     if args.list:
         for job in plan:
-            print(f"{job.name:40} {job.mode} depth {job.depth}{'  (expected to fail)' if job.expect_fail else ''}")
+            note = {"fail": "  (expected to fail)", "any": "  (informational)"}.get(job.expect, "")
+            print(f"{job.name:40} {job.mode} depth {job.depth}{note}")
         return 0
     try:
         find_tools()
