@@ -11,10 +11,10 @@ OUT     ?= build/run
 HW      ?=
 PYTEST_FLAGS ?=
 
-.PHONY: install demo example test test-long sim rtl verilog synth waves bench digits clean help
+.PHONY: install demo example test test-long sim rtl verilog synth formal waves bench digits clean help
 
 help:
-	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | waves | bench | digits | clean"
+	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | formal | waves | bench | digits | clean"
 
 # One pip call for everything (TOOLCHAIN.md: a second call flips wasmtime back and forth).
 $(STAMP): pyproject.toml
@@ -57,6 +57,11 @@ verilog: $(STAMP)
 
 synth: $(STAMP)
 	$(PY) -m neuromesh.tools.synth --out build/synth
+
+# Formal proofs of the router (docs/formal.md); FORMAL="--quick" for one configuration.
+FORMAL  ?=
+formal: $(STAMP)
+	$(PY) -m neuromesh.tools.formal --out build/formal $(FORMAL)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

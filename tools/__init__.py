@@ -5,5 +5,6 @@
   port drivers and monitors every bench reuses);
 - `workloads/`: end-to-end workloads (`digits`);
 - `synth/`: FPGA synthesis and its reports;
+- `formal/`: formal proofs of the router (`make formal`);
 - `plots/`: the figures drawn from a result.
 """
