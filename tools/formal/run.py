@@ -37,6 +37,16 @@ def harness_of(job: Job) -> RouterHarness:
                          router_class=mutant_router(job.mutant) if job.mutant else None)
 
 
+def _short(src: str) -> str:
+    """A `path:line` source location, relative to the repository when it lies inside it."""
+    root = Path(__file__).resolve().parents[2]
+    path, _, line = src.rpartition(":")
+    try:
+        return f"{Path(path).resolve().relative_to(root)}:{line}"
+    except ValueError:
+        return src
+
+
 def run_job(job: Job, out: Path, timeout: float = 900) -> Result:
     """Run one job in `out/<config>/<property>/` and judge it against what the table expects."""
     workdir = out / job.name
@@ -46,7 +56,7 @@ def run_job(job: Job, out: Path, timeout: float = 900) -> Result:
         path = Path(vcd)
         if path.exists():
             phase = "induction" if path.stem.endswith("_induct") else "basecase"
-            failed = [f"failed: {name} ({src}){f' at step {step}' if step is not None else ''}"
+            failed = [f"failed: {name} ({_short(src)}){f' at step {step}' if step is not None else ''}"
                       for name, src, step, in_phase in outcome.failures if in_phase == phase]
             text = render(path, from_reset=phase == "basecase")
             path.with_suffix(".txt").write_text(text + "".join(line + "\n" for line in failed))
