@@ -26,7 +26,8 @@ def _field_width(name):
 
 @pytest.mark.parametrize("width,height,x,y", [(3, 3, 1, 1), (3, 3, 0, 0), (2, 4, 1, 3), (1, 1, 0, 0)])
 def test_reference_rules_match_spec(width, height, x, y):
-    """Every (host, x, y) the flit can carry, plus reserved bits, through Amaranth's simulator."""
+    """(host, x, y) inside, at and past the mesh's edges, and each reserved bit, through Amaranth's
+    simulator."""
     from amaranth.hdl import Module, Signal
     from amaranth.sim import Simulator
     from neuromesh.tools.formal import reference
@@ -36,8 +37,10 @@ def test_reference_rules_match_spec(width, height, x, y):
     refused, port = Signal(), Signal(3)
     m = Module()
     m.d.comb += [refused.eq(reference.refused(word, params)), port.eq(reference.route_port(word, x, y))]
+    # inside the mesh, the first rows and columns past it, and the largest coordinate the flit holds
     side = 1 << _field_width("x")
-    words = [spec.pack_flit(7, tx, ty, host) for host in (0, 1) for tx in range(side) for ty in range(side)]
+    coords = sorted(set(range(min(side, max(width, height) + 2))) | {side - 1})
+    words = [spec.pack_flit(7, tx, ty, host) for host in (0, 1) for tx in coords for ty in coords]
     reserved_lsb = next(lsb for name, lsb, _w in spec.FLIT_FIELDS if name == "reserved")
     words += [spec.pack_flit(0, 0, 0) | (1 << bit) for bit in range(reserved_lsb, spec.FLIT_WIDTH)]
     mismatches = []
