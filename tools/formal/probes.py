@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Const, Fragment, MemoryInstance, Signal
 
-from neuromesh.spec import N_PORTS, PORTS, ROUTER_COUNTERS
+from neuromesh.spec import PORTS, ROUTER_COUNTERS
 
 
 class ProbeError(Exception):
@@ -82,7 +82,6 @@ class FifoProbes:
     pop: object             # a flit leaves the FIFO this cycle (read enable and not empty)
     level: Signal
     consume: Signal         # slot index of the head
-    produce: Signal         # slot index the next write goes to
     slots: list             # [signal per slot], the memory's contents
 
 
@@ -116,12 +115,8 @@ class RouterProbes:
             fifos.append(FifoProbes(
                 head_valid=head_valid, head=get(f"{q}.r__payload"),
                 pop=get(f"{q}.r_en") & head_valid, level=get(f"{q}.level"),
-                # depth 1: the pointers are 0-bit signals Amaranth never drives
-                consume=signals.get(f"{q}.queue.consume", Const(0, 1)) if depth == 1 else get(f"{q}.queue.consume"),
-                produce=signals.get(f"{q}.queue.produce", Const(0, 1)) if depth == 1 else get(f"{q}.queue.produce"),
+                consume=get(f"{q}.queue.consume"),          # 0 bits wide at depth 1
                 slots=slots))
         rr = [get(f"rr_{port}") for port in PORTS]
         counters = {name: get(f"cnt_{name}") for name in ROUTER_COUNTERS}
-        if len(fifos) != N_PORTS:
-            raise ProbeError(f"found {len(fifos)} input FIFOs, expected {N_PORTS}")
         return cls(fifos=fifos, rr=rr, counters=counters)

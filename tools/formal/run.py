@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,7 @@ from . import jobs as jobs_mod
 from .harness import RouterHarness
 from .jobs import CONFIGS, QUICK_CONFIGS, Job
 from .mutants import MUTANTS, MutantError, mutant_router
+from .probes import ProbeError
 from .properties import PROPERTIES
 from .report import Result, write_report
 from .sby import find_tools, run as run_sby
@@ -47,10 +49,14 @@ def _short(src: str) -> str:
         return src
 
 
+_ELABORATION = threading.Lock()     # Amaranth elaboration, one at a time (--jobs runs threads)
+
+
 def run_job(job: Job, out: Path, timeout: float = 900) -> Result:
     """Run one job in `out/<config>/<property>/` and judge it against what the table expects."""
     workdir = out / job.name
-    rtlil = harness_of(job).rtlil()
+    with _ELABORATION:
+        rtlil = harness_of(job).rtlil()
     outcome = run_sby(workdir, rtlil, job.mode, job.depth, timeout=timeout)
     for vcd in outcome.traces:
         path = Path(vcd)
@@ -136,8 +142,12 @@ def main(argv=None) -> int:
         print(f"[{k:3}/{len(plan)}] {job.name:44} {result.verdict:26} {result.outcome.seconds:6.1f} s", flush=True)
         return result
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(one, enumerate(plan, 1)))
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(one, enumerate(plan, 1)))
+    except (ProbeError, MutantError) as e:      # the router no longer looks as the harness expects
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
     wall = time.monotonic() - started
     command = f"{PROG} " + " ".join(argv if argv is not None else sys.argv[1:])
     write_report(out, results, wall, command.strip())
