@@ -1,0 +1,254 @@
+"""`python -m neuromesh.tools.mutants [--out build/mutants] [--target hw|sim|all] [--only ID ...]
+[--sample] [--timeout S] [--cache DIR] [--no-baseline] [--resume] [--list]` (`make mutants`).
+
+First the baseline: the regression on the unmutated source must pass (it also builds every
+unmutated Verilator model once). Then each mutant, one at a time, in a child process
+(runner.py); progress on stderr, one line per mutant; a line per mutant in `progress.jsonl` as it
+finishes (so `--resume` can go on after an interruption); `report.md` and `report.json` at the end.
+
+Exit status: 0 when every selected mutant applied and ran, and every survivor is explained as
+equivalent (tools/mutants/equivalent.toml); 1 otherwise (or when the baseline fails); 2 for bad
+options (one line, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from neuromesh.spec import NeuroMeshError
+
+from . import catalogue, regression, report, runner, shadow
+from .runner import KILLED, NOT_APPLIED, SURVIVED, TIMEOUT
+
+PROG = "python -m neuromesh.tools.mutants"
+# `make test-long` (tests/test_mutants.py): at most 6 mutants, each killed early by a cheap test,
+# one per kind of bench: the depth-1 FIFO whose ready never rises (the issue's 20-minute hang),
+# the router bench, the LIF differential, the core bench, the asynchronous link bench and a
+# golden-model mutant caught by the engine regression.
+SAMPLE = ("fifo.ready_one_early", "router.rr_reversed", "lif.no_input_saturation",
+          "core.acc_read_not_transparent", "link.valid_ignores_ack", "sim.fabric.grant_not_held")
+DEFAULT_TIMEOUT_S = 2700
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """Bad options: one line and exit status 2 (argparse alone adds a usage line)."""
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _parse(argv):
+    ap = _Parser(prog=PROG, description="Mutation testing of the regression (docs/mutants.md).")
+    ap.add_argument("--out", default="build/mutants", help="report folder (default build/mutants)")
+    ap.add_argument("--target", choices=("hw", "sim", "all"), default="all",
+                    help="mutate the RTL, the golden model, or both (default)")
+    ap.add_argument("--only", action="append", default=[], metavar="ID",
+                    help="run only these mutants (ids or shell patterns such as 'router.*'; repeatable)")
+    ap.add_argument("--sample", action="store_true", help=f"the fixed sample of make test-long ({len(SAMPLE)} mutants)")
+    ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                    help=f"wall-clock seconds per mutant before it counts as killed by the timeout (default {DEFAULT_TIMEOUT_S})")
+    ap.add_argument("--cache", help="Verilator model cache (default OUT/cache; mutants' own models are removed)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the run on the unmutated source")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse OUT/progress.jsonl results of mutants whose source and tests are unchanged")
+    ap.add_argument("--list", action="store_true", help="list the mutants, where each applies, and exit")
+    args = ap.parse_args(argv)
+    if not args.timeout > 0:
+        ap.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.sample and args.only:
+        ap.error("--sample and --only choose the mutants both: give one")
+    return args
+
+
+def find_root() -> Path:
+    """The source checkout: mutants mutate its hw/ and sim/ and run its tests/."""
+    here = Path(__file__).resolve().parents[2]
+    for cand in (here, Path.cwd()):
+        if (cand / "pyproject.toml").is_file() and (cand / "tests").is_dir() and (cand / "hw").is_dir():
+            return cand
+    raise NeuroMeshError("mutation testing needs the source checkout (pyproject.toml, hw/, sim/, tests/): "
+                         "run it from the repository")
+
+
+def select(mutants, args) -> list:
+    if args.target != "all":
+        mutants = [m for m in mutants if m.target == args.target]
+    if args.sample:
+        by_id = {m.id: m for m in mutants}
+        return [by_id[i] for i in SAMPLE if i in by_id]
+    if not args.only:
+        return mutants
+    chosen = []
+    for pattern in args.only:
+        hit = [m for m in mutants if fnmatch.fnmatchcase(m.id, pattern)]
+        if not hit:
+            raise NeuroMeshError(f"--only {pattern}: no such mutant (`{PROG} --list` lists them)")
+        chosen += [m for m in hit if m not in chosen]
+    return chosen
+
+
+def source_state(root: Path) -> str:
+    """The commit and whether the work tree differs from it (for the report)."""
+    try:
+        head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %s"], capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "hw", "sim", "tests", "tools"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return str(root)
+    return f"{root} at {head or 'no commit'}{' (with uncommitted changes)' if dirty else ''}"
+
+
+def base_digest(root: Path) -> str:
+    """One digest of every source the children read (package and tests): a result recorded
+    under it holds only for exactly this source."""
+    h = hashlib.sha256()
+    folders = [*shadow.package_dirs(root).values(), root / "tests"]
+    for folder in sorted(set(folders)):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json", ".toml"):
+                h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _key(base: str, mutant) -> str:
+    return hashlib.sha256(f"{base}\0{mutant.id}\0{mutant.file}\0{mutant.old}\0{mutant.new}".encode()).hexdigest()
+
+
+def _previous(progress: Path) -> dict:
+    done = {}
+    if progress.exists():
+        for line in progress.read_text(errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                done[rec["key"]] = rec
+            except (ValueError, KeyError, TypeError):
+                continue   # a line cut short by an interruption
+    return done
+
+
+def _record(app, outcome, explanation) -> dict:
+    mu = app.mutant
+    return {"id": mu.id, "target": mu.target, "component": mu.component, "file": mu.file, "line": app.line,
+            "category": mu.category, "what": mu.what, "old": mu.old, "new": mu.new, **outcome.as_dict(),
+            "explanation": explanation}
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    command = f"{PROG} " + " ".join(argv if argv is not None else sys.argv[1:])
+    try:
+        root = find_root()
+        everything = catalogue.load()
+        equivalent = catalogue.explanations({m.id for m in everything})
+        chosen = select(everything, args)
+        apps = catalogue.applies(chosen, root)
+    except NeuroMeshError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+    if args.list:
+        for a in apps:
+            where = f"{a.mutant.file}:{a.line}" if a.ok else f"NO LONGER APPLIES: {a.problem}"
+            print(f"{a.mutant.id:48} {a.mutant.category:16} {where}")
+        print(f"{len(apps)} mutants, {sum(a.ok for a in apps)} apply")
+        return 0 if all(a.ok for a in apps) else 1
+    out = Path(args.out)
+    cache = Path(args.cache) if args.cache else out / "cache"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        nodes = regression.collect(root)
+    except OSError as e:
+        print(f"{PROG}: --out {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except NeuroMeshError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+    started = time.time()
+    t0 = time.monotonic()
+    meta = {"command": command.strip(), "source": source_state(root),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+            "regression_tests": len(nodes), "timeout_s": args.timeout}
+    records, interrupted = [], None
+    progress = out / "progress.jsonl"
+    try:
+        baseline = None
+        if not args.no_baseline:
+            _say(f"baseline: the regression ({len(nodes)} tests) on the unmutated source ...")
+            b0 = time.time()
+            outcome = runner.run(root, nodes, cache=cache, timeout_s=args.timeout)
+            baseline = outcome.as_dict()
+            _say(f"baseline: {outcome.status}, {outcome.detail} ({outcome.seconds:.0f} s)")
+            if outcome.status != SURVIVED:
+                _say(f"{PROG}: the regression fails on the unmutated source ({outcome.killer}: {outcome.detail}); "
+                     "mutants cannot be judged. The last lines of its log:")
+                _say("\n".join(outcome.log_tail[-15:]))
+                report.write(out, dict(meta, baseline=baseline, mutants=[], wall_s=time.monotonic() - t0,
+                                       interrupted="the baseline failed"))
+                return 1
+            runner.prune_unused(cache, b0)
+        meta["baseline"] = baseline
+        base = base_digest(root)
+        previous = _previous(progress) if args.resume else {}
+        if not args.resume:
+            progress.write_text("")
+        for k, app in enumerate(apps, 1):
+            mu = app.mutant
+            key = _key(base, mu)
+            head = f"[{k:3}/{len(apps)}] {mu.id:44}"
+            if not app.ok:
+                rec = _record(app, runner.Outcome(NOT_APPLIED, None, app.problem), equivalent.get(mu.id))
+                _say(f"{head} NO LONGER APPLIES: {app.problem}")
+            elif key in previous:
+                rec = {k2: v for k2, v in previous[key].items() if k2 != "key"}
+                rec["explanation"] = equivalent.get(mu.id)
+                _say(f"{head} {rec['status']} (from {progress.name})")
+            else:
+                _say(f"{head} {mu.file}:{app.line} ({mu.category}) ...")
+                before = runner.models(cache)
+                try:
+                    outcome = runner.run(root, regression.plan(mu, nodes), mutant=mu, cache=cache,
+                                         timeout_s=args.timeout)
+                finally:
+                    runner.prune_new(cache, before)
+                rec = _record(app, outcome, equivalent.get(mu.id))
+                by = f" by {outcome.killer}" if outcome.killer else ""
+                _say(f"{head} {outcome.status}{by} ({outcome.seconds:.0f} s)"
+                     + (f": {outcome.detail}" if outcome.status not in (KILLED, TIMEOUT) else ""))
+                logs = out / "logs"
+                logs.mkdir(exist_ok=True)
+                (logs / f"{mu.id}.log").write_text("\n".join(outcome.log_tail) + "\n")
+            records.append(rec)
+            with open(progress, "a") as f:
+                f.write(json.dumps(dict(rec, key=key)) + "\n")
+    except KeyboardInterrupt:
+        interrupted = f"interrupted after {len(records)} of {len(apps)} mutants"
+        _say(f"{PROG}: {interrupted}; the report holds those ({PROG} --resume goes on)")
+    meta["baseline"] = meta.get("baseline")
+    rep = dict(meta, mutants=records, wall_s=time.monotonic() - t0, interrupted=interrupted)
+    try:
+        report.write(out, rep)
+    except NeuroMeshError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+    summary = report.summary(records)
+    for target, g in summary.items():
+        c = g["all"]
+        _say(f"{report.TARGETS[target]}: {c[KILLED] + c[TIMEOUT]} of {c['judged']} killed "
+             f"({c['score_pct']}%), {c[SURVIVED]} survived, {c[NOT_APPLIED]} no longer apply, {c['error']} errors")
+    _say(f"report: {out / 'report.md'} ({(time.monotonic() - t0) / 60:.1f} min)")
+    unexplained = [r for r in records if r["status"] == SURVIVED and not r.get("explanation")]
+    broken = [r for r in records if r["status"] not in (KILLED, TIMEOUT, SURVIVED)]
+    if interrupted:
+        return 130
+    return 1 if unexplained or broken else 0
