@@ -222,6 +222,7 @@ def test_the_report_counts_by_hand_and_is_written_whole(tmp_path, monkeypatch):
     (["--timeout", "-1"], "--timeout must be a positive number"),
     (["--sample", "--only", "router.*"], "--sample and --only"),
     (["--target", "rtl"], "invalid choice: 'rtl'"),
+    (["-j", "0"], "-j/--jobs must be at least 1"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
 ])
 def test_bad_options_are_one_line(argv, needle, capsys):
@@ -239,6 +240,84 @@ def test_list_says_where_each_mutant_applies(capsys):
     assert main(["--list", "--only", "link.*"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "6 mutants, 6 apply" and out[0].split()[-1].startswith("hw/async_link.py:")
+
+
+# ---- resuming and running side by side (the children faked: verdicts by hand) -----------------
+
+UART = ["uart.rx_msb_first", "uart.rx_seven_bits", "uart.rx_framing_inverted", "uart.tx_line_low_at_reset"]
+
+
+def _fake_runs(monkeypatch, verdicts, interrupt_at=None, pause=0.0):
+    """runner.run replaced: the verdict of `verdicts[id]`; a model of the mutant's own built in
+    the cache it was given (as a Verilator build would); Ctrl-C on `interrupt_at`."""
+    import threading
+    import time
+    from neuromesh.tools.mutants import run as run_mod
+    calls, lock, live = [], threading.Lock(), [0, 0]
+
+    def fake(root, nodes, *, mutant=None, cache, timeout_s, temp_parent=None, on_start=None):
+        if mutant.id == interrupt_at:
+            raise KeyboardInterrupt
+        with lock:
+            calls.append((mutant.id, Path(cache)))
+            live[0] += 1
+            live[1] = max(live[1], live[0])
+        assert (Path(cache) / "verilator" / "shared-model" / "model.so").read_text() == "unmutated"
+        (Path(cache) / "verilator" / f"own-{mutant.id}").mkdir(parents=True)
+        time.sleep(pause)
+        with lock:
+            live[0] -= 1
+        status, killer = verdicts[mutant.id]
+        return runner.Outcome(status, killer, "", 1.0, 1)
+    monkeypatch.setattr(run_mod.regression, "collect", lambda root: [UART_TX, UART_RX])
+    monkeypatch.setattr(run_mod.runner, "run", fake)
+    return calls, live
+
+
+def _main(tmp_path, *argv):
+    from neuromesh.tools.mutants.run import main
+    cache = tmp_path / "cache"
+    (cache / "verilator" / "shared-model").mkdir(parents=True, exist_ok=True)
+    (cache / "verilator" / "shared-model" / "model.so").write_text("unmutated")
+    return main(["--no-baseline", "--out", str(tmp_path / "out"), "--cache", str(cache), *argv])
+
+
+def test_an_interrupted_run_reports_what_ran_and_resume_runs_only_the_rest(tmp_path, monkeypatch):
+    verdicts = {UART[0]: ("killed", UART_RX), UART[1]: ("survived", None), UART[2]: ("killed", UART_RX),
+                UART[3]: ("killed", UART_TX)}
+    only = [a for i in UART for a in ("--only", i)]
+    calls, _ = _fake_runs(monkeypatch, verdicts, interrupt_at=UART[2])
+    assert _main(tmp_path, *only) == 130
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["id"] for r in data["mutants"]] == UART[:2] and data["not_run"] == UART[2:]
+    assert data["summary"]["hw"]["all"]["judged"] == 2 and data["summary"]["hw"]["all"]["score_pct"] == 50.0
+    assert "**2 of 4 selected mutants did not run**" in (tmp_path / "out" / "report.md").read_text()
+
+    calls, _ = _fake_runs(monkeypatch, verdicts)
+    assert _main(tmp_path, *only, "--resume") == 1          # one survivor, not explained
+    assert [c[0] for c in calls] == UART[2:]                 # the first two came from progress.jsonl
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [(r["id"], r["status"]) for r in data["mutants"]] == [(i, verdicts[i][0]) for i in UART]
+    assert data["not_run"] == [] and data["summary"]["hw"]["all"]["score_pct"] == 75.0
+
+    calls, _ = _fake_runs(monkeypatch, verdicts)
+    assert _main(tmp_path, *only) == 1 and len(calls) == 4   # without --resume: all again
+
+
+def test_two_at_a_time_each_in_its_own_slot_cache(tmp_path, monkeypatch):
+    verdicts = {i: ("killed", UART_RX) for i in UART}
+    only = [a for i in UART for a in ("--only", i)]
+    calls, live = _fake_runs(monkeypatch, verdicts, pause=0.5)
+    assert _main(tmp_path, *only, "-j", "2") == 0
+    assert live[1] == 2                                       # two ran at once
+    assert sorted(c[0] for c in calls) == sorted(UART)        # each once
+    assert {c[1].name for c in calls} == {"0", "1"}           # in two slot caches
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["id"] for r in data["mutants"]] == UART         # the report in list order
+    cache = tmp_path / "cache"
+    # the mutants' own models went with their slots; the shared one is untouched
+    assert [p.name for p in (cache / "verilator").iterdir()] == ["shared-model"]
+    assert not (cache / "slots").exists()
 
 
 # ---- make test-long: the sample through the command -------------------------------------------
@@ -260,3 +339,4 @@ def test_the_sample_is_killed(tmp_path):
     assert recs["fifo.ready_one_early"]["killer"].startswith("tests/test_hw_router.py::")
     assert recs["link.valid_ignores_ack"]["killer"].startswith("tests/test_async_link.py::")
     assert not list((out / "cache" / "verilator").iterdir())   # the mutants' models were removed
+    assert not (out / "cache" / "slots").exists()

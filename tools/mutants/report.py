@@ -77,7 +77,13 @@ def markdown(report: dict) -> str:
     lines = ["# Mutation testing of the regression", "",
              f"Command: `{report['command']}`  ", f"Source: {report['source']}  ",
              f"Started {report['started']}, wall time {report['wall_s'] / 60:.1f} min"
+             f"{', ' + str(report['jobs']) + ' mutants at a time' if report.get('jobs', 1) > 1 else ''}"
              f"{' (INTERRUPTED: ' + report['interrupted'] + ')' if report.get('interrupted') else ''}.", ""]
+    not_run = report.get("not_run") or []
+    if not_run:
+        lines += [f"**{len(not_run)} of {report.get('selected', len(records) + len(not_run))} selected mutants did "
+                  f"not run**: the scores below are over the {len(records)} that did "
+                  "(`--resume` with the same `--out` runs the rest).", ""]
     base = report.get("baseline")
     if base:
         lines += [f"Baseline (the unmutated source): {base['status']}, {base['detail']}, {base['seconds']:.0f} s.", ""]
@@ -107,8 +113,11 @@ def markdown(report: dict) -> str:
                   + ", ".join(f"`{r['id']}`" for r in stale)]
     lines += [""]
     other = [r for r in records if r["status"] in (NOT_APPLIED, ERROR)]
-    if other:
-        lines += ["## Not run", ""] + [f"- `{r['id']}` ({r['status']}): {r['detail']}" for r in other] + [""]
+    if other or not_run:
+        lines += ["## Not run", ""] + [f"- `{r['id']}` ({r['status']}): {r['detail']}" for r in other]
+        if not_run:
+            lines += ["- not reached: " + ", ".join(f"`{i}`" for i in not_run)]
+        lines += [""]
     lines += ["## Every mutant", ""]
     rows = [[f"`{r['id']}`", f"{r['file']}:{r['line'] or '?'}", r["category"], r["what"],
              f"{_code(r['old'])} → {_code(r['new'])}", r["status"],

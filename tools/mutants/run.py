@@ -1,10 +1,12 @@
 """`python -m neuromesh.tools.mutants [--out build/mutants] [--target hw|sim|all] [--only ID ...]
-[--sample] [--timeout S] [--cache DIR] [--no-baseline] [--resume] [--list]` (`make mutants`).
+[--sample] [-j N] [--timeout S] [--cache DIR] [--no-baseline] [--resume] [--list]` (`make mutants`).
 
 First the baseline: the regression on the unmutated source must pass (it also builds every
-unmutated Verilator model once). Then each mutant, one at a time, in a child process
-(runner.py); progress on stderr, one line per mutant; a line per mutant in `progress.jsonl` as it
-finishes (so `--resume` can go on after an interruption); `report.md` and `report.json` at the end.
+unmutated Verilator model once). Then each mutant in a child process (runner.py), one at a time
+or `-j N` side by side; progress on stderr, one line per mutant; a line per mutant in
+`progress.jsonl` as it finishes, so `--resume` goes on after an interruption (Ctrl-C, SIGTERM,
+or a killed session) without re-running what was judged on the same source; `report.md` and
+`report.json` at the end, the score over the mutants that ran and the number that did not.
 
 Exit status: 0 when every selected mutant applied and ran, and every survivor is explained as
 equivalent (tools/mutants/equivalent.toml); 1 otherwise (or when the baseline fails); 2 for bad
@@ -13,11 +15,16 @@ options (one line, no traceback).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import fnmatch
 import hashlib
 import json
+import queue
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,10 +64,14 @@ def _parse(argv):
     ap.add_argument("--no-baseline", action="store_true", help="skip the run on the unmutated source")
     ap.add_argument("--resume", action="store_true",
                     help="reuse OUT/progress.jsonl results of mutants whose source and tests are unchanged")
+    ap.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                    help="mutants run side by side (default 1; each is one pytest process)")
     ap.add_argument("--list", action="store_true", help="list the mutants, where each applies, and exit")
     args = ap.parse_args(argv)
     if not args.timeout > 0:
         ap.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.jobs < 1:
+        ap.error(f"-j/--jobs must be at least 1, not {args.jobs}")
     if args.sample and args.only:
         ap.error("--sample and --only choose the mutants both: give one")
     return args
@@ -107,11 +118,15 @@ def source_state(root: Path) -> str:
 
 def base_digest(root: Path) -> str:
     """One digest of every source the children read (package and tests): a result recorded
-    under it holds only for exactly this source."""
+    under it holds only for exactly this source. This room is left out: a mutant's own edit is
+    in its key, and a new explanation or a new mutant must not void the results of the others."""
     h = hashlib.sha256()
     folders = [*shadow.package_dirs(root).values(), root / "tests"]
+    mine = Path(__file__).resolve().parent
     for folder in sorted(set(folders)):
         for path in sorted(folder.rglob("*")):
+            if path.resolve().is_relative_to(mine):
+                continue
             if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json", ".toml"):
                 h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -178,77 +193,173 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     meta = {"command": command.strip(), "source": source_state(root),
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-            "regression_tests": len(nodes), "timeout_s": args.timeout}
-    records, interrupted = [], None
+            "regression_tests": len(nodes), "timeout_s": args.timeout, "jobs": args.jobs,
+            "selected": len(apps)}
     progress = out / "progress.jsonl"
-    try:
-        baseline = None
-        if not args.no_baseline:
-            _say(f"baseline: the regression ({len(nodes)} tests) on the unmutated source ...")
-            b0 = time.time()
-            outcome = runner.run(root, nodes, cache=cache, timeout_s=args.timeout)
-            baseline = outcome.as_dict()
-            _say(f"baseline: {outcome.status}, {outcome.detail} ({outcome.seconds:.0f} s)")
-            if outcome.status != SURVIVED:
-                _say(f"{PROG}: the regression fails on the unmutated source ({outcome.killer}: {outcome.detail}); "
-                     "mutants cannot be judged. The last lines of its log:")
-                _say("\n".join(outcome.log_tail[-15:]))
-                report.write(out, dict(meta, baseline=baseline, mutants=[], wall_s=time.monotonic() - t0,
+    base = base_digest(root)
+    previous = _previous(progress) if args.resume else {}
+    if not args.resume:
+        progress.write_text("")
+    done, interrupted = {}, None
+    with _interruptible():
+        try:
+            meta["baseline"] = _baseline(root, nodes, cache, args, base, previous, progress)
+            if meta["baseline"] is not None and meta["baseline"]["status"] != SURVIVED:
+                report.write(out, dict(meta, mutants=[], wall_s=time.monotonic() - t0,
                                        interrupted="the baseline failed"))
                 return 1
-            runner.prune_unused(cache, b0)
-        meta["baseline"] = baseline
-        base = base_digest(root)
-        previous = _previous(progress) if args.resume else {}
-        if not args.resume:
-            progress.write_text("")
-        for k, app in enumerate(apps, 1):
-            mu = app.mutant
-            key = _key(base, mu)
-            head = f"[{k:3}/{len(apps)}] {mu.id:44}"
-            if not app.ok:
-                rec = _record(app, runner.Outcome(NOT_APPLIED, None, app.problem), equivalent.get(mu.id))
-                _say(f"{head} NO LONGER APPLIES: {app.problem}")
-            elif key in previous:
-                rec = {k2: v for k2, v in previous[key].items() if k2 != "key"}
-                rec["explanation"] = equivalent.get(mu.id)
-                _say(f"{head} {rec['status']} (from {progress.name})")
-            else:
-                _say(f"{head} {mu.file}:{app.line} ({mu.category}) ...")
-                before = runner.models(cache)
-                try:
-                    outcome = runner.run(root, regression.plan(mu, nodes), mutant=mu, cache=cache,
-                                         timeout_s=args.timeout)
-                finally:
-                    runner.prune_new(cache, before)
-                rec = _record(app, outcome, equivalent.get(mu.id))
-                by = f" by {outcome.killer}" if outcome.killer else ""
-                _say(f"{head} {outcome.status}{by} ({outcome.seconds:.0f} s)"
-                     + (f": {outcome.detail}" if outcome.status not in (KILLED, TIMEOUT) else ""))
-                logs = out / "logs"
-                logs.mkdir(exist_ok=True)
-                (logs / f"{mu.id}.log").write_text("\n".join(outcome.log_tail) + "\n")
-            records.append(rec)
-            with open(progress, "a") as f:
-                f.write(json.dumps(dict(rec, key=key)) + "\n")
-    except KeyboardInterrupt:
-        interrupted = f"interrupted after {len(records)} of {len(apps)} mutants"
-        _say(f"{PROG}: {interrupted}; the report holds those ({PROG} --resume goes on)")
-    meta["baseline"] = meta.get("baseline")
+            done = _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out)
+        except _Interrupted as stop:
+            done = stop.done
+            interrupted = f"interrupted after {len(done)} of {len(apps)} mutants"
+            _say(f"{PROG}: {interrupted}; the report holds those ({PROG} --resume goes on)")
+        finally:
+            runner.remove_slots(cache)
+    records = [done[k] for k in range(len(apps)) if k in done]
+    meta["not_run"] = [a.mutant.id for k, a in enumerate(apps) if k not in done]
     rep = dict(meta, mutants=records, wall_s=time.monotonic() - t0, interrupted=interrupted)
     try:
         report.write(out, rep)
     except NeuroMeshError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
-    summary = report.summary(records)
-    for target, g in summary.items():
+    for target, g in report.summary(records).items():
         c = g["all"]
         _say(f"{report.TARGETS[target]}: {c[KILLED] + c[TIMEOUT]} of {c['judged']} killed "
              f"({c['score_pct']}%), {c[SURVIVED]} survived, {c[NOT_APPLIED]} no longer apply, {c['error']} errors")
+    if meta["not_run"]:
+        _say(f"{len(meta['not_run'])} of {len(apps)} selected mutants did not run (the score is over those that did)")
     _say(f"report: {out / 'report.md'} ({(time.monotonic() - t0) / 60:.1f} min)")
     unexplained = [r for r in records if r["status"] == SURVIVED and not r.get("explanation")]
     broken = [r for r in records if r["status"] not in (KILLED, TIMEOUT, SURVIVED)]
     if interrupted:
         return 130
     return 1 if unexplained or broken else 0
+
+
+class _Interrupted(Exception):
+    def __init__(self, done):
+        super().__init__("interrupted")
+        self.done = done
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """SIGTERM and SIGHUP stop the run like Ctrl-C (the report of what ran is still written and
+    the children, which run in sessions of their own, are stopped)."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    saved = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _baseline(root, nodes, cache, args, base, previous, progress):
+    """The regression on the unmutated source (None with --no-baseline); a passing baseline of
+    this very source in progress.jsonl is reused by --resume."""
+    if args.no_baseline:
+        return None
+    if previous.get(f"baseline\0{base}"):
+        rec = previous[f"baseline\0{base}"]
+        _say(f"baseline: {rec['status']} (from {progress.name})")
+        return {k: v for k, v in rec.items() if k != "key"}
+    _say(f"baseline: the regression ({len(nodes)} tests) on the unmutated source ...")
+    b0 = time.time()
+    try:
+        outcome = runner.run(root, nodes, cache=cache, timeout_s=args.timeout)
+    except KeyboardInterrupt:
+        raise _Interrupted({}) from None
+    _say(f"baseline: {outcome.status}, {outcome.detail} ({outcome.seconds:.0f} s)")
+    if outcome.status != SURVIVED:
+        _say(f"{PROG}: the regression fails on the unmutated source ({outcome.killer}: {outcome.detail}); "
+             "mutants cannot be judged. The last lines of its log:")
+        _say("\n".join(outcome.log_tail[-15:]))
+        return outcome.as_dict()
+    runner.prune_unused(cache, b0)
+    with open(progress, "a") as f:
+        f.write(json.dumps(dict(outcome.as_dict(), key=f"baseline\0{base}")) + "\n")
+    return outcome.as_dict()
+
+
+def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out) -> dict:
+    """Run every mutant not already judged, `args.jobs` at a time; {index in apps: record}, each
+    appended to progress.jsonl as it finishes. Ctrl-C (or SIGTERM) stops the running children
+    and raises _Interrupted with what finished."""
+    done, todo = {}, []
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
+
+    def finish(k, rec, key):
+        done[k] = rec
+        with open(progress, "a") as f:
+            f.write(json.dumps(dict(rec, key=key)) + "\n")
+
+    for k, app in enumerate(apps):
+        mu, key = app.mutant, _key(base, app.mutant)
+        head = f"[{k + 1:3}/{len(apps)}] {mu.id:44}"
+        if not app.ok:
+            _say(f"{head} NO LONGER APPLIES: {app.problem}")
+            finish(k, _record(app, runner.Outcome(NOT_APPLIED, None, app.problem), equivalent.get(mu.id)), key)
+        elif previous.get(key, {}).get("status") in (KILLED, TIMEOUT, SURVIVED):
+            rec = {k2: v for k2, v in previous[key].items() if k2 != "key"}
+            rec["explanation"] = equivalent.get(mu.id)
+            _say(f"{head} {rec['status']} (from {progress.name})")
+            finish(k, rec, key)
+        else:
+            todo.append((k, app, key, head))
+
+    slots = queue.Queue()
+    for n in range(args.jobs):
+        slots.put(n)
+    live, stopping = set(), threading.Event()
+
+    def work(app, head):
+        mu = app.mutant
+        mine = []
+
+        def started(proc):
+            mine.append(proc)
+            live.add(proc)
+            if stopping.is_set():       # interrupted while this one was starting
+                runner.stop(proc)
+        slot = slots.get()
+        try:
+            if stopping.is_set():
+                return None
+            here = runner.slot_cache(cache, slot)
+            _say(f"{head} {mu.file}:{app.line} ({mu.category}) ...")
+            try:
+                return runner.run(root, regression.plan(mu, nodes), mutant=mu, cache=here,
+                                  timeout_s=args.timeout, on_start=started)
+            finally:
+                live.difference_update(mine)
+                runner.clear_own(here)
+        finally:
+            slots.put(slot)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
+    try:
+        running = {pool.submit(work, app, head): (k, app, key, head) for k, app, key, head in todo}
+        while running:
+            finished, _ = concurrent.futures.wait(running, timeout=1.0,
+                                                  return_when=concurrent.futures.FIRST_COMPLETED)
+            for fut in finished:
+                k, app, key, head = running.pop(fut)
+                outcome = fut.result()
+                by = f" by {outcome.killer}" if outcome.killer else ""
+                _say(f"{head} {outcome.status}{by} ({outcome.seconds:.0f} s)"
+                     + (f": {outcome.detail}" if outcome.status not in (KILLED, TIMEOUT) else ""))
+                (logs / f"{app.mutant.id}.log").write_text("\n".join(outcome.log_tail) + "\n")
+                finish(k, _record(app, outcome, equivalent.get(app.mutant.id)), key)
+    except KeyboardInterrupt:
+        stopping.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(live):
+            runner.stop(proc)
+        pool.shutdown(wait=True)      # the workers remove their copies and their models
+        raise _Interrupted(done) from None
+    pool.shutdown(wait=True)
+    return done

@@ -6,8 +6,10 @@ the mutants' Verilator cache (`NEUROMESH_CACHE`). It runs in a session of its ow
 in wall time: at the limit its whole process group gets TERM, then KILL, and the mutant counts as
 killed by the timeout. The verdict comes from pytest's JUnit XML: the first failing test killed it.
 
-Verilator models: the baseline builds every unmutated model once; each mutant's own models are
-removed after it (`prune_new`), so the cache does not grow with the number of mutants.
+Verilator models: the baseline builds every unmutated model once, in the shared cache. A mutant
+runs on a slot cache of its own (`slot_cache`: the shared models linked in, its own builds beside
+them), and its own builds are removed after it (`clear_own`), so the cache does not grow with the
+number of mutants and two mutants running side by side (`-j 2`) never share a model they built.
 """
 from __future__ import annotations
 
@@ -95,17 +97,43 @@ def _kill_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
             continue
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a child started by `run` (and its whole group) at once: the run is interrupted. Only
+    while it has not been reaped: until then its id cannot name another process group."""
+    if proc.poll() is None:
+        _kill_group(proc, grace=2.0)
+
+
 def models(cache: Path) -> set:
     folder = cache / "verilator"
     return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
-def prune_new(cache: Path, before: set) -> int:
-    """Remove the models built since `before` was taken (a mutant's own); returns how many."""
-    new = models(cache) - before
-    for name in new:
-        shutil.rmtree(cache / "verilator" / name, ignore_errors=True)
-    return len(new)
+def slot_cache(cache: Path, slot: int) -> Path:
+    """The cache one worker slot gives its mutant: a link to every model of the shared cache
+    (the unmutated models: built once, only read), and room for the mutant's own builds."""
+    here = cache / "slots" / str(slot)
+    clear_own(here)
+    folder = here / "verilator"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in models(cache):
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to((cache / "verilator" / name).resolve(), target_is_directory=True)
+    return here
+
+
+def clear_own(slot: Path) -> int:
+    """Remove the models a mutant built in its slot cache (not the links); returns how many."""
+    folder = slot / "verilator"
+    own = [p for p in folder.iterdir() if not p.is_symlink()] if folder.is_dir() else []
+    for p in own:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(own)
+
+
+def remove_slots(cache: Path) -> None:
+    shutil.rmtree(cache / "slots", ignore_errors=True)
 
 
 def prune_unused(cache: Path, since: float) -> int:
