@@ -332,11 +332,18 @@ def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalen
             here = runner.slot_cache(cache, slot)
             _say(f"{head} {mu.file}:{app.line} ({mu.category}) ...")
             try:
-                return runner.run(root, regression.plan(mu, nodes), mutant=mu, cache=here,
-                                  timeout_s=args.timeout, on_start=started)
+                outcome = runner.run(root, regression.plan(mu, nodes), mutant=mu, cache=here,
+                                     timeout_s=args.timeout, on_start=started)
             finally:
                 live.difference_update(mine)
                 runner.clear_own(here)
+            if stopping.is_set():
+                return None
+            by = f" by {outcome.killer}" if outcome.killer else ""
+            _say(f"{head} {outcome.status}{by} ({outcome.seconds:.0f} s)"
+                 + (f": {outcome.detail}" if outcome.status not in (KILLED, TIMEOUT) else ""))
+            (logs / f"{mu.id}.log").write_text("\n".join(outcome.log_tail) + "\n")
+            return outcome
         finally:
             slots.put(slot)
 
@@ -348,12 +355,7 @@ def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalen
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
             for fut in finished:
                 k, app, key, head = running.pop(fut)
-                outcome = fut.result()
-                by = f" by {outcome.killer}" if outcome.killer else ""
-                _say(f"{head} {outcome.status}{by} ({outcome.seconds:.0f} s)"
-                     + (f": {outcome.detail}" if outcome.status not in (KILLED, TIMEOUT) else ""))
-                (logs / f"{app.mutant.id}.log").write_text("\n".join(outcome.log_tail) + "\n")
-                finish(k, _record(app, outcome, equivalent.get(app.mutant.id)), key)
+                finish(k, _record(app, fut.result(), equivalent.get(app.mutant.id)), key)
     except KeyboardInterrupt:
         stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
