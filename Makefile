@@ -70,7 +70,7 @@ formal: $(STAMP)
 	$(PY) -m neuromesh.tools.formal --out build/formal $(FORMAL)
 
 # Mutation testing of the regression (docs/mutants.md), hours; MUTANTS="--only 'router.*'",
-# "--target hw", "--resume", "--sample" (the 6 of make test-long), "--list".
+# "--target hw", "--resume", "-j 2", "--sample" (the 6 of make test-long), "--list".
 MUTANTS ?=
 mutants: $(STAMP)
 	$(PY) -m neuromesh.tools.mutants --out build/mutants $(MUTANTS)

@@ -60,7 +60,8 @@ def _parse(argv):
     ap.add_argument("--sample", action="store_true", help=f"the fixed sample of make test-long ({len(SAMPLE)} mutants)")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"wall-clock seconds per mutant before it counts as killed by the timeout (default {DEFAULT_TIMEOUT_S})")
-    ap.add_argument("--cache", help="Verilator model cache (default OUT/cache; mutants' own models are removed)")
+    ap.add_argument("--cache", help="Verilator model cache (default OUT/cache, where models no longer used are "
+                    "removed after the baseline); the mutants' own models are always removed")
     ap.add_argument("--no-baseline", action="store_true", help="skip the run on the unmutated source")
     ap.add_argument("--resume", action="store_true",
                     help="reuse OUT/progress.jsonl results of mutants whose source and tests are unchanged")
@@ -278,7 +279,8 @@ def _baseline(root, nodes, cache, args, base, previous, progress):
              "mutants cannot be judged. The last lines of its log:")
         _say("\n".join(outcome.log_tail[-15:]))
         return outcome.as_dict()
-    runner.prune_unused(cache, b0)
+    if not args.cache:      # only in a cache of its own: --cache may name one shared with other work
+        runner.prune_unused(cache, b0)
     with open(progress, "a") as f:
         f.write(json.dumps(dict(outcome.as_dict(), key=f"baseline\0{base}")) + "\n")
     return outcome.as_dict()
