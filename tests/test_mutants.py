@@ -259,7 +259,7 @@ def _fake_runs(monkeypatch, verdicts, interrupt_at=None, pause=0.0):
         if mutant.id == interrupt_at:
             raise KeyboardInterrupt
         with lock:
-            calls.append((mutant.id, Path(cache)))
+            calls.append((mutant.id, Path(cache), timeout_s))
             live[0] += 1
             live[1] = max(live[1], live[0])
         assert (Path(cache) / "verilator" / "shared-model" / "model.so").read_text() == "unmutated"
@@ -274,12 +274,28 @@ def _fake_runs(monkeypatch, verdicts, interrupt_at=None, pause=0.0):
     return calls, live
 
 
-def _main(tmp_path, *argv):
+def _main(tmp_path, *argv, baseline=False):
     from neuromesh.tools.mutants.run import main
     cache = tmp_path / "cache"
     (cache / "verilator" / "shared-model").mkdir(parents=True, exist_ok=True)
     (cache / "verilator" / "shared-model" / "model.so").write_text("unmutated")
-    return main(["--no-baseline", "--out", str(tmp_path / "out"), "--cache", str(cache), *argv])
+    return main([*([] if baseline else ["--no-baseline"]), "--out", str(tmp_path / "out"), "--cache", str(cache), *argv])
+
+
+def test_the_time_limit_is_three_baselines_and_at_least_45_minutes(tmp_path, monkeypatch):
+    from neuromesh.tools.mutants import run as run_mod
+    verdicts = {UART[0]: ("killed", UART_RX)}
+    calls, _ = _fake_runs(monkeypatch, verdicts)
+    assert _main(tmp_path, "--only", UART[0]) == 0 and calls[0][2] == 2700     # no baseline
+    out = tmp_path / "out"
+    key = "baseline\0" + run_mod.base_digest(REPO)      # a passing baseline of 1,200 s, resumed
+    (out / "progress.jsonl").write_text(json.dumps({"status": "survived", "killer": None, "detail": "all passed",
+                                                    "seconds": 1200.0, "tests_run": 2, "key": key}) + "\n")
+    calls, _ = _fake_runs(monkeypatch, verdicts)
+    assert _main(tmp_path, "--only", UART[0], "--resume", baseline=True) == 0 and calls[0][2] == 3600
+    assert "bounded by 3600 s of wall time" in (out / "report.md").read_text()
+    calls, _ = _fake_runs(monkeypatch, verdicts)
+    assert _main(tmp_path, "--only", UART[0], "--timeout", "60") == 0 and calls[0][2] == 60
 
 
 def test_an_interrupted_run_reports_what_ran_and_resume_runs_only_the_rest(tmp_path, monkeypatch):

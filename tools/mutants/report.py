@@ -87,6 +87,9 @@ def markdown(report: dict) -> str:
     base = report.get("baseline")
     if base:
         lines += [f"Baseline (the unmutated source): {base['status']}, {base['detail']}, {base['seconds']:.0f} s.", ""]
+    if report.get("timeout_s"):
+        lines += [f"Each mutant is bounded by {report['timeout_s']:g} s of wall time (beyond the benches' own cycle "
+                  "bounds); a mutant stopped there counts as killed by the timeout: read its log.", ""]
     lines += ["Statuses: **killed** (a test failed; the first one is named), **timeout** (killed by the "
               "wall-clock limit), **survived** (every test passed), **no-longer-applies** (the snippet is no "
               "longer exactly once in the file: update the mutant), **error** (the run itself failed).", ""]

@@ -40,7 +40,13 @@ PROG = "python -m neuromesh.tools.mutants"
 # golden-model mutant caught by the engine regression.
 SAMPLE = ("fifo.ready_one_early", "router.rr_reversed", "lif.no_input_saturation",
           "core.acc_read_not_transparent", "link.valid_ignores_ack", "sim.fabric.grant_not_held")
+# The wall-clock bound of one mutant. The benches' cycle bounds end a deadlock long before it; this
+# bound only stops what escapes them, so it must not end a slow run that would pass: the baseline
+# (the whole regression, building every model) times TIMEOUT_FACTOR, which also covers two
+# mutants sharing the cores (-j 2) and a survivor rebuilding its models.
 DEFAULT_TIMEOUT_S = 2700
+TIMEOUT_FACTOR = 3.0
+BASELINE_TIMEOUT_S = 4 * 3600
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,8 +64,9 @@ def _parse(argv):
     ap.add_argument("--only", action="append", default=[], metavar="ID",
                     help="run only these mutants (ids or shell patterns such as 'router.*'; repeatable)")
     ap.add_argument("--sample", action="store_true", help=f"the fixed sample of make test-long ({len(SAMPLE)} mutants)")
-    ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                    help=f"wall-clock seconds per mutant before it counts as killed by the timeout (default {DEFAULT_TIMEOUT_S})")
+    ap.add_argument("--timeout", type=float,
+                    help="wall-clock seconds per mutant before it counts as killed by the timeout (default: "
+                         f"{TIMEOUT_FACTOR:g} times the baseline's time, at least {DEFAULT_TIMEOUT_S} s)")
     ap.add_argument("--cache", help="Verilator model cache (default OUT/cache, where models no longer used are "
                     "removed after the baseline); the mutants' own models are always removed")
     ap.add_argument("--no-baseline", action="store_true", help="skip the run on the unmutated source")
@@ -69,7 +76,7 @@ def _parse(argv):
                     help="mutants run side by side (default 1; each is one pytest process)")
     ap.add_argument("--list", action="store_true", help="list the mutants, where each applies, and exit")
     args = ap.parse_args(argv)
-    if not args.timeout > 0:
+    if args.timeout is not None and not args.timeout > 0:
         ap.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if args.jobs < 1:
         ap.error(f"-j/--jobs must be at least 1, not {args.jobs}")
@@ -194,7 +201,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     meta = {"command": command.strip(), "source": source_state(root),
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-            "regression_tests": len(nodes), "timeout_s": args.timeout, "jobs": args.jobs,
+            "regression_tests": len(nodes), "timeout_s": None, "jobs": args.jobs,
             "selected": len(apps)}
     progress = out / "progress.jsonl"
     base = base_digest(root)
@@ -205,11 +212,14 @@ def main(argv=None) -> int:
     with _interruptible():
         try:
             meta["baseline"] = _baseline(root, nodes, cache, args, base, previous, progress)
+            baseline_s = (meta["baseline"] or {}).get("seconds", 0)
+            meta["timeout_s"] = args.timeout or max(DEFAULT_TIMEOUT_S, round(TIMEOUT_FACTOR * baseline_s))
             if meta["baseline"] is not None and meta["baseline"]["status"] != SURVIVED:
                 report.write(out, dict(meta, mutants=[], wall_s=time.monotonic() - t0,
                                        interrupted="the baseline failed"))
                 return 1
-            done = _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out)
+            done = _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out,
+                            meta["timeout_s"])
         except _Interrupted as stop:
             done = stop.done
             interrupted = f"interrupted after {len(done)} of {len(apps)} mutants"
@@ -270,7 +280,7 @@ def _baseline(root, nodes, cache, args, base, previous, progress):
     _say(f"baseline: the regression ({len(nodes)} tests) on the unmutated source ...")
     b0 = time.time()
     try:
-        outcome = runner.run(root, nodes, cache=cache, timeout_s=args.timeout)
+        outcome = runner.run(root, nodes, cache=cache, timeout_s=args.timeout or BASELINE_TIMEOUT_S)
     except KeyboardInterrupt:
         raise _Interrupted({}) from None
     _say(f"baseline: {outcome.status}, {outcome.detail} ({outcome.seconds:.0f} s)")
@@ -286,7 +296,7 @@ def _baseline(root, nodes, cache, args, base, previous, progress):
     return outcome.as_dict()
 
 
-def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out) -> dict:
+def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out, timeout_s) -> dict:
     """Run every mutant not already judged, `args.jobs` at a time; {index in apps: record}, each
     appended to progress.jsonl as it finishes. Ctrl-C (or SIGTERM) stops the running children
     and raises _Interrupted with what finished."""
@@ -335,7 +345,7 @@ def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalen
             _say(f"{head} {mu.file}:{app.line} ({mu.category}) ...")
             try:
                 outcome = runner.run(root, regression.plan(mu, nodes), mutant=mu, cache=here,
-                                     timeout_s=args.timeout, on_start=started)
+                                     timeout_s=timeout_s, on_start=started)
             finally:
                 live.difference_update(mine)
                 runner.clear_own(here)
