@@ -61,6 +61,26 @@ def test_tx_waveform(divisor):
     assert set(pins[start + len(expected):]) == {1}
 
 
+def test_tx_line_idles_high_from_reset():
+    """Before the first byte the line is idle, i.e. high: a low line after reset would be a
+    false start bit to the receiver on the other side."""
+    divisor = MIN_DIVISOR
+    dut = UARTTx(divisor)
+    pins = []
+
+    async def probe(ctx):
+        pins.append(ctx.get(dut.tx))
+        for _ in range(3 * 10 * divisor):
+            await ctx.tick()
+            pins.append(ctx.get(dut.tx))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(probe)
+    sim.run()
+    assert set(pins) == {1}
+
+
 def _run_rx(divisor, wave, take=True, overrun_cycles=None):
     """Drive `wave` on the pin (one value per cycle); return (bytes, framing pulses, overruns).
     `take`: data.ready, constant or per cycle (a function of the cycle number); the cycles of

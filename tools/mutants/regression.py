@@ -20,7 +20,7 @@ from neuromesh.spec import NeuroMeshError
 # Tests outside the `rtl` marker that run the RTL (Amaranth's simulator; no Verilator build).
 SIMULATOR_TESTS = (
     "tests/test_lif_differential.py::test_rtl_datapath",
-    "tests/test_uart.py::test_tx_waveform",
+    "tests/test_uart.py::test_tx_",
     "tests/test_uart.py::test_rx_",
     "tests/test_hw_core.py::test_init_is_baked_into_the_memories",
     "tests/test_hw_core.py::test_tiny_core",
