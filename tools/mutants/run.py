@@ -220,8 +220,8 @@ def main(argv=None) -> int:
                 return 1
             done = _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalent, out,
                             meta["timeout_s"])
-        except _Interrupted as stop:
-            done = stop.done
+        except (_Interrupted, KeyboardInterrupt) as stop:     # KeyboardInterrupt: between two steps
+            done = getattr(stop, "done", done)
             interrupted = f"interrupted after {len(done)} of {len(apps)} mutants"
             _say(f"{PROG}: {interrupted}; the report holds those ({PROG} --resume goes on)")
         finally:
