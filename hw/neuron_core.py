@@ -231,31 +231,35 @@ class NeuronCore(wiring.Component):
             m.d.sync += counters["sops"].eq(counters["sops"] + 1)
 
         # ---- updater (section 4.3) ---------------------------------------------------------
-        # Reads of neuron n issued in h+1+n for n < n_active; SPEC section 3 computed and
-        # written in h+2+n. A core holding no neuron has no update phase.
+        # Reads of neuron n issued in h+1+n for n < n_active; its operands come out of the
+        # memories in h+2+n (the consumed accumulator is cleared then), go through the LIF
+        # pipeline, and the new state and the spike are written in h+1+UPDATE_LATENCY+n.
+        # A core holding no neuron has no update phase.
         upd_reading, upd_rd_n = Signal(), Signal(p.neuron_bits)
-        upd_writing, upd_wr_n = Signal(), Signal(p.neuron_bits)
+        upd_operand, upd_op_n = Signal(), Signal(p.neuron_bits)
         with m.If(self.tick_start):
             m.d.sync += [upd_reading.eq(n_active != 0), upd_rd_n.eq(0)]
         with m.Elif(upd_reading):
             m.d.sync += upd_rd_n.eq(upd_rd_n + 1)
             with m.If(upd_rd_n == n_active - 1):
                 m.d.sync += upd_reading.eq(0)
-        m.d.sync += [upd_writing.eq(upd_reading), upd_wr_n.eq(upd_rd_n)]
+        m.d.sync += [upd_operand.eq(upd_reading), upd_op_n.eq(upd_rd_n)]
         for name in ("param0", "param1", "state0", "state1"):
             m.d.comb += rd[name].addr.eq(upd_rd_n)
 
-        m.submodules.lif = lif = LifDatapath(p.acc_width)
+        m.submodules.lif = lif = LifDatapath(p.acc_width, p.neuron_bits)
         prm0 = _fields(rd["param0"].data, spec.PARAM_WORDS[0])
         prm1 = _fields(rd["param1"].data, spec.PARAM_WORDS[1])
         st0 = _fields(rd["state0"].data, spec.STATE_WORDS[0])
         st1 = _fields(rd["state1"].data, spec.STATE_WORDS[1])
         m.d.comb += [
+            lif.valid.eq(upd_operand), lif.tag.eq(upd_op_n),
             lif.du.eq(prm0["du"]), lif.dv.eq(prm0["dv"]), lif.bias_exp.eq(prm0["bias_exp"]),
             lif.refractory.eq(prm0["refractory"]), lif.reset.eq(prm0["reset"]),
             lif.vth.eq(prm1["vth"]), lif.bias_mant.eq(prm1["bias_mant"]),
             lif.u.eq(st0["u"]), lif.v.eq(st1["v"]), lif.r.eq(st1["r"]), lif.acc.eq(acc_data(False)),
         ]
+        upd_writing, upd_wr_n = lif.out_valid, lif.out_tag
         fired = Signal()
         m.d.comb += fired.eq(upd_writing & lif.spike)
         with m.If(upd_writing):
@@ -279,7 +283,7 @@ class NeuronCore(wiring.Component):
                              wr[name].en.eq(s2_valid), wr[name].addr.eq(s2_target), wr[name].data.eq(walk_sum)]
             with m.Else():
                 m.d.comb += [rd[name].addr.eq(upd_rd_n),
-                             wr[name].en.eq(upd_writing), wr[name].addr.eq(upd_wr_n), wr[name].data.eq(0)]
+                             wr[name].en.eq(upd_operand), wr[name].addr.eq(upd_op_n), wr[name].data.eq(0)]
 
         # ---- spike queue (section 4.4): a FIFO of depth N with a look-ahead read --------------
         # The read port always reads the row that will be the head next cycle, and is
@@ -336,7 +340,7 @@ class NeuronCore(wiring.Component):
                         m.d.sync += [em_ptr.eq(em_ptr + 1), em_left.eq(em_left - 1)]
 
         # ---- idle (section 4.5): registered state only --------------------------------------
-        m.d.comb += self.idle.eq((walker == W_IDLE) & ~s1_valid & ~s2_valid & ~upd_reading & ~upd_writing
+        m.d.comb += self.idle.eq((walker == W_IDLE) & ~s1_valid & ~s2_valid & ~upd_reading & ~upd_operand & ~lif.busy
                                  & (q_count == 0) & (emitter == E_IDLE))
 
         # ---- configuration: writes and reads override the engines (only while idle) ----------

@@ -26,6 +26,8 @@ from bisect import bisect_right
 
 import numpy as np
 
+from neuromesh import spec
+
 from . import lif
 from .fabric import Fabric
 from .neuron_core import NEURON_FIELDS, PARAM_NAMES
@@ -286,8 +288,9 @@ class Domain(Fabric):
 
     def update(self, h: int) -> None:
         """The update phase started in cycle h: every core over its active neurons on the slot
-        its last flip retired; fired neuron n is queued for a pop from h+3+n, and a core of n
-        neurons is busy to h+n+1."""
+        its last flip retired. Neuron n's reads are issued in h+1+n and its spike computed
+        `UPDATE_LATENCY` cycles later (architecture 4.3), so a fired neuron n is queued for a pop
+        from h+2+UPDATE_LATENCY+n, and a core of n neurons is busy to h+n+UPDATE_LATENCY."""
         consume = self.fill ^ 1
         arrays, segments, starts, mask = self._pack()
         if not segments:
@@ -309,9 +312,10 @@ class Domain(Fabric):
         for k, i in zip(which.tolist(), index.tolist()):
             core, start, _n = segments[k]
             m = i - start
+            pop = h + 2 + spec.UPDATE_LATENCY + m
             if not core.queue:
-                heapq.heappush(self.agenda, (h + 3 + m, core.index))
-            core.queue.append((h + 3 + m, m))
+                heapq.heappush(self.agenda, (pop, core.index))
+            core.queue.append((pop, m))
             core.counters["spikes"] += 1
-        if h + longest + 2 > self.idle_max:
-            self.idle_max = h + longest + 2
+        if h + longest + 1 + spec.UPDATE_LATENCY > self.idle_max:
+            self.idle_max = h + longest + 1 + spec.UPDATE_LATENCY

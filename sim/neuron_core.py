@@ -9,8 +9,9 @@ Three engines that share no memory port:
   and leaves the walker ready in c+1. The accumulator additions commute, so the model applies
   them at acceptance and keeps only the timing.
 * updater: the tick handshake in cycle h runs SPEC section 3 on neurons 0 .. n_active-1 (the
-  core's active-neuron count; none if it is 0); neuron n is computed in h+2+n, so its
-  spike-queue entry can be popped from h+3+n. The chip (sim/mesh.py) runs the arithmetic for all
+  core's active-neuron count; none if it is 0); neuron n's reads are issued in h+1+n and its
+  result comes out of the pipeline in h+1+L+n (L = `spec.UPDATE_LATENCY`), so its spike-queue
+  entry can be popped from h+2+L+n. The chip (sim/mesh.py) runs the arithmetic for all
   cores at once (sim/lif.py); the core keeps the queue.
 * emitter: pop in e, LIST in e+1, offers from e+2 one route flit per cycle, holding a flit
   that is not accepted; after the last transfer in k it is IDLE in k+1 (next pop possible

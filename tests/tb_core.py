@@ -230,10 +230,13 @@ async def read_acc(tb, slot):
 @bounded_test(cycles=20_000 + 20 * WORDS)
 async def config_readback(dut):
     """Every word of every table: write random 32-bit words, read back the word masked by its
-    layout (bits outside the fields read 0); counters are read-only; unmapped offsets read 0."""
+    layout (bits outside the fields read 0); counters are read-only; unmapped offsets read 0.
+    Synapse words are random within the contract (a target among the core's neurons: what the
+    loader writes; architecture.md section 6)."""
     tb = Bench(dut)
     await tb.reset()
     rng = random.Random(SEED)
+
     items = []
     for region in spec.WRITABLE_REGIONS:
         for off in range(spec.region_size(PARAMS, region)):
@@ -305,22 +308,22 @@ async def arithmetic(dut):
 
 # ================================================================================================
 def emitter_schedule(h, fired, rlens):
-    """docs/architecture.md 4.3-4.4 with out.ready high: neuron n fires in h+2+n, is popped at
-    e >= h+3+n when the emitter is free, its flits leave in e+2 ... e+1+rlen, and the emitter is
+    """docs/architecture.md 4.3-4.4 with out.ready high: neuron n fires in h+6+n, is popped at
+    e >= h+7+n when the emitter is free, its flits leave in e+2 ... e+1+rlen, and the emitter is
     free again at e+2+rlen (an empty list: e+2). Returns ({n: [cycles]}, cycle the core is idle)."""
     free = 0
     cycles = {}
     for n in fired:
-        e = max(h + 3 + n, free)
+        e = max(h + 7 + n, free)
         cycles[n] = [e + 2 + k for k in range(rlens[n])]
         free = e + 2 + rlens[n]
-    return cycles, max(h + N + 2, free)
+    return cycles, max(h + N + 6, free)
 
 
 @bounded_test(cycles=20_000 + 200 * N)
 async def timing(dut):
     """Update phase and emitter timing to the cycle, and the idle flag, with out.ready high:
-    a silent tick; single neurons firing (first flit at h+5+n); many neurons queueing."""
+    a silent tick; single neurons firing (first flit at h+9+n); many neurons queueing."""
     tb = Bench(dut)
     await tb.reset()
     rng = random.Random(SEED + 2)
@@ -347,12 +350,12 @@ async def timing(dut):
         assert log["idle_rise"] == idle_at, f"idle rose at {log['idle_rise'] - h} after h, want {idle_at - h}"
         return h, log
 
-    h, log = await tick_with(set())               # silent: busy h+1 .. h+N+1
-    assert log["idle_rise"] == h + N + 2 and log["out"] == []
-    for n in (0, 1, N // 2, N - 1):               # one neuron: first flit at h+5+n
+    h, log = await tick_with(set())               # silent: busy h+1 .. h+N+5
+    assert log["idle_rise"] == h + N + 6 and log["out"] == []
+    for n in (0, 1, N // 2, N - 1):               # one neuron: first flit at h+9+n
         h, log = await tick_with({n})
         if rlens[n]:
-            assert log["out"][0][0] == h + 5 + n
+            assert log["out"][0][0] == h + 9 + n
     for _ in range(3):
         await tick_with({n for n in range(N) if rng.random() < 0.5})
     await tick_with(set(range(N)))
@@ -491,7 +494,7 @@ async def backpressure(dut):
 @bounded_test(cycles=10_000 + 50 * N)
 async def active_count(dut):
     """SPEC 3: only neurons 0 .. n-1 are updated. For n = 0, 1, N//2 and N: the updater keeps the
-    core busy exactly h+1 ... h+n+1 (architecture 4.3; not at all for n = 0), `updates` grows by
+    core busy exactly h+1 ... h+n+5 (architecture 4.3; not at all for n = 0), `updates` grows by
     n, and only neurons 0 .. n-1 change state (each neuron integrates a bias of 1 under a
     threshold it never reaches, so v = 1 after one update and stays 0 without one)."""
     tb = Bench(dut)
@@ -505,7 +508,7 @@ async def active_count(dut):
         log = await tb.run(tick=True)
         h = log["h"]
         busy = [c for c, idle in log["idle_trace"] if not idle]
-        assert busy == (list(range(h + 1, h + n + 2)) if n else []), (n, h, busy)
+        assert busy == (list(range(h + 1, h + n + 6)) if n else []), (n, h, busy)
         states = await read_states(tb)
         assert states == [(0, 1, 0)] * n + [(0, 0, 0)] * (N - n), (n, states)
         cnt = await tb.counters()

@@ -254,7 +254,7 @@ async def random_traffic(dut):
 
 @bounded_test(cycles=BUDGET)
 async def tick_and_busy(dut):
-    """A silent tick takes N + 2 cycles. A tick offered while the mesh is stalled (spike_out
+    """A silent tick takes N + 6 cycles (architecture 5). A tick offered while the mesh is stalled (spike_out
     not ready) is not taken; busy falls in the cycle after the last flit leaves, and the waiting
     tick is taken in exactly that cycle."""
     flag = [1]
@@ -266,7 +266,7 @@ async def tick_and_busy(dut):
         await tb.cfg.write(spec.tile_addr(*xy, "param", 1), spec.PARAM_WORDS[1].pack(vth=vth_max))
         await tb.cfg.write(spec.tile_addr(*xy, "rlist", 0), 0)
     h, q = await tb.tick.run_tick()
-    assert q - h == P.neurons_per_core + 2, (h, q)
+    assert q - h == P.neurons_per_core + 6, (h, q)
     # SPEC 3: with no active neuron anywhere there is no update phase: busy low again in h+1.
     await tb.cfg.write_all([(spec.tile_addr(x, y, "active", 0), 0) for x, y in P.tiles()])
     h, q = await tb.tick.run_tick()
@@ -297,10 +297,10 @@ async def tick_and_busy(dut):
 
 @bounded_test(cycles=BUDGET)
 async def one_cycle_per_hop(dut):
-    """For each tile alone: its neuron 0 fires in the tick handshaked in h, the core offers the
-    first route flit in h+5 (architecture 4.4, neuron 0), it is at the head of the local FIFO in
-    h+6, and with no contention each router forwards it in its first cycle at the head: a
-    host-bound flit from (x, y) leaves on spike_out in cycle h + 6 + x + y."""
+    """For each tile alone: its neuron 0 fires in the tick handshaked in h (in h+6, architecture
+    4.3), the core offers the first route flit in h+9 (architecture 4.4, neuron 0), it is at the
+    head of the local FIFO in h+10, and with no contention each router forwards it in its first
+    cycle at the head: a host-bound flit from (x, y) leaves on spike_out in cycle h + 10 + x + y."""
     tb = Bench(dut)
     await tb.start()
     vth_max = (1 << spec.VTH_BITS) - 1
@@ -314,5 +314,5 @@ async def one_cycle_per_hop(dut):
         before = len(tb.sink.received)
         h, _q = await tb.tick.run_tick()
         await tb.cfg.write(spec.tile_addr(x, y, "param", 1), silent)
-        assert tb.sink.received[before:] == [(h + 6 + x + y, word)], ((x, y), h, tb.sink.received[before:])
+        assert tb.sink.received[before:] == [(h + 10 + x + y, word)], ((x, y), h, tb.sink.received[before:])
     assert not tb.violations, tb.violations[:5]

@@ -107,9 +107,10 @@ def test_init_is_baked_into_the_memories():
 @pytest.mark.parametrize("n", [1, 3])
 def test_tiny_core(n):
     """The smallest tables (1 axon, 1 synapse, 1 route entry; N = 1 and 3), in Amaranth's
-    simulator, from an `init` image: the last neuron fires and sends its flit at h+5+(N-1)
-    (architecture.md 4.4), idle is low exactly h+1 ... h+5+(N-1); then one flit adds -3 << 2 into
-    the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+3 (len 1)."""
+    simulator, from an `init` image: the last neuron fires in h+6+(N-1) (architecture.md 4.3)
+    and sends its flit at h+9+(N-1) (4.4), idle is low exactly h+1 ... h+9+(N-1); then one flit
+    adds -3 << 2 into the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+3
+    (len 1)."""
     from amaranth.sim import Simulator
     from neuromesh.hw.neuron_core import NeuronCore
     tiny = spec.HwParams(neurons_per_core=n, axons_per_core=1, synapses_per_core=1, routes_per_core=1)
@@ -126,7 +127,7 @@ def test_tiny_core(n):
 
     async def bench(ctx):
         ctx.set(core.out.ready, 1)
-        for cyc in range(12 + n):          # tick in cycle 0
+        for cyc in range(16 + n):          # tick in cycle 0
             ctx.set(core.tick_start, int(cyc == 0))
             ctx.set(core.tick_flip, int(cyc == 0))
             if ctx.get(core.out.valid):
@@ -154,9 +155,9 @@ def test_tiny_core(n):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    assert seen["out"] == [(5 + last, flit)]
-    tick_idle, flit_idle = seen["idle"][:12 + n], seen["idle"][12 + n:]
-    assert tick_idle == [1] + [0] * (5 + last) + [1] * (12 + n - 6 - last)
+    assert seen["out"] == [(9 + last, flit)]
+    tick_idle, flit_idle = seen["idle"][:16 + n], seen["idle"][16 + n:]
+    assert tick_idle == [1] + [0] * (9 + last) + [1] * (16 + n - 10 - last)
     assert seen["in"] == [1] and flit_idle == [1, 0, 0, 0, 1, 1, 1, 1]
     assert seen["acc"] == (-12) & ((1 << tiny.acc_width) - 1)
 

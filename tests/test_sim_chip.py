@@ -67,21 +67,21 @@ def counters_of(r, params, x, y, kind="cores"):
 
 # -- the tick and the updater ------------------------------------------------------------------
 
-def test_silent_ticks_take_n_plus_2_cycles():
+def test_silent_ticks_take_n_plus_6_cycles():
     params = small(n=8)
     r = run(params, Image(params).writes, [[], [], []], HostBehaviour())
-    # h1 = 0; busy 1 .. 9; q1 = 10 = h2; ...
-    assert r.handshakes == [0, 10, 20]
-    assert r.completions == [10, 20, 30]
-    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 27}   # 3 x (N + 1)
+    # h1 = 0; reads 1 .. 8, last write-back 8 + 5 = 13 (architecture 4.3); q1 = 14 = h2; ...
+    assert r.handshakes == [0, 14, 28]
+    assert r.completions == [14, 28, 42]
+    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 39}   # 3 x (N + 5)
     assert counters_of(r, params, 0, 0)["updates"] == 24
     assert r.out_flits == []
 
 
-@pytest.mark.parametrize("counts,length", [((0, 0), 1), ((3, 0), 5), ((0, 5), 7), ((2, 6), 8), ((8, 8), 10)])
+@pytest.mark.parametrize("counts,length", [((0, 0), 1), ((3, 0), 9), ((0, 5), 11), ((2, 6), 12), ((8, 8), 14)])
 def test_only_active_neurons_are_updated(counts, length):
-    """SPEC 3: a core updates neurons 0 .. n-1 only (h+1 .. h+n+1 busy); a core with n = 0 has
-    no update phase. A silent tick lasts max(n) + 2 cycles, or 1 if no core holds a neuron (the
+    """SPEC 3: a core updates neurons 0 .. n-1 only (h+1 .. h+n+5 busy); a core with n = 0 has
+    no update phase. A silent tick lasts max(n) + 6 cycles, or 1 if no core holds a neuron (the
     handshake in h, busy low again in h+1)."""
     params = small(w=2, n=8)
     img = Image(params, active=0)
@@ -110,9 +110,9 @@ def test_neurons_beyond_the_active_count_never_fire():
 
 @pytest.mark.parametrize("n", [0, 3, 7])
 def test_spike_to_host_from_origin_tile(n):
-    # Neuron n fires in h+2+n, popped h+3+n, LIST h+4+n, offered into the local FIFO and taken
-    # in h+5+n, at the head in h+6+n and out of the west port (spike_out) in that cycle.
-    # The tick ends when the updater (busy to h+N+1) and that flit are both done.
+    # Neuron n fires in h+6+n, popped h+7+n, LIST h+8+n, offered into the local FIFO and taken
+    # in h+9+n, at the head in h+10+n and out of the west port (spike_out) in that cycle.
+    # The tick ends when the updater (busy to h+N+5) and that flit are both done.
     params = small(n=8)
     img = Image(params)
     img.neuron(0, 0, n, bias_mant=100, refractory=15)  # v = 100 > 0: fires in tick 1 only
@@ -120,27 +120,27 @@ def test_spike_to_host_from_origin_tile(n):
     img.routes(0, 0, n, [flit])
     r = run(params, img.writes, [[], []], HostBehaviour())
     h1 = 0
-    assert r.out_flits == [(h1 + 6 + n, flit)]
-    q1 = max(h1 + 8 + 2, h1 + 6 + n + 1)
+    assert r.out_flits == [(h1 + 10 + n, flit)]
+    q1 = max(h1 + 8 + 6, h1 + 10 + n + 1)
     assert r.completions[0] == q1
-    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 10
+    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 14
     c = counters_of(r, params, 0, 0)
     assert (c["spikes"], c["flits_sent"], c["updates"]) == (1, 1, 16)
     assert r.counters["routers"][0]["fwd_west"] == 1
 
 
 def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
-    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+5+n = 7, 8, 9; each is
-    # at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
-    # after that: spike_out in 9, 10, 11 (= h+6+n plus one hop). Emitter IDLE in 10; q = 12.
+    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+9+n = 11, 12, 13; each
+    # is at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
+    # after that: spike_out in 13, 14, 15 (= h+10+n plus one hop). Emitter IDLE in 14; q = 16.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(1, 0, 2, bias_mant=1, refractory=15)
     flits = [spec.host_flit(c, 1, 0) for c in (10, 11, 12)]
     img.routes(1, 0, 2, flits)
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(9, flits[0]), (10, flits[1]), (11, flits[2])]
-    assert r.completions == [12]
+    assert r.out_flits == [(13, flits[0]), (14, flits[1]), (15, flits[2])]
+    assert r.completions == [16]
     assert counters_of(r, params, 1, 0, "routers")["fwd_west"] == 3
     assert counters_of(r, params, 0, 0, "routers")["fwd_west"] == 3
     assert r.extras["links"][0] == {"from": "host", "to": [0, 0], "port": "spike_in", "flits": 0}
@@ -150,15 +150,15 @@ def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
 
 
 def test_host_bound_path_from_far_tile():
-    # Tile (2,1) on 3x2, neuron 0: offered h+5 = 5, (2,1) west in 6, (1,1) west in 7,
-    # (0,1) south in 8, (0,0) west = spike_out in 9.
+    # Tile (2,1) on 3x2, neuron 0: offered h+9 = 9, (2,1) west in 10, (1,1) west in 11,
+    # (0,1) south in 12, (0,0) west = spike_out in 13.
     params = small(w=3, h=2, n=4)
     img = Image(params)
     img.neuron(2, 1, 0, bias_mant=1, refractory=15)
     flit = spec.host_flit(0, 2, 1)
     img.routes(2, 1, 0, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(9, flit)]
+    assert r.out_flits == [(13, flit)]
     assert counters_of(r, params, 2, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 1, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 0, 1, "routers")["fwd_south"] == 1
@@ -168,8 +168,9 @@ def test_host_bound_path_from_far_tile():
 
 
 def test_empty_route_lists_take_two_emitter_cycles():
-    # Neurons 0 and 1 fire (no routes) then neuron 2 with one host route: pops in 3, 5 (the
-    # emitter is IDLE again 2 cycles after an empty pop), 7; offer in 9, spike_out in 10.
+    # Neurons 0, 1, 2 fire in 6, 7, 8; 0 and 1 have no routes, 2 one host route: pops in 7, 9
+    # (the emitter is IDLE again 2 cycles after an empty pop), 11; LIST 12, offer in 13,
+    # spike_out in 14 (the emitter is IDLE in 14), busy low in 15.
     params = small(n=4)
     img = Image(params)
     for n in range(3):
@@ -177,8 +178,8 @@ def test_empty_route_lists_take_two_emitter_cycles():
     flit = spec.host_flit(2, 0, 0)
     img.routes(0, 0, 2, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(10, flit)]
-    assert r.completions == [11]
+    assert r.out_flits == [(14, flit)]
+    assert r.completions == [15]
 
 
 # -- the walker --------------------------------------------------------------------------------
@@ -196,10 +197,10 @@ def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_2(length):
     c = 1
     h = c + length + 3 if length else c + 2
     assert r.handshakes == [h]
-    assert r.completions == [h + 4 + 2]
+    assert r.completions == [h + 4 + 6]
     assert counters_of(r, params, 0, 0)["sops"] == length
-    # busy: cycle 1 (flit in the FIFO), then the core up to h - 1, then the tick.
-    assert r.counters["chip"]["busy_cycles"] == (h - 1) + 5
+    # busy: cycle 1 (flit in the FIFO), then the core up to h - 1, then the tick (h+1 .. h+9).
+    assert r.counters["chip"]["busy_cycles"] == (h - 1) + 9
 
 
 def test_back_to_back_flits_wait_for_the_walker():
@@ -235,9 +236,10 @@ def test_refused_host_flit_counted_at_origin_router():
 def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     # A = (0,0) neuron 0 fires in tick 1 and sends one flit to axon 0 of (1,0), whose synapse
     # (weight 127 << 7 = 16256) drives B = (1,0) neuron 2 over threshold in tick 2; B reports to
-    # the host. Tick 1: A fires 2, pop 3, LIST 4, offered 5, east in 6, walker takes it in 7,
-    # last write 7 + 1 + 2 = 10, q1 = 11 = h2. Tick 2: B fires h2 + 4 = 15, spike_out at
-    # h2 + 6 + 2 + 1 = 20, q2 = 21. Tick 3: silent, 4 + 2 cycles.
+    # the host. Tick 1: A fires 6, pop 7, LIST 8, offered 9, east in 10, walker takes it in 11,
+    # last write 11 + 1 + 2 = 14, q1 = 15 = h2. Tick 2: B fires h2 + 6 + 2 = 23, offered
+    # h2 + 9 + 2 = 26, west from (1,0) in 27, spike_out at 28, q2 = 29. Tick 3: silent, 4 + 6
+    # cycles.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(0, 0, 0, bias_mant=100, refractory=15)
@@ -247,16 +249,16 @@ def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     out = spec.host_flit(2, 1, 0)
     img.routes(1, 0, 2, [out])
     r = run(params, img.writes, [[], [], []], HostBehaviour())
-    assert r.handshakes == [0, 11, 21]
-    assert r.completions == [11, 21, 27]
-    assert r.out_flits == [(20, out)]
+    assert r.handshakes == [0, 15, 29]
+    assert r.completions == [15, 29, 39]
+    assert r.out_flits == [(28, out)]
     assert counters_of(r, params, 1, 0)["sops"] == 1
 
 
 def test_input_before_tick_acts_in_that_tick():
-    # The host's flit for tick 2 (accepted in q1 = 6) is integrated before h2 and fires the
-    # neuron in tick 2: walker takes it in 7, idle from 7 + 1 + 3 = 11 = h2; fires h2 + 2 + 1,
-    # spike_out h2 + 6 + 1 = 18.
+    # The host's flit for tick 2 (accepted in q1 = 4 + 6 = 10) is integrated before h2 and
+    # fires the neuron in tick 2: walker takes it in 11, idle from 11 + 1 + 3 = 15 = h2; fires
+    # h2 + 6 + 1, offered h2 + 9 + 1, spike_out h2 + 10 + 1 = 26.
     params = small(n=4)
     img = Image(params)
     img.neuron(0, 0, 1, du=4095, vth=1)
@@ -264,8 +266,8 @@ def test_input_before_tick_acts_in_that_tick():
     out = spec.host_flit(1, 0, 0)
     img.routes(0, 0, 1, [out])
     r = run(params, img.writes, [[], [spec.pack_flit(5, 0, 0)]], HostBehaviour())
-    assert r.handshakes == [0, 11]
-    assert r.out_flits == [(18, out)]
+    assert r.handshakes == [0, 15]
+    assert r.out_flits == [(26, out)]
 
 
 # -- the host: gaps and back-pressure ----------------------------------------------------------
