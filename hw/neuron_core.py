@@ -12,7 +12,7 @@ which fixes the cycle of every step below; docs/neuron-core.md describes the blo
 Configuration (`cfg`) reaches every table through the engines' own ports: accesses only happen
 while the core is idle, so they never compete with an engine.
 """
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -31,6 +31,66 @@ def _word_width(word: spec.Word) -> int:
     return width
 
 
+class Stored:
+    """How a memory holds a configuration word: each field in `bits[name]` bits (at most the
+    field's width), the fields concatenated in the word's order from bit 0. A field kept whole
+    is stored as it stands; a field whose values the core's sizes bound (`spec.table_word_problem`
+    refuses the others) may keep only the bits those values need,
+    which is what lets a synapse entry of a 256-neuron core fit 16 bits."""
+
+    def __init__(self, word: spec.Word, bits: dict | None = None):
+        _word_width(word)
+        bits = bits or {}
+        for name, b in bits.items():
+            if not 1 <= b <= word.field(name).width:
+                raise ValueError(f"{word.name}.{name}: {b} bits is not between 1 and the field's width")
+        self.word = word
+        self.bits = {f.name: bits.get(f.name, f.width) for f in word.fields}
+        self.width = sum(self.bits.values())
+
+    @property
+    def whole(self) -> bool:
+        return all(self.bits[f.name] == f.width for f in self.word.fields)
+
+    def store(self, data):
+        """A configuration word (an Amaranth value in the word's layout) as stored."""
+        if self.whole:
+            return data[:self.width]
+        return Cat(*(data[f.lsb:f.lsb + self.bits[f.name]] for f in self.word.fields))
+
+    def load(self, stored):
+        """A stored value back in the word's layout (zero-extended fields, signed ones too: a
+        signed field is never narrowed)."""
+        if self.whole:
+            return stored
+        out, at, top = [], 0, 0
+        for f in self.word.fields:
+            b = self.bits[f.name]
+            out.append(Const(0, f.lsb - top))
+            out.append(stored[at:at + b])
+            out.append(Const(0, f.width - b))
+            at, top = at + b, f.lsb + f.width
+        return Cat(*out)
+
+    def store_int(self, word: int) -> int:
+        out, at = 0, 0
+        for f in self.word.fields:
+            b = self.bits[f.name]
+            out |= ((word >> f.lsb) & ((1 << b) - 1)) << at
+            at += b
+        return out
+
+    def fields(self, stored) -> dict:
+        """The fields of a stored value (signed ones as signed)."""
+        out, at = {}, 0
+        for f in self.word.fields:
+            b = self.bits[f.name]
+            v = stored[at:at + b]
+            out[f.name] = v.as_signed() if f.signed else v
+            at += b
+        return out
+
+
 def _fields(value, word: spec.Word) -> dict:
     """Slice a stored word into its fields (signed ones as signed)."""
     out = {}
@@ -41,19 +101,23 @@ def _fields(value, word: spec.Word) -> dict:
 
 
 def memory_layout(params: spec.HwParams) -> dict:
-    """Memory name -> (config region, word layout, depth). `param` and `state` each hold two
-    words per neuron; they are two memories of one word each, so that the updater reads all of a
-    neuron in one cycle."""
+    """Memory name -> (config region, how it stores its word, depth). `param` and `state` each
+    hold two words per neuron; they are two memories of one word each, so that the updater reads
+    all of a neuron in one cycle. A synapse entry keeps `neuron_bits` bits of its target: the
+    loader refuses a target past the core's neurons (`spec.table_word_problem`), and with 256
+    neurons the entry is 16 bits, which halves its block RAMs on an iCE40 and saves one in
+    three on an ECP5 (docs/fpga.md). Pointers and lengths stay whole: the loader accepts any
+    pointer with a length of 0, and reads it back."""
     n = params.neurons_per_core
     acc = spec.acc_word(params)
     return {
-        "param0": ("param", spec.PARAM_WORDS[0], n), "param1": ("param", spec.PARAM_WORDS[1], n),
-        "state0": ("state", spec.STATE_WORDS[0], n), "state1": ("state", spec.STATE_WORDS[1], n),
-        "acc0": ("acc0", acc, n), "acc1": ("acc1", acc, n),
-        "axon": ("axon", spec.AXON_WORD, params.axons_per_core),
-        "synapse": ("synapse", spec.SYNAPSE_WORD, params.synapses_per_core),
-        "rlist": ("rlist", spec.RLIST_WORD, n),
-        "route": ("route", spec.ROUTE_WORD, params.routes_per_core),
+        "param0": ("param", Stored(spec.PARAM_WORDS[0]), n), "param1": ("param", Stored(spec.PARAM_WORDS[1]), n),
+        "state0": ("state", Stored(spec.STATE_WORDS[0]), n), "state1": ("state", Stored(spec.STATE_WORDS[1]), n),
+        "acc0": ("acc0", Stored(acc), n), "acc1": ("acc1", Stored(acc), n),
+        "axon": ("axon", Stored(spec.AXON_WORD), params.axons_per_core),
+        "synapse": ("synapse", Stored(spec.SYNAPSE_WORD, {"target": params.neuron_bits}), params.synapses_per_core),
+        "rlist": ("rlist", Stored(spec.RLIST_WORD), n),
+        "route": ("route", Stored(spec.ROUTE_WORD), params.routes_per_core),
     }
 
 
@@ -94,7 +158,7 @@ def memory_images(params: spec.HwParams, init: dict | None) -> dict:
                 images["active"] = count
                 continue
             name, row = locate(params, region, offset)
-            images[name][row] = word & layout[name][1].mask
+            images[name][row] = layout[name][1].store_int(word & layout[name][1].word.mask)
     return images
 
 
@@ -132,10 +196,16 @@ class NeuronCore(wiring.Component):
         # read ports are transparent to their write ports: the walker's read-modify-write may
         # read a neuron in the very cycle the previous synapse writes it. A configuration
         # access takes over the ports of the memory it names (`hit`).
+        # Every other memory is read and written at one row in one cycle only by a
+        # configuration write, whose read data nothing uses (the updater writes state[m] while
+        # it reads state[m+5]), so `no_rw_check` tells yosys not to emulate the "old data"
+        # collision rule that FPGA block RAMs lack across ports: that emulation cost a register
+        # and a multiplexer per read bit, on the read data's path (docs/fpga.md).
         mems, rd, wr, hit = {}, {}, {}, {}
         layout = memory_layout(p)
-        for name, (region, word, depth) in layout.items():
-            mem = Memory(shape=unsigned(_word_width(word)), depth=depth, init=self._images[name])
+        for name, (region, stored, depth) in layout.items():
+            attrs = {} if name.startswith("acc") else {"no_rw_check": 1}
+            mem = Memory(shape=unsigned(stored.width), depth=depth, init=self._images[name], attrs=attrs)
             m.submodules[f"{name}_mem"] = mem
             wp = mem.write_port()
             rp = mem.read_port(transparent_for=(wp,) if name.startswith("acc") else ())
@@ -198,7 +268,7 @@ class NeuronCore(wiring.Component):
         m.d.comb += self.inp.ready.eq(walker == W_IDLE)
         m.d.comb += rd["axon"].addr.eq(self.inp.payload.axon)
         m.d.sync += s1_valid.eq(0)
-        axon = _fields(rd["axon"].data, spec.AXON_WORD)
+        axon = layout["axon"][1].fields(rd["axon"].data)
         with m.Switch(walker):
             with m.Case(W_IDLE):
                 with m.If(self.inp.valid):
@@ -221,7 +291,7 @@ class NeuronCore(wiring.Component):
                 with m.If(walk_left == 1):
                     m.d.sync += walker.eq(W_IDLE)
 
-        syn = _fields(rd["synapse"].data, spec.SYNAPSE_WORD)
+        syn = layout["synapse"][1].fields(rd["synapse"].data)
         walk_acc_addr = syn["target"]  # stage 1 issues the accumulator read
         m.d.sync += [s2_valid.eq(s1_valid), s2_target.eq(syn["target"]),
                      s2_addend.eq(syn["weight"] << s1_wexp)]
@@ -315,7 +385,7 @@ class NeuronCore(wiring.Component):
         emitter = Signal(2)
         em_ptr = Signal(spec.RLIST_WORD.field("ptr").width)
         em_left = Signal(spec.RLIST_WORD.field("len").width)
-        rlist = _fields(rd["rlist"].data, spec.RLIST_WORD)
+        rlist = layout["rlist"][1].fields(rd["rlist"].data)
         m.d.comb += [rd["rlist"].addr.eq(q_rp.data), rd["route"].addr.eq(em_ptr)]
         m.d.comb += [self.out.valid.eq(emitter == E_EMIT), self.out.payload.eq(rd["route"].data)]
         with m.Switch(emitter):
@@ -352,7 +422,7 @@ class NeuronCore(wiring.Component):
                 m.d.comb += rd[name].addr.eq(cfg_row(name))
                 with m.If(cfg.we):
                     m.d.comb += [wr[name].en.eq(1), wr[name].addr.eq(cfg_row(name)),
-                                 wr[name].data.eq(cfg.wdata)]
+                                 wr[name].data.eq(layout[name][1].store(cfg.wdata))]
         m.d.sync += rd_src.eq(0)
         with m.If(cfg.re):
             for i, name in enumerate(names):
@@ -368,7 +438,7 @@ class NeuronCore(wiring.Component):
         with m.Switch(rd_src):
             for i, name in enumerate(names):
                 with m.Case(1 + i):
-                    m.d.comb += cfg.rdata.eq(rd[name].data)
+                    m.d.comb += cfg.rdata.eq(layout[name][1].load(rd[name].data))
             with m.Case(len(names) + 1):
                 m.d.comb += cfg.rdata.eq(cnt_value)
         return m

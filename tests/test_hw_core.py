@@ -73,18 +73,25 @@ def test_bad_params_are_refused():
 
 
 def test_init_is_baked_into_the_memories():
-    """`init` words read back over cfg (Amaranth's simulator), masked by their layouts."""
+    """`init` words read back over cfg (Amaranth's simulator), masked by their layouts; a synapse
+    word outside the contract (a target past the neurons) keeps only the target bits the core's
+    size needs (architecture.md section 6)."""
     from amaranth.sim import Simulator
     from neuromesh.hw.neuron_core import NeuronCore
     tiny = spec.HwParams(neurons_per_core=4, axons_per_core=4, synapses_per_core=8, routes_per_core=8)
+    axon = spec.AXON_WORD.pack(ptr=5, len=3, wexp=7)
+    synapse = spec.SYNAPSE_WORD.pack(target=3, weight=-128)
+    rlist = spec.RLIST_WORD.pack(ptr=2, len=6)
     init = {"param": {0: 0xFFFFFFFF, 3: 0xFFFFFFFF}, "state": {1: 0xFFFFFFFF, 6: 0x00ABCDEF},
-            "acc1": {2: 0xFFFFFFFF}, "axon": {3: 0x12345678}, "synapse": {7: 0xFFFFFFFF},
-            "rlist": {1: 0xFFFFFFFF}, "route": {5: 0xFFFFFFFF}, "active": {0: 3}}
-    # Expected by hand from docs/architecture.md section 6: the fields' bits only.
+            "acc1": {2: 0xFFFFFFFF}, "axon": {3: 0x12345678, 0: axon}, "synapse": {7: 0xFFFFFFFF, 6: synapse},
+            "rlist": {1: 0xFFFFFFFF, 2: rlist}, "route": {5: 0xFFFFFFFF}, "active": {0: 3}}
+    # Expected by hand from docs/architecture.md section 6: the fields' bits only. A synapse
+    # target past the 4 neurons (outside the contract) keeps its 2 low bits.
     want = {("param", 0): 0xFFFFFFFF, ("param", 3): (1 << 30) - 1, ("param", 1): 0,
             ("state", 1): (1 << 28) - 1, ("state", 6): 0x00ABCDEF, ("acc1", 2): (1 << tiny.acc_width) - 1,
-            ("acc0", 2): 0, ("axon", 3): 0x12345678, ("synapse", 7): (1 << 20) - 1,
-            ("rlist", 1): (1 << 25) - 1, ("route", 5): (1 << 25) - 1, ("route", 4): 0, ("active", 0): 3}
+            ("acc0", 2): 0, ("axon", 0): axon, ("axon", 3): 0x12345678, ("synapse", 6): synapse,
+            ("synapse", 7): (0xFF << 12) | 3, ("rlist", 2): rlist, ("rlist", 1): (1 << 25) - 1,
+            ("route", 5): (1 << 25) - 1, ("route", 4): 0, ("active", 0): 3}
     core = NeuronCore(tiny, init)
     got = {}
 
