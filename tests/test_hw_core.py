@@ -102,6 +102,7 @@ def test_init_is_baked_into_the_memories():
             ctx.set(core.cfg.re, 1)
             await ctx.tick()
             ctx.set(core.cfg.re, 0)
+            await ctx.tick().repeat(2)     # answered three cycles after re (hw/cfg_bus.py)
             got[(region, offset)] = ctx.get(core.cfg.rdata)
 
     sim = Simulator(core)
@@ -114,10 +115,10 @@ def test_init_is_baked_into_the_memories():
 @pytest.mark.parametrize("n", [1, 3])
 def test_tiny_core(n):
     """The smallest tables (1 axon, 1 synapse, 1 route entry; N = 1 and 3), in Amaranth's
-    simulator, from an `init` image: the last neuron fires in h+6+(N-1) (architecture.md 4.3)
-    and sends its flit at h+9+(N-1) (4.4), idle is low exactly h+1 ... h+9+(N-1); then one flit
-    adds -3 << 2 into the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+3
-    (len 1)."""
+    simulator, from an `init` image: the last neuron fires in h+7+(N-1) (architecture.md 4.3)
+    and sends its flit at h+14+(N-1) (4.4), idle is low exactly h+1 ... h+14+(N-1); then one flit
+    adds -3 << 2 into the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+6
+    (len 1: its write in c+6, 4.2)."""
     from amaranth.sim import Simulator
     from neuromesh.hw.neuron_core import NeuronCore
     tiny = spec.HwParams(neurons_per_core=n, axons_per_core=1, synapses_per_core=1, routes_per_core=1)
@@ -134,7 +135,7 @@ def test_tiny_core(n):
 
     async def bench(ctx):
         ctx.set(core.out.ready, 1)
-        for cyc in range(16 + n):          # tick in cycle 0
+        for cyc in range(20 + n):          # tick in cycle 0
             ctx.set(core.tick_start, int(cyc == 0))
             ctx.set(core.tick_flip, int(cyc == 0))
             if ctx.get(core.out.valid):
@@ -144,7 +145,7 @@ def test_tiny_core(n):
         ctx.set(core.tick_start, 0)
         ctx.set(core.tick_flip, 0)
         ctx.set(core.inp.payload.axon, 0)
-        for cyc in range(8):               # the flit is offered in cycle 0
+        for cyc in range(9):               # the flit is offered in cycle 0
             ctx.set(core.inp.valid, int(cyc == 0))
             if cyc == 0:
                 seen["in"].append(ctx.get(core.inp.ready))
@@ -156,16 +157,17 @@ def test_tiny_core(n):
         ctx.set(core.cfg.re, 1)
         await ctx.tick()
         ctx.set(core.cfg.re, 0)
+        await ctx.tick().repeat(2)
         seen["acc"] = ctx.get(core.cfg.rdata)
 
     sim = Simulator(core)
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    assert seen["out"] == [(9 + last, flit)]
-    tick_idle, flit_idle = seen["idle"][:16 + n], seen["idle"][16 + n:]
-    assert tick_idle == [1] + [0] * (9 + last) + [1] * (16 + n - 10 - last)
-    assert seen["in"] == [1] and flit_idle == [1, 0, 0, 0, 1, 1, 1, 1]
+    assert seen["out"] == [(14 + last, flit)]
+    tick_idle, flit_idle = seen["idle"][:20 + n], seen["idle"][20 + n:]
+    assert tick_idle == [1] + [0] * (14 + last) + [1] * (20 + n - 15 - last)
+    assert seen["in"] == [1] and flit_idle == [1, 0, 0, 0, 0, 0, 0, 1, 1]
     assert seen["acc"] == (-12) & ((1 << tiny.acc_width) - 1)
 
 

@@ -65,7 +65,7 @@ def test_golden_update_equals_the_reference_on_100k_vectors():
 
 def test_rtl_datapath_equals_the_reference_on_10k_vectors():
     """The pipeline takes one vector per cycle (`valid`, a tag) and gives each result back
-    exactly 4 cycles later (architecture 4.3: operands in h+2+n, new state written in h+6+n),
+    exactly 4 cycles later (architecture 4.3: operands in h+3+n, new state written in h+7+n),
     with its tag; a gap in the input is a gap in the output."""
     from amaranth.sim import Simulator
 
