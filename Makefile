@@ -15,10 +15,10 @@ FIT     ?=
 BAUD    ?= 115200
 PYTEST_FLAGS ?=
 
-.PHONY: install demo example test test-long sim rtl verilog synth bitstream waves bench digits clean help
+.PHONY: install demo example test test-long sim rtl verilog synth bitstream formal waves bench digits clean help
 
 help:
-	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | bitstream | waves | bench | digits | clean"
+	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | bitstream | formal | waves | bench | digits | clean"
 
 # One pip call for everything (TOOLCHAIN.md: a second call flips wasmtime back and forth).
 $(STAMP): pyproject.toml
@@ -67,6 +67,11 @@ synth: $(STAMP)
 # A bitstream for a board (docs/board.md): BOARD=ulx3s|icebreaker, BAUD, HW="--width 1 ...".
 bitstream: $(STAMP)
 	$(PY) -m neuromesh.tools.board.bitstream --board $(BOARD) --baud $(BAUD) --out build/bitstream/$(BOARD) $(HW)
+
+# Formal proofs of the router (docs/formal.md); FORMAL="--quick" for one configuration.
+FORMAL  ?=
+formal: $(STAMP)
+	$(PY) -m neuromesh.tools.formal --out build/formal $(FORMAL)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

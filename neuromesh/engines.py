@@ -56,8 +56,10 @@ def run_network(net_path, stim_path, *, engine="golden", host=None, profile="loi
     host = host or HostBehaviour()
     observed = run_engine(compiled.params, compiled.writes, inputs, host, clocks=clocks, progress=progress,
                           **engine_opts)
+    from .workload import static_figures
     return build_result(observed, engine=engine, params=compiled.params, chip_map=compiled.map,
                         populations=net.populations, stimulus=stim.spikes, ticks=stim.ticks,
                         profile=profile, clocks=clocks,
                         sources={"network": str(net.path), "stimulus": "<stimulus>" if given else str(stim_path),
-                                 "host": host.describe()})
+                                 "host": host.describe()},
+                        network_figures=static_figures(net, compiled.writes))

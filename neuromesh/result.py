@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from . import spec
 from .clocks import Edges, tick_schedule
-from .energy import BUILTIN, energy_from_counts, load_profile
+from .energy_report import energy_section, event_counts  # noqa: F401 - event_counts: part of this module's API
 from .text import printable
 
 RESULT_FORMAT = "neuromesh-result/2"
@@ -83,39 +83,6 @@ def read_counters(transport: Transport, params: spec.HwParams, clocks: spec.Cloc
     return {"chip": chip, "domains": domains, "cores": cores, "routers": routers, "links": links}
 
 
-def tile_edges(params: spec.HwParams, clocks: spec.Clocks, time_ps: int) -> int:
-    """Rising edges of every tile's clock in [0, time_ps), summed over the tiles (SPEC 8: static
-    energy is paid per tile per edge of its domain's clock, used or not)."""
-    e = Edges(clocks)
-    part = clocks.partition(params)
-    return sum(part.count(k) * e.edges_in(k, time_ps) for k in range(clocks.n_domains))
-
-
-def event_counts(counters: dict, params: spec.HwParams, cycles: int, clocks: spec.Clocks | None = None) -> dict:
-    """Counts per energy event type (energy.EVENTS) from a counter snapshot. Hops are
-    router-to-router link crossings, asynchronous or not: a flit leaving (0, 0) west to the host
-    is not a hop; a crossing of an asynchronous link also counts in `async_on_chip` or
-    `async_off_chip` (SPEC 7 `links`). `static` counts tile clock edges up to the end of the run
-    (the end of domain-0 cycle `cycles` - 1)."""
-    clocks = clocks or spec.Clocks()
-    cores, routers = counters["cores"], counters["routers"]
-    ew = sum(r["fwd_east"] + r["fwd_west"] for r in routers) - routers[0]["fwd_west"]
-    ns = sum(r["fwd_north"] + r["fwd_south"] for r in routers)
-    spikes = sum(c["spikes"] for c in cores)
-    crossings = sum(link["crossed"] for link in counters.get("links", []))
-    return {
-        "sop": sum(c["sops"] for c in cores),
-        "update_idle": sum(c["updates"] for c in cores) - spikes,
-        "update_active": spikes,
-        "spike": sum(c["flits_sent"] for c in cores),
-        "hop_ew": ew,
-        "hop_ns": ns,
-        "async_on_chip": crossings if clocks.links == "on_chip" else 0,
-        "async_off_chip": crossings if clocks.links == "off_chip" else 0,
-        "static": tile_edges(params, clocks, Edges(clocks).t(0, cycles)),
-    }
-
-
 def tick_of(cycle: int, completions: list) -> int:
     """The tick (1-based) whose phase [q_{t-1}, q_t) holds `cycle` (q_0 = 0): docs/architecture.md
     section 7. A neuron's flits always fall in [h_t, q_t); a host-bound flit that the host itself
@@ -138,13 +105,16 @@ def firing_time(edges: Edges, domain: int, h: int, slot: int) -> int:
 
 def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map: dict,
                  populations: list, stimulus: dict, ticks: int, profile: str = "loihi",
-                 sources: dict | None = None, clocks: spec.Clocks | None = None) -> dict:
+                 sources: dict | None = None, clocks: spec.Clocks | None = None,
+                 network_figures: dict | None = None) -> dict:
     """The result JSON of SPEC section 7 (plus the detail a verification engineer wants).
-    Cycles are domain-0 cycles; every time is in ps from time 0 (architecture 8.8)."""
+    Cycles are domain-0 cycles; every time is in ps from time 0 (architecture 8.8).
+    `network_figures`: `neuromesh.workload.static_figures` of the network and image (NeuroBench)."""
     clocks = clocks or spec.Clocks()
     if not run.timed:
         return _untimed_result(run, engine=engine, params=params, chip_map=chip_map, populations=populations,
-                               stimulus=stimulus, ticks=ticks, profile=profile, sources=sources, clocks=clocks)
+                               stimulus=stimulus, ticks=ticks, profile=profile, sources=sources, clocks=clocks,
+                               network_figures=network_figures)
     edges = Edges(clocks)
     partition = clocks.partition(params)
     period0 = clocks.period_ps
@@ -181,9 +151,15 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         spikes[pop] = sorted(spikes[pop])
 
     cycles = run.completions[-1] if run.completions else 0
-    counts = event_counts(run.counters, params, cycles, clocks)
-    energy = {name: energy_from_counts(load_profile(name), counts)
-              for name in dict.fromkeys([profile, *BUILTIN])}
+    extras = dict(run.extras)
+    # Energy (neuromesh/energy_report.py): by event, core, link and (golden) tick. An engine may
+    # give each tile's clock edges itself (extras "tile_edges"); otherwise they follow from
+    # `clocks` and the run's domain-0 cycles.
+    energy, workload = energy_section(run.counters, params, profile=profile, cycles=cycles, clocks=clocks,
+                                      edges=extras.pop("tile_edges", None),
+                                      tick_totals=extras.pop("tick_totals", None), completions=run.completions,
+                                      static_figures=network_figures, ticks=ticks)
+    counts = energy["counts"]
     tick_cycles = [q - h for h, q in zip(run.handshakes, run.completions)]
     latencies = [f["latency"] for f in flits_out if "latency" in f]
     latencies_ps = [f["latency_ps"] for f in flits_out if "latency_ps" in f]
@@ -194,27 +170,13 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "time_ps": edges.t(0, cycles),
         "tick_cycles": tick_cycles,
         "busy_cycles": run.counters["chip"]["busy_cycles"],
-        "domains": clocks.n_domains,
         "domain_busy_cycles": run.counters.get("domains", [run.counters["chip"]["busy_cycles"]]),
-        "async_crossings": sum(link["crossed"] for link in links),
-        "sops": counts["sop"],
-        "updates": counts["update_idle"] + counts["update_active"],
-        "spikes_fired": counts["update_active"],
-        "flits": counts["spike"] + run.host_flits,
-        "flits_core": counts["spike"],
-        "flits_host": run.host_flits,
-        "flits_out": len(run.out_flits),
-        "hops": counts["hop_ew"] + counts["hop_ns"],
-        "hops_ew": counts["hop_ew"],
-        "hops_ns": counts["hop_ns"],
-        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
+        **_event_stats(run, counts, links, clocks),
         "latency_cycles": ({"min": min(latencies), "mean": sum(latencies) / len(latencies), "max": max(latencies)}
                            if latencies else None),
         "latency_ps": ({"min": min(latencies_ps), "mean": sum(latencies_ps) / len(latencies_ps),
                         "max": max(latencies_ps)} if latencies_ps else None),
-        "energy_profile": profile,
-        "energy_pj": energy[profile],
-        "energy_pj_by_profile": energy,
+        **_energy_stats(energy),
     }
     return {
         "format": RESULT_FORMAT,
@@ -231,7 +193,38 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
         "completion_times_ps": [edges.t(0, q) for q in run.completions],
         "async_links": links,
         "counters": run.counters,
-        **run.extras,
+        "energy": energy,
+        "workload": workload,
+        **extras,
+    }
+
+
+def _energy_stats(energy: dict) -> dict:
+    """The energy fields of `stats` (SPEC section 7 `energy_pj`, and the rest beside it)."""
+    return {
+        "energy_profile": energy["profile"],
+        "energy_pj": energy["pj"],
+        "energy_pj_range": {"low": energy["low"]["total"], "high": energy["high"]["total"]},
+        "energy_pj_by_profile": {name: p["pj"] for name, p in energy["profiles"].items()},
+    }
+
+
+def _event_stats(run: EngineRun, counts: dict, links: list, clocks: spec.Clocks) -> dict:
+    """The stats every engine's result has, timed or not: events counted by the chip."""
+    return {
+        "domains": clocks.n_domains,
+        "async_crossings": sum(link["crossed"] for link in links),
+        "sops": counts["sop"],
+        "updates": counts["update_idle"] + counts["update_active"],
+        "spikes_fired": counts["update_active"],
+        "flits": counts["spike"] + run.host_flits,
+        "flits_core": counts["spike"],
+        "flits_host": run.host_flits,
+        "flits_out": len(run.out_flits),
+        "hops": counts["hop_ew"] + counts["hop_ns"],
+        "hops_ew": counts["hop_ew"],
+        "hops_ns": counts["hop_ns"],
+        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
     }
 
 
@@ -262,7 +255,7 @@ UNTIMED = ("none: the functional engine is tick-exact and has no cycles (SPEC se
 
 
 def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, stimulus, ticks, profile,
-                    sources, clocks: spec.Clocks) -> dict:
+                    sources, clocks: spec.Clocks, network_figures: dict | None = None) -> dict:
     """The result of an engine without cycles: `build_result`'s, minus every cycle and time
     field and static energy (`stats.timing` says so); output flits carry their tick only."""
     import numpy as np
@@ -287,28 +280,17 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
     for pop in recorded:
         if kinds[pop] == "input":
             spikes[pop] = sorted(list(e) for e in stimulus.get(pop, []))
-    counts = event_counts(run.counters, params, 0, clocks)   # static: 0 tile edges (there are no cycles)
+    extras = dict(run.extras)
+    energy, workload = energy_section(run.counters, params, profile=profile, cycles=None, clocks=clocks,
+                                      tick_totals=extras.pop("tick_totals", None), static_figures=network_figures,
+                                      ticks=ticks)   # no cycles: no static energy
+    counts = energy["counts"]
     links = _async_link_report(run.counters.get("links", []), params, clocks.partition(params), clocks)
-    energy = {name: energy_from_counts(load_profile(name), counts) for name in dict.fromkeys([profile, *BUILTIN])}
     stats = {
         "ticks": ticks,
         "timing": UNTIMED,
-        "sops": counts["sop"],
-        "updates": counts["update_idle"] + counts["update_active"],
-        "spikes_fired": counts["update_active"],
-        "flits": counts["spike"] + run.host_flits,
-        "flits_core": counts["spike"],
-        "flits_host": run.host_flits,
-        "flits_out": len(run.out_flits),
-        "hops": counts["hop_ew"] + counts["hop_ns"],
-        "hops_ew": counts["hop_ew"],
-        "hops_ns": counts["hop_ns"],
-        "domains": clocks.n_domains,
-        "async_crossings": sum(link["crossed"] for link in links),
-        "errors": sum(c["errors"] for c in run.counters["cores"]) + sum(r["errors"] for r in run.counters["routers"]),
-        "energy_profile": profile,
-        "energy_pj": energy[profile],
-        "energy_pj_by_profile": energy,
+        **_event_stats(run, counts, links, clocks),
+        **_energy_stats(energy),
     }
     counters = {**run.counters, "chip": {k: v for k, v in run.counters["chip"].items() if k != "busy_cycles"}}
     return {
@@ -322,7 +304,9 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
         "output_flits": flits_out,
         "async_links": links,
         "counters": counters,
-        **run.extras,
+        "energy": energy,
+        "workload": workload,
+        **extras,
     }
 
 
@@ -358,6 +342,9 @@ def summary(result: dict) -> str:
                      f"(not cycle-exact: {', '.join(result['board']['not_cycle_exact'][:4])}, ...)")
     e = s["energy_pj"]
     parts = ", ".join(f"{k} {v:.1f}" for k, v in e.items() if k != "total" and v)
-    lines.append(f"energy ({printable(s['energy_profile'])}): {e['total']:.1f} pJ total [{parts or 'no events'}]"
+    rng = s.get("energy_pj_range")
+    span = (f" (range {rng['low']:.1f} to {rng['high']:.1f})"
+            if rng and (rng["low"], rng["high"]) != (e["total"], e["total"]) else "")
+    lines.append(f"energy ({printable(s['energy_profile'])}): {e['total']:.1f} pJ total{span} [{parts or 'no events'}]"
                  + ("" if "cycles" in s else ", no static energy (no cycles)"))
     return "\n".join(lines)

@@ -292,6 +292,11 @@ class ClockDomain:
         return {"tiles": list(self.tiles), "period_ps": self.period_ps, "phase_ps": self.phase_ps}
 
 
+def _at(where: str, name: str) -> str:
+    """A field's path: `hardware.period_ps`, or `period_ps` at the top of a file."""
+    return f"{where}.{name}" if where else name
+
+
 def _int_field(where: str, value, lo=None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(where, value, "must be an integer")
@@ -331,11 +336,11 @@ class Clocks:
     def check(self, params: HwParams, where: str = "hardware") -> "Clocks":
         """Refuse what SPEC section 7 refuses, naming the field: periods <= 0, phases outside
         [0, P), rectangles outside the mesh, inverted, holding (0, 0) or overlapping."""
-        _int_field(f"{where}.period_ps", self.period_ps, 1)
+        _int_field(_at(where, "period_ps"), self.period_ps, 1)
         if self.links not in LINK_KINDS:
-            raise ConfigError(f"{where}.links", self.links, f"must be one of {', '.join(LINK_KINDS)}")
+            raise ConfigError(_at(where, "links"), self.links, f"must be one of {', '.join(LINK_KINDS)}")
         for k, d in enumerate(self.domains):
-            w = f"{where}.domains[{k}]"
+            w = _at(where, f"domains[{k}]")
             t = d.tiles
             if not isinstance(t, tuple) or len(t) != 4:
                 raise ConfigError(f"{w}.tiles", t, "must be [x0, y0, x1, y1]")
@@ -355,7 +360,7 @@ class Clocks:
             for j in range(k):
                 o = self.domains[j].tiles
                 if x0 <= o[2] and o[0] <= x1 and y0 <= o[3] and o[1] <= y1:
-                    raise ConfigError(f"{w}.tiles", list(t), f"overlaps {where}.domains[{j}] {list(o)}")
+                    raise ConfigError(f"{w}.tiles", list(t), f"overlaps {_at(where, f'domains[{j}]')} {list(o)}")
         return self
 
     @classmethod
@@ -364,10 +369,10 @@ class Clocks:
         `links`; other keys are ignored here."""
         domains = d.get("domains", [])
         if not isinstance(domains, list):
-            raise ConfigError(f"{where}.domains", domains, "must be a list of {tiles, period_ps, phase_ps}")
+            raise ConfigError(_at(where, "domains"), domains, "must be a list of {tiles, period_ps, phase_ps}")
         out = []
         for k, e in enumerate(domains):
-            w = f"{where}.domains[{k}]"
+            w = _at(where, f"domains[{k}]")
             if not isinstance(e, dict):
                 raise ConfigError(w, e, "must be an object {\"tiles\": [x0, y0, x1, y1], \"period_ps\": P, \"phase_ps\": Q}")
             unknown = set(e) - {"tiles", "period_ps", "phase_ps"}

@@ -152,7 +152,21 @@ def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour | None =
     host = host or HostBehaviour()
     chip = Chip(params, clocks)
     load_image(chip, writes, params)
-    r = _Run(chip, tick_inputs, host, progress, max_cycles, every_cycle)
+    # Energy per tick (neuromesh.energy_report.tick_counts): chip-wide counter totals at each tick
+    # completion, taken in the host's completion callback, before the next phase starts.
+    tick_totals = []
+
+    def on_tick(t):
+        routers = [rt.counters() for rt in chip.routers]
+        tick_totals.append({
+            "cores": {n: sum(c.counters[n] for c in chip.cores) for n in spec.CORE_COUNTERS},
+            "routers": {n: sum(rc[i] for rc in routers) for i, n in enumerate(spec.ROUTER_COUNTERS)},
+            "host_exit": routers[0][spec.WEST],
+            "async_crossings": sum(link.count for link in chip.links.values())})
+        if progress:
+            progress(t)
+
+    r = _Run(chip, tick_inputs, host, on_tick, max_cycles, every_cycle)
     if tick_inputs:
         _simulate(chip, r, every_cycle)
     return EngineRun(
@@ -161,7 +175,7 @@ def run(params: spec.HwParams, writes, tick_inputs, host: HostBehaviour | None =
         completions=r.completions,
         counters=read_counters(chip, params, chip.clocks),
         host_flits=r.host.host_flits,
-        extras=chip.extras(),
+        extras={**chip.extras(), "tick_totals": tick_totals},
     )
 
 

@@ -106,8 +106,9 @@ def test_classify_counts_then_first_spike_then_index():
 
 
 def test_decision_cycle_is_where_the_running_count_settles():
-    flits = [{"cycle": 10, "population": "out_3"}, {"cycle": 20, "population": "out_5"},
-             {"cycle": 30, "population": "out_5"}, {"cycle": 40, "population": "out_3"}]
+    flits = [{"cycle": 10, "population": dn.OUTPUT, "index": 3}, {"cycle": 20, "population": dn.OUTPUT, "index": 5},
+             {"cycle": 30, "population": dn.OUTPUT, "index": 5}, {"cycle": 40, "population": dn.OUTPUT, "index": 3},
+             {"cycle": 50, "population": dn.HIDDEN, "index": 5}]   # a probe's hidden flit is no vote
     # running leader: 3 (10), 3 (tie 1-1, 3 spiked first: 20), 5 (30), 3 (tie 2-2, first: 40)
     assert decision_cycle(flits, 3, 10) == 40
     assert decision_cycle(flits[:3], 5, 10) == 30
@@ -345,16 +346,81 @@ def test_first_difference_names_the_path_and_both_values():
     assert dn.first_difference([1, 2], [1, 2, 3], "h") == "h: length 2 != 3"
 
 
+# ----------------------------------------------------------------------------------------------
+# The streaming study
+
+
+def test_stream_levels_and_delta_spikes_by_hand():
+    from neuromesh.tools.workloads.digits import stream as ds
+    # round(4 p / 16), halves up: 0, 1 -> 0; 2 -> 1 (0.5 up); 8 -> 2; 14 -> 4 (3.5 up); 16 -> 4
+    assert ds.levels(np.array([0, 1, 2, 8, 13, 14, 16])).tolist() == [0, 0, 1, 2, 3, 4, 4]
+    up, down = ds.delta_spikes(np.array([0, 3, 2]), np.array([2, 1, 2]), 4)
+    # pixel 0 rises by 2: up in ticks 0 and 1; pixel 1 falls by 2: down in ticks 0 and 1; pixel 2 holds
+    assert up[:, 0].tolist() == [True, True, False, False] and not up[:, 1:].any()
+    assert down[:, 1].tolist() == [True, True, False, False] and not down[:, [0, 2]].any()
+
+
+def test_dense_per_frame_by_hand():
+    from neuromesh.tools.workloads.digits import stream as ds
+    dense = {"node_nm": 45, "mac_pj": 0.23, "mac_with_weight_fetch_pj": 1.48, "compare_int8_pj": 0.03}
+    d = ds.dense_per_frame(dense, 100, 45, 0.25)
+    assert d["with_weight_fetch"]["every_frame"] == pytest.approx(148.0)
+    assert d["with_weight_fetch"]["on_change"] == pytest.approx(148.0 / 4 + 64 * 0.03)
+    assert ds.dense_per_frame(dense, 100, 14, 1.0)["arithmetic"]["every_frame"] == pytest.approx(23.0 * 14 / 45)
+
+
+def test_stream_stimulus_and_class_reading_by_hand():
+    from neuromesh.tools.workloads.digits import stream as ds
+    # two digits of one pixel held 2 frames of 4 ticks: level 0 -> 2 (p 8), then 2 -> 1 (p 4)
+    stim, changed, n_in = ds.stream_stimulus(np.array([[8], [4]]), 2, 4)
+    assert stim == {"ticks": 16, "spikes": {"up": [[1, 0], [2, 0]], "down": [[9, 0]]}}
+    assert changed.tolist() == [True, False, True, False] and n_in.tolist() == [2, 0, 1, 0]
+    # the class after each frame counts output spikes since the digit's first tick
+    r = np.zeros((1, 16, 3), bool)
+    r[0, 1, 2] = r[0, 5, 1] = r[0, 6, 1] = True      # digit 1: class 2 first, then 1 twice
+    r[0, 12, 0] = True                                # digit 2: class 0 in its second frame
+    # frame 1 (ticks 0-3): 2 leads; frame 2 (0-7): 1 has two; frame 3 (8-11): no spike at all,
+    # so the lowest index; frame 4 (8-15): 0
+    assert ds.read_classes(r, 2, 4).tolist() == [[2, 1, 0, 0]]
+
+
+def test_stream_network_golden_equals_the_functional_engine(trained):
+    from neuromesh.tools.workloads.digits import stream as ds
+    data, _net, snn = trained
+    ssnn = ds.stream_snn(snn)
+    prep = ds.prepare(ssnn)
+    run = ds.simulate(prep, data.x_test[:2][None], data.y_test[:2][None], 2, ticks=8)
+    # a held digit sends nothing: frames 1 and 3 (the second of each digit) have no input spikes
+    assert run.input_spikes[0, 1] == 0 and run.input_spikes[0, 3] == 0 and run.input_spikes[0, 0] > 0
+    res = dn.run_image(prep, run.stimuli[0])
+    got = np.zeros((32, 10), bool)
+    for t, i in res["spikes"][dn.OUTPUT]:
+        got[t - 1, i] = True
+    assert np.array_equal(got, run.output_raster[0])
+    assert res["counters"]["cores"] == run.runs[0].counters["cores"]
+    assert res["counters"]["routers"] == run.runs[0].counters["routers"]
+    assert res["stats"]["updates"] == 42 * 4 * 8     # 32 hidden + 10 output neurons, 4 frames of 8 ticks
+    assert res["stats"]["flits_host"] == run.input_spikes.sum()
+
+
 def test_pipeline_quick_writes_the_report(tmp_path):
     import json
     from neuromesh.tools.workloads.digits.pipeline import main
     assert main(["--out", str(tmp_path), "--quick", "--golden-images", "2", "--rtl-images", "0"]) == 0
     report = (tmp_path / "report.md").read_text()
     assert "## Verdict" in report and "dense int8" in report
-    for png in ("raster.png", "link_load.png", "energy_by_event.png", "accuracy_energy.png"):
+    for png in ("raster.png", "link_load.png", "energy_by_event.png", "accuracy_energy.png", "stream_energy.png"):
         assert (tmp_path / png).stat().st_size > 1000
+    assert "## Streaming" in report and "breaks even" in report
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["macs"] == 2368
     assert abs(s["dense_energy_pj"]["arithmetic"] - 2368 * 0.23) < 1e-6   # Horowitz: 0.2 + 0.03 pJ
+    assert abs(s["dense_energy_pj_by_node"]["14"]["with_weight_fetch"] - 2368 * 1.48 * 14 / 45) < 1e-6
+    assert s["stream"]["golden_segment"]["agrees"]
+    assert [r["F"] for r in s["stream"]["rows"]] == [1, 4, 16]
+    m = s["engine_runs"][0]
+    for name in ("loihi", "sanafe_loihi", "truenorth"):
+        lo, hi = m["energy_range_pj"][name]
+        assert lo <= m["energy_pj"][name]["total"] <= hi
     assert all(r["images"] == 2 and not r["mismatches"] for r in s["engine_runs"])
     load_network(tmp_path / "network.json")

@@ -1,13 +1,9 @@
-"""The standard host, the shared result builder and the energy tables."""
-import json
-
+"""The standard host and the shared result builder (energy: tests/test_energy.py)."""
 import pytest
 
 from neuromesh import spec
-from neuromesh.energy import energy_from_counts, load_profile
 from neuromesh.host import HostBehaviour
-from neuromesh.result import event_counts, tick_inputs, tick_of
-from neuromesh.spec import NeuroMeshError
+from neuromesh.result import tick_inputs, tick_of
 
 
 def test_host_behaviour_is_a_pure_function_of_seed_and_index():
@@ -47,55 +43,6 @@ def _counters(p):
     cores = [dict(zero_core) for _ in range(p.n_tiles)]
     routers = [dict(zero_router) for _ in range(p.n_tiles)]
     return {"chip": {"ticks": 0, "busy_cycles": 0}, "cores": cores, "routers": routers}
-
-
-def test_event_counts_do_not_charge_the_host_exit_as_a_hop():
-    p = spec.HwParams(width=2, height=2)
-    c = _counters(p)
-    c["routers"][0]["fwd_west"] = 5        # (0,0) west = spike_out, not a link
-    c["routers"][1]["fwd_west"] = 2        # (1,0) -> (0,0): a hop
-    c["routers"][2]["fwd_south"] = 3       # (0,1) -> (0,0)
-    c["cores"][3].update(sops=7, updates=10, spikes=4, flits_sent=6)
-    e = event_counts(c, p, cycles=100)
-    assert e == {"sop": 7, "update_idle": 6, "update_active": 4, "spike": 6, "hop_ew": 2, "hop_ns": 3,
-                 "async_on_chip": 0, "async_off_chip": 0, "static": 400}
-
-
-def test_static_counts_each_tile_edges_of_its_own_clock_and_crossings_by_link_kind():
-    """SPEC 8: static per tile per rising edge of its domain's clock in [0, end); an asynchronous
-    crossing counts by the `links` kind. 2x2 mesh, tile (1, 1) in domain 1 (period 3000 ps,
-    phase 1000); run of 100 domain-0 cycles of 10000 ps: end at 1,000,000 ps. Domain 0: three
-    tiles x 100 edges; domain 1: edges at 1000 + 3000 n < 1e6, n = 0 .. 332: 333 edges."""
-    p = spec.HwParams(width=2, height=2)
-    c = _counters(p)
-    c["links"] = [{"tile": [1, 1], "port": "west", "crossed": 4}, {"tile": [0, 1], "port": "east", "crossed": 1}]
-    for links, on, off in (("on_chip", 5, 0), ("off_chip", 0, 5)):
-        clocks = spec.Clocks(10000, (spec.ClockDomain((1, 1, 1, 1), 3000, 1000),), links)
-        e = event_counts(c, p, cycles=100, clocks=clocks)
-        assert (e["static"], e["async_on_chip"], e["async_off_chip"]) == (3 * 100 + 333, on, off)
-
-
-def test_loihi_energy_sums_table_2_figures():
-    prof = load_profile("loihi")
-    e = energy_from_counts(prof, {"sop": 10, "update_idle": 2, "update_active": 1, "spike": 3,
-                                  "hop_ew": 4, "hop_ns": 5, "static": 0})
-    # Davies et al. 2018, Table 2: 23.6, 52, 81, 1.7, 3.0, 4.0 pJ.
-    assert e["total"] == pytest.approx(236 + 104 + 81 + 5.1 + 12 + 20)
-    assert load_profile("truenorth")["sop_pj"] == 26.0
-
-
-def test_user_profile_and_bad_profiles(tmp_path):
-    good = dict(load_profile("loihi"), name="mine", sop_pj=1.0)
-    (tmp_path / "mine.json").write_text(json.dumps(good))
-    assert load_profile(str(tmp_path / "mine.json"))["sop_pj"] == 1.0
-    (tmp_path / "bad.json").write_text(json.dumps(dict(good, hop_ns_pj=-1)))
-    with pytest.raises(NeuroMeshError, match="hop_ns_pj"):
-        load_profile(str(tmp_path / "bad.json"))
-    (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(NeuroMeshError, match="line 1"):
-        load_profile(str(tmp_path / "broken.json"))
-    with pytest.raises(NeuroMeshError, match="no such energy profile"):
-        load_profile("nonexistent")
 
 
 def test_build_result_places_a_host_loopback_flit_before_the_handshake_in_its_phase():

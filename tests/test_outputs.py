@@ -112,10 +112,10 @@ def test_a_write_that_fails_midway_leaves_the_old_result_whole(tmp_path):
 
 
 def test_a_plot_that_fails_midway_leaves_result_and_plots_as_they_were(tmp_path):
-    """Result (7 kB) staged whole, then the first PNG (15-29 kB) hits a 12 kB limit: neither the
-    result nor the plot folder changes."""
+    """Result (21 kB) staged whole, then a PNG over 30 kB (energy.png, 43 kB) hits a 30 kB
+    limit: neither the result nor the plot folder changes."""
     before = old_files(tmp_path, "r.json", "plots/raster.png", "plots/mine.txt")
-    r = _cli_with_file_limit(12 * 1024, "run", NET, "--stimulus", STIM, "-o", tmp_path / "r.json",
+    r = _cli_with_file_limit(30 * 1024, "run", NET, "--stimulus", STIM, "-o", tmp_path / "r.json",
                              "--plot", tmp_path / "plots", "-q")
     assert r.returncode == 2
     one_line(r.stderr, "plots: cannot write the plots: File too large")

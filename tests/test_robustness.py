@@ -115,7 +115,7 @@ def test_population_names_print_escaped(tmp_path, name, shown):
     assert "\x1b" not in r.stdout
     assert json.loads((tmp_path / "r.json").read_text())["spikes"][name] == sorted(json.loads(STIM.read_text())["spikes"]["in"])
     assert {p.name for p in (tmp_path / "plots").iterdir()} == {"raster.png", "links.png", "energy.png", "ticks.png",
-                                                               "latency.png"}
+                                                               "latency.png", "energy_map.png", "energy_ticks.png"}
     # the same name in an error message: one escaped line
     bad = json.loads(stim.read_text())
     bad["spikes"][name].append([1, 7])
@@ -214,11 +214,14 @@ def test_max_cycles_default_scales_with_the_stimulus(tmp_path, monkeypatch):
 
 @pytest.mark.rtl
 def test_max_cycles_rtl(capsys, tmp_path):
+    # A 1x1 regression case, so that the Verilator model is the regression's (no extra build).
+    case = json.loads((Path(__file__).resolve().parent / "cases" / "refractory_resets.json").read_text())
+    net, stim = write(tmp_path / "net.json", case["network"]), write(tmp_path / "stim.json", case["stimulus"])
     out = tmp_path / "r.json"
-    assert main(["run", str(NET), "--stimulus", str(STIM), "-o", str(out), "-q", "--engine", "rtl"]) == 0
+    assert main(["run", str(net), "--stimulus", str(stim), "-o", str(out), "-q", "--engine", "rtl"]) == 0
     q3 = json.loads(out.read_text())["completions"][2]
     out.unlink()
-    refused(capsys, ["run", NET, "--stimulus", STIM, "-o", out, "--engine", "rtl", "--max-cycles", q3 - 1],
+    refused(capsys, ["run", net, "--stimulus", stim, "-o", out, "--engine", "rtl", "--max-cycles", q3 - 1],
             "rtl engine:", "tick 3 has not completed within the budget of")
     assert not out.exists()
 

@@ -51,7 +51,8 @@ def test_write_plots(tmp_path):
     r = run_network(EXAMPLES / "ring" / "network.json", EXAMPLES / "ring" / "stimulus.json")
     paths = write_plots(r, tmp_path / "plots")
     # latency.png: the recorded neurons' flits carry their latency (result field latency_ps)
-    assert [p.name for p in paths] == ["raster.png", "links.png", "energy.png", "ticks.png", "latency.png"]
+    assert [p.name for p in paths] == ["raster.png", "links.png", "energy.png", "ticks.png", "latency.png",
+                                       "energy_map.png", "energy_ticks.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the link loads rebuilt from the counters (an RTL result has no "links") agree
@@ -59,6 +60,9 @@ def test_write_plots(tmp_path):
         return sorted((str(l["from"]), str(l["to"]), l["flits"]) for l in ls)
     assert key(links_from_counters(r)) == key(r["links"])
     no_links = {k: v for k, v in r.items() if k != "links"}
-    assert len(write_plots(no_links, tmp_path / "again")) == 5
+    assert len(write_plots(no_links, tmp_path / "again")) == 7
     no_latency = dict(r, output_flits=[{k: v for k, v in f.items() if k != "latency_ps"} for f in r["output_flits"]])
-    assert len(write_plots(no_latency, tmp_path / "third")) == 4
+    assert len(write_plots(no_latency, tmp_path / "third")) == 6
+    # an RTL result: counters read once, so no energy per tick and no plot of it
+    rtl_like = dict(no_links, energy={k: v for k, v in r["energy"].items() if k != "per_tick"})
+    assert "energy_ticks.png" not in [p.name for p in write_plots(rtl_like, tmp_path / "rtl")]

@@ -7,5 +7,6 @@
 - `synth/`: FPGA synthesis and its reports;
 - `board/`: the chip on an FPGA board: the UART bridge's protocol, its host link and the
   `board` engine, bitstreams for the ULX3S and the iCEBreaker (docs/board.md);
+- `formal/`: formal proofs of the router (`make formal`);
 - `plots/`: the figures drawn from a result.
 """

@@ -68,7 +68,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=tuple(ENGINES), default="golden",
                    help="golden (cycle-accurate), rtl (Verilator), functional (tick-exact, no cycles) or board (an FPGA board)")
     r.add_argument("--energy", default="loihi", metavar="PROFILE",
-                   help="energy profile: loihi, truenorth or a JSON file (default loihi)")
+                   help="energy profile: loihi, sanafe_loihi, truenorth (neuromesh.energy.BUILTIN) or a "
+                        "JSON file, docs/energy.md (default loihi)")
     r.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
     r.add_argument("--waves", default=None, metavar="FILE", help="(rtl) write an FST trace")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")

@@ -36,7 +36,7 @@ def clocks_from_args(args, params: spec.HwParams):
             raise NetworkError(args.domains, unknown[0], "unknown key (allowed: domains, links, period_ps)",
                                raw[unknown[0]])
         try:
-            return spec.Clocks.from_dict(raw, params, where="file")
-        except spec.ConfigError as e:   # fields as the file names them: "domains[0].tiles"
-            raise NetworkError(args.domains, e.field.removeprefix("file."), e.reason, e.value) from None
+            return spec.Clocks.from_dict(raw, params, where="")   # fields as the file names them
+        except spec.ConfigError as e:
+            raise NetworkError(args.domains, e.field, e.reason, e.value) from None
     return None

@@ -107,7 +107,7 @@ def run_command(args) -> int:
             opts["waves"] = outputs.path(args.waves)
         result = run_network(net, args.stimulus, engine=args.engine, host=host,
                              profile=args.energy, progress=progress, clocks=clocks, **opts)
-        outputs.write_text(out, json.dumps(result, indent=1) + "\n")
+        outputs.write_text(out, json.dumps(result, indent=1, allow_nan=False) + "\n")  # strict JSON, always
         if args.plot:
             from neuromesh.tools.plots import write_plots
             try:

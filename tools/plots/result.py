@@ -6,7 +6,12 @@
   shaded by clock domain and asynchronous links drawn dashed;
 * `latency.png` (when the result has per-flit latencies): latency in ns from a neuron's firing
   to its flit on spike_out, against the hops it took, coloured by asynchronous crossings;
-* `energy.png`: energy by event type (`stats.energy_pj`);
+* `energy.png`: energy by event type (`stats.energy_pj`), with the profile's low-high range and
+  the run's NeuroBench figures;
+* `energy_map.png`: energy heat map of the mesh: each core's energy (its synaptic operations,
+  neuron updates, flits sent, leakage) and each link's (hops, asynchronous crossings);
+* `energy_ticks.png`: energy per tick by event type (golden engine: the RTL reads its
+  counters once, at the end, so its results have no per-tick energy and no such plot);
 * `ticks.png`: clock cycles each tick took.
 """
 from __future__ import annotations
@@ -22,6 +27,13 @@ def label(name) -> str:
     cannot be rendered at all) and `$` escaped (it would start mathtext, which refuses most
     names)."""
     return printable(name).replace("$", r"\$")
+
+
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _plt():
@@ -71,10 +83,7 @@ def plot_raster(result: dict, path: Path) -> Path:
     ax.set_title(f"spike raster ({sum(len(v) for v in spikes.values())} spikes recorded)")
     if spikes and any(spikes.values()):
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_links(result: dict, path: Path) -> Path:
@@ -130,29 +139,116 @@ def plot_links(result: dict, path: Path) -> Path:
         title += (f"; {max(partition) + 1} clock domains, dashed: asynchronous links "
                   f"({result['stats'].get('async_crossings', 0)} crossings)")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_energy(result: dict, path: Path) -> Path:
     plt = _plt()
     energy = result["stats"]["energy_pj"]
+    section = result.get("energy", {})
     items = [(k, v) for k, v in energy.items() if k != "total"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    bars = ax.bar([k for k, _ in items], [v for _, v in items], color="tab:orange")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    low, high = section.get("low"), section.get("high")
+    err = None
+    if section.get("has_range") and low and high:
+        err = [[v - low[k] for k, v in items], [high[k] - v for k, v in items]]
+    bars = ax.bar([k for k, _ in items], [v for _, v in items], color="tab:orange", yerr=err,
+                  capsize=3, ecolor="0.3")
     for bar, (_, v) in zip(bars, items):
         ax.annotate(f"{v:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("pJ")
+    span = ""
+    rng = result["stats"].get("energy_pj_range")
+    if rng and section.get("has_range"):
+        span = f" (range {rng['low']:,.0f} to {rng['high']:,.0f}: whiskers)"
     ax.set_title(f"energy by event ({label(result['stats'].get('energy_profile', ''))}): "
-                 f"total {energy['total']:,.0f} pJ")
-    ax.tick_params(axis="x", labelrotation=20)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+                 f"total {energy['total']:,.0f} pJ{span}", fontsize=9)
+    ax.tick_params(axis="x", labelrotation=25, labelsize=8)
+    w = result.get("workload")
+    if w:   # the NeuroBench figures of the run beside its energy
+        ops = w["synaptic_operations"]
+        lines = [f"Effective_ACs {ops['Effective_ACs']:,}", f"Effective_MACs {ops['Effective_MACs']:,}"]
+        if "Dense" in ops:
+            lines.append(f"Dense {ops['Dense']:,} (per pass)")
+        if w.get("activation_sparsity") is not None:
+            lines.append(f"activation_sparsity {w['activation_sparsity']:.3f}")
+        if "connection_sparsity" in w:
+            lines += [f"connection_sparsity {w['connection_sparsity']:.3f}", f"footprint {w['footprint']:,} B"]
+        ax.text(0.99, 0.97, "NeuroBench figures\n" + "\n".join(lines), transform=ax.transAxes, ha="right",
+                va="top", fontsize=7, family="monospace", bbox=dict(boxstyle="round", fc="white", ec="0.7"))
+    return _save(plt, fig, path)
+
+
+def plot_energy_map(result: dict, path: Path) -> Path:
+    """Cores as squares and links as arrows, both coloured by their energy (one colour scale)."""
+    plt = _plt()
+    from matplotlib import cm, colors as mcolors
+    section = result["energy"]
+    hw = result["hardware"]
+    w, h = hw["width"], hw["height"]
+    cores, links = section["by_core"], section["by_link"]
+    peak = max([c["pj"]["total"] for c in cores] + [l["pj"] for l in links] + [0]) or 1.0
+    norm = mcolors.LogNorm(vmin=max(peak / 1e4, 1e-3), vmax=peak) if peak > 1e-3 else mcolors.Normalize(0, 1)
+    cmap = plt.get_cmap("inferno")
+    grey = (0.9, 0.9, 0.9, 1.0)
+    size = 0.5 if w * h <= 256 else 0.8
+    fig, ax = plt.subplots(figsize=(min(1.5 * w + 3, 14), min(1.5 * h + 1.5, 12)))
+    for c in cores:
+        x, y = c["tile"]
+        e = c["pj"]["total"]
+        ax.add_patch(plt.Rectangle((x - size / 2, y - size / 2), size, size,
+                                   color=cmap(norm(e)) if e > 0 else grey, ec="0.3", lw=0.8))
+        if w * h <= 64:
+            ax.text(x, y, f"{x},{y}\n{e / 1000:,.2f} nJ", ha="center", va="center", fontsize=7,
+                    color="white" if e > 0 and norm(e) < 0.6 else "black")
+    side = 0.08
+    for l in links:
+        (fx, fy), (tx, ty) = l["from"], l["to"]
+        dx, dy = tx - fx, ty - fy
+        ox, oy = -dy * side, dx * side    # each direction on its own side
+        x0, y0 = fx + (size / 2 + 0.02) * dx + ox, fy + (size / 2 + 0.02) * dy + oy
+        x1, y1 = tx - (size / 2 + 0.02) * dx + ox, ty - (size / 2 + 0.02) * dy + oy
+        e = l["pj"]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color=cmap(norm(e)) if e > 0 else grey,
+                                    lw=2.5 if l.get("async") else 1.5,
+                                    linestyle="--" if l.get("async") else "-", shrinkA=0, shrinkB=0))
+    ax.set_xlim(-0.7, w - 0.3)
+    ax.set_ylim(-0.7, h - 0.3)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(w))
+    ax.set_yticks(range(h))
+    ax.set_xlabel("x (east)")
+    ax.set_ylabel("y (north)")
+    sm = cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, label="pJ", shrink=0.8)
+    total = section["pj"]["total"]
+    ax.set_title(f"energy map ({label(section['profile'])}), {total / 1000:,.2f} nJ in all\ncores: synaptic ops, "
+                 f"updates, flits sent, leakage; arrows: links (dashed: asynchronous)", fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_energy_ticks(result: dict, path: Path) -> Path:
+    """Energy of each tick phase, stacked by event type."""
+    plt = _plt()
+    section = result["energy"]
+    ticks = section["per_tick"]
+    events = [k for k in section["pj"] if k != "total" and any(t["pj"][k] for t in ticks)]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = [t["tick"] for t in ticks]
+    bottom = [0.0] * len(ticks)
+    for ev in events:
+        vals = [t["pj"][ev] / 1000 for t in ticks]
+        ax.bar(x, vals, bottom=bottom, width=1.0 if len(x) > 60 else 0.8, label=ev)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    ax.set_xlabel("tick")
+    ax.set_ylabel("nJ")
+    ax.set_title(f"energy per tick ({label(section['profile'])}, golden engine): total "
+                 f"{section['pj']['total'] / 1000:,.2f} nJ over {len(ticks)} ticks", fontsize=9)
+    if events:
+        ax.legend(fontsize=7, ncol=3)
+    return _save(plt, fig, path)
 
 
 def plot_ticks(result: dict, path: Path) -> Path:
@@ -163,10 +259,7 @@ def plot_ticks(result: dict, path: Path) -> Path:
     ax.set_xlabel("tick")
     ax.set_ylabel("clock cycles")
     ax.set_title(f"cycles per tick (total {result['stats']['cycles']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_latency(result: dict, path: Path) -> Path:
@@ -186,10 +279,7 @@ def plot_latency(result: dict, path: Path) -> Path:
     ax.set_title(f"flit latency ({len(flits)} flits)")
     if flits:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def write_plots(result: dict, outdir: Path) -> list:
@@ -203,4 +293,8 @@ def write_plots(result: dict, outdir: Path) -> list:
     ]
     if any("latency_ps" in f for f in result.get("output_flits", [])):
         out.append(plot_latency(result, outdir / "latency.png"))
+    if result.get("energy", {}).get("by_core"):
+        out.append(plot_energy_map(result, outdir / "energy_map.png"))
+    if result.get("energy", {}).get("per_tick"):
+        out.append(plot_energy_ticks(result, outdir / "energy_ticks.png"))
     return out

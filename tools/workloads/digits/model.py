@@ -1,7 +1,7 @@
 """Handwritten digits, part 1: data, a small ReLU network, its int8 twin, its conversion to an
-integrate-and-fire spiking network, input spike codes, and a NumPy functional model of the
-spiking network that computes SPEC section 3 exactly (for accuracy sweeps over the whole test
-split; the golden model and the RTL are checked against it).
+integrate-and-fire spiking network, input spike codes, and a NumPy model of the spiking network
+that computes SPEC section 3 exactly, written without `sim/`: the tests' independent reference
+(the workload's sweeps run on the project's functional engine, `pipeline.functional`).
 
 Everything here is deterministic for a given seed and takes a few seconds.
 

@@ -182,9 +182,12 @@ def run_images(prep: Prepared, stims: list, engine: str = "golden", profile: str
         observed = [rtl_engine.to_engine_run(r) for r in raw]
     else:
         raise spec.NeuroMeshError(f"digits: unknown engine {engine!r} (golden, rtl)")
+    from neuromesh.workload import static_figures
+    figures = static_figures(prep.net, writes)
     return [build_result(obs, engine=engine, params=params, chip_map=prep.compiled.map,
                          populations=prep.net.populations, stimulus=s.spikes, ticks=s.ticks, profile=profile,
-                         sources={"network": str(prep.net_path), "stimulus": name, "host": host.describe()})
+                         sources={"network": str(prep.net_path), "stimulus": name, "host": host.describe()},
+                         clocks=prep.net.clocks, network_figures=figures)
             for obs, s, name in zip(observed, parsed, names)]
 
 
