@@ -6,11 +6,12 @@ Structure, per cycle k:
                                       |no
                                       v
                               route_port (X then Y) --> request to one output o
-    output o: round-robin over the requesting inputs, starting after rr[o]
+    output o: round-robin over the requesting inputs, starting after rr[o], unless a grant
+              offered last cycle did not transfer (then that grant again)
               valid = some request; on valid & ready: pop the granted FIFO, rr[o] = granted,
               fwd[o] += 1
 
-Everything that decides a grant is registered state (FIFO contents, rr), so `outputs[o].valid`
+Everything that decides a grant is registered state (FIFO contents, rr, the held grant), so `outputs[o].valid`
 and the payload are combinational functions of registered state, and `inputs[i].ready` is the
 FIFO's `level < depth`: no combinational path crosses a link in either direction. A flit at the
 head of a FIFO in cycle c that transfers in c is at the head of the neighbour's FIFO in c+1:
@@ -114,17 +115,25 @@ class Router(wiring.Component):
             out = self.outputs[o]
             rr = Signal(range(N_PORTS), init=RR_RESET, name=f"rr_{PORTS[o]}")
             grant = Signal(range(N_PORTS), name=f"grant_{PORTS[o]}")
+            # A grant offered without a transfer is kept until it transfers (stream rule: the
+            # payload holds while valid & ~ready). The held input still requests this output:
+            # its head pops only on this output's transfer.
+            stalled = Signal(name=f"stalled_{PORTS[o]}")
+            held = Signal(range(N_PORTS), name=f"held_{PORTS[o]}")
             req = [request[i][o] for i in range(N_PORTS)]
-            # First requester in the order rr+1, rr+2, ..., rr+5 (mod 5); independent of ready.
-            with m.Switch(rr):
-                for r in range(N_PORTS):
-                    with m.Case(r):
-                        order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]
-                        with m.If(req[order[0]]):
-                            m.d.comb += grant.eq(order[0])
-                        for i in order[1:]:
-                            with m.Elif(req[i]):
-                                m.d.comb += grant.eq(i)
+            with m.If(stalled):
+                m.d.comb += grant.eq(held)
+            with m.Else():
+                # First requester in the order rr+1, rr+2, ..., rr+5 (mod 5).
+                with m.Switch(rr):
+                    for r in range(N_PORTS):
+                        with m.Case(r):
+                            order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]
+                            with m.If(req[order[0]]):
+                                m.d.comb += grant.eq(order[0])
+                            for i in order[1:]:
+                                with m.Elif(req[i]):
+                                    m.d.comb += grant.eq(i)
             any_req = Signal(name=f"any_req_{PORTS[o]}")
             m.d.comb += any_req.eq(_any(req))
             m.d.comb += out.valid.eq(any_req)
@@ -134,6 +143,7 @@ class Router(wiring.Component):
                         m.d.comb += out.payload.eq(fifos[i].r.payload.flit)
             transfer = Signal(name=f"xfer_{PORTS[o]}")
             m.d.comb += transfer.eq(any_req & out.ready)
+            m.d.sync += [stalled.eq(any_req & ~out.ready), held.eq(grant)]
             with m.If(transfer):
                 m.d.sync += [rr.eq(grant), counters[o].eq(counters[o] + 1)]
             for i in range(N_PORTS):

@@ -86,27 +86,31 @@ class Fabric:
     def step(self, k: int, pushes=()) -> None:
         """Clock cycle k. `pushes` are [(fifo, flit)] writes from outside the mesh (host, cores,
         traffic sources) whose `ready` the caller checked on start-of-cycle levels."""
-        # Evaluate. An output whose downstream is not ready does nothing this cycle (its grant
-        # would not transfer and rr holds), so it is skipped before arbitration.
+        # Evaluate. An output whose downstream is not ready transfers nothing this cycle and
+        # rr holds, but its grant is kept (`held`) until it transfers.
         moves = []
         for out in self.requested:
             kind = out.kind
             if kind == TO_FIFO:
                 d = out.sink
-                if len(d.q) >= d.depth:
-                    continue
+                ready = len(d.q) < d.depth
             elif kind == TO_CORE:
-                if out.sink.walk_ready > k:
-                    continue
+                ready = out.sink.walk_ready <= k
             elif kind == TO_HOST:
-                if not self.out_ready(k):
-                    continue
+                ready = self.out_ready(k)
             elif kind == TO_LINK:
-                if not out.sink.sender_ready(k):
-                    continue
+                ready = out.sink.sender_ready(k)
             elif kind == NOWHERE:
-                continue  # an edge output has no neighbour: ready is 0, as in hw/mesh.py
-            moves.append((out.router.inputs[GRANT[out.rr][out.req]], out))
+                ready = False  # an edge output has no neighbour: ready is 0, as in hw/mesh.py
+            else:
+                ready = True   # a traffic sink takes a flit every cycle
+            held = out.held
+            grant = held if held >= 0 else GRANT[out.rr][out.req]
+            if ready:
+                out.held = -1
+                moves.append((out.router.inputs[grant], out))
+            else:
+                out.held = grant
         # Commit (pops and pushes inlined from `_pop_fifo` / `push`: this loop is the hot path).
         if self.refused:
             refused, self.refused = self.refused, []

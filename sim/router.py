@@ -5,9 +5,10 @@ A router owns five input FIFOs (`sim/fifo.py`), five outputs with their round-ro
 
 * a refused head flit (`spec.flit_refused`) is popped and counted, requesting nothing;
 * every other head flit requests `spec.route_port(x, y, flit)`;
-* each output grants the first requester in the order rr+1, ..., rr+5 (mod 5); the grant does
-  not depend on the downstream ready; on a transfer the input pops, `rr` takes the granted
-  input and the output's counter increments; without one `rr` holds.
+* each output grants the first requester in the order rr+1, ..., rr+5 (mod 5), unless its grant
+  of the cycle before did not transfer (downstream not ready): then it grants that input again
+  (`held`), so the payload holds while valid and not ready; on a transfer the input pops, `rr`
+  takes the granted input, `held` clears and the output's counter increments.
 
 The mesh (`sim/mesh.py`) runs that rule for all requested outputs at once in a two-phase step
 (evaluate on start-of-cycle state, then commit), so no result depends on evaluation order.
@@ -34,7 +35,7 @@ REFUSED = Refused()
 
 class Output:
     """One output port: round-robin pointer, what it drives, its forward counter."""
-    __slots__ = ("router", "port", "rr", "kind", "sink", "count", "req")
+    __slots__ = ("router", "port", "rr", "kind", "sink", "count", "req", "held")
 
     def __init__(self, router: "Router", port: int):
         self.router = router
@@ -43,7 +44,8 @@ class Output:
         self.kind = NOWHERE
         self.sink = None
         self.count = 0
-        self.req = 0  # bit i: input i's head requests this output (kept by sim/mesh.py)
+        self.req = 0  # bit i: input i's head requests this output (kept by sim/fabric.py)
+        self.held = -1  # the input granted without a transfer, granted again until it transfers
 
     def priority(self, port: int) -> int:
         """Rank of input `port` in this cycle's round-robin order (0 = served first)."""

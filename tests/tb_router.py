@@ -33,6 +33,7 @@ class RouterModel:
         self.p, self.x, self.y = params, x, y
         self.fifos = [deque() for _ in range(P)]
         self.rr = [spec.RR_RESET] * P
+        self.held = [None] * P   # the input an output offered last cycle without a transfer
         self.fwd = [0] * P
         self.errors = 0
 
@@ -43,8 +44,10 @@ class RouterModel:
         for i, f in enumerate(self.fifos):
             if f and not spec.flit_refused(f[0], self.p.width, self.p.height):
                 requests[spec.route_port(self.x, self.y, f[0])].append(i)
-        grant = [None] * P
+        grant = list(self.held)
         for o in range(P):
+            if grant[o] is not None:
+                continue
             for k in range(1, P + 1):
                 i = (self.rr[o] + k) % P
                 if i in requests[o]:
@@ -65,6 +68,7 @@ class RouterModel:
                 pops.add(i)
                 self.errors += 1
         for o in range(P):
+            self.held[o] = grant[o] if valid[o] and not out_ready[o] else None
             if valid[o] and out_ready[o]:
                 moved.append((o, grant[o], payload[o]))
                 pops.add(grant[o])
@@ -144,6 +148,7 @@ async def lockstep(dut, clock, model, cycles, offer_fn, ready_fn, accepts=None):
     offer_fn(cycle, i, pending) -> flit or None for a new offer; ready_fn(cycle, o) -> bool."""
     pending = [None] * P
     log = []
+    waiting = [None] * P   # payload an output offered last cycle without a transfer
     for cyc in range(cycles):
         await RisingEdge(dut.clk)
         for i in range(P):
@@ -164,9 +169,14 @@ async def lockstep(dut, clock, model, cycles, offer_fn, ready_fn, accepts=None):
         for o in range(P):
             got = int(getattr(dut, f"outputs__{o}__valid").value)
             assert got == valid[o], f"cycle {cyc}: outputs[{o}].valid = {got}, model {valid[o]}"
+            if waiting[o] is not None:   # stream rule 2, on the ports alone
+                assert got, f"cycle {cyc}: outputs[{o}].valid dropped without a transfer"
             if valid[o]:
                 gp = int(getattr(dut, f"outputs__{o}__payload").value)
                 assert gp == payload[o], f"cycle {cyc}: outputs[{o}].payload = {gp:#x}, model {payload[o]:#x}"
+                assert waiting[o] in (None, gp), \
+                    f"cycle {cyc}: outputs[{o}].payload changed from {waiting[o]:#x} to {gp:#x} before a transfer"
+            waiting[o] = int(getattr(dut, f"outputs__{o}__payload").value) if got and not ready[o] else None
         busy = int(dut.busy.value)
         assert busy == int(any(model.fifos)), f"cycle {cyc}: busy = {busy}"
         accepted = [pending[i] is not None and in_ready[i] for i in range(P)]

@@ -3,8 +3,8 @@
 Without a solver: the harness's reference rules equal `spec.flit_refused` / `spec.route_port`,
 properties are named in the RTLIL, a renamed router signal stops elaboration, bad options exit 2.
 With yowasp-sby and yices (skipped otherwise): one property proved by induction and one mutant
-router caught with a counterexample; under `-m long`, every mutant caught by its property and
-the known router finding still failing.
+router caught with a counterexample, the payload rule proved and its mutant caught; under
+`-m long`, every mutant caught by its property.
 """
 import pytest
 
@@ -140,10 +140,12 @@ def test_every_mutant_is_caught_by_its_property(tmp_path, mutant):
 
 
 @needs_solver
-@pytest.mark.long
-def test_known_finding_still_fails(tmp_path):
-    """stream_payload fails on the router as it is (docs/formal.md, Findings); when the router
-    changes so that it passes, this test and jobs.KNOWN_FAILURES must change with it."""
+def test_payload_holds_while_an_output_waits_is_proved(tmp_path):
+    """The router keeps an output's grant while valid and not ready (docs/formal.md, Findings 1):
+    stream rule 2 proved by induction; the mutant that re-arbitrates is caught by it."""
     result = _run(tmp_path, "interior-d2", "stream_payload")
-    assert result.outcome.status == "FAIL"
+    assert result.outcome.status == "PASS", result.outcome.log[-2000:]
+    assert result.outcome.induction == "pass" and result.as_expected
+    result = _run(tmp_path / "mutant", "interior-d2", "stream_payload", mutant="grant_not_held")
+    assert result.outcome.status == "FAIL" and result.as_expected
     assert {name for name, *_ in result.base_failures} <= {f"stream_payload_held_{p}" for p in spec.PORTS}

@@ -31,6 +31,10 @@ MUTANTS = {mu.name: mu for mu in (
     Mutant("rr_reversed", "round robin scans the inputs downwards (rr-1, rr-2, ...)",
            "order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]",
            "order = [(r - k) % N_PORTS for k in range(1, N_PORTS + 1)]", "arbitration"),
+    Mutant("grant_not_held", "an output re-arbitrates while it waits for ready (its payload changes "
+           "before a transfer: docs/formal.md, Findings 1)",
+           "m.d.sync += [stalled.eq(any_req & ~out.ready), held.eq(grant)]",
+           "m.d.sync += [stalled.eq(0), held.eq(grant)]", "stream_payload"),
     Mutant("rr_frozen", "round-robin pointers never move (fixed priority: an input can starve)",
            "m.d.sync += [rr.eq(grant), counters[o].eq(counters[o] + 1)]",
            "m.d.sync += [rr.eq(rr), counters[o].eq(counters[o] + 1)]", "fairness"),

@@ -92,6 +92,8 @@ class FifoProbes:
 class RouterProbes:
     fifos: list             # [FifoProbes] by input port
     rr: list                # round-robin pointer by output port
+    stalled: list           # by output port: last cycle's grant did not transfer
+    held: list              # by output port: that grant, granted again while stalled
     counters: dict          # name in spec.ROUTER_COUNTERS -> counter register
 
     @classmethod
@@ -123,5 +125,7 @@ class RouterProbes:
                 slots=[row[:FLIT_WIDTH] for row in slots],
                 stored=[(row[FLIT_WIDTH:FLIT_WIDTH + port_bits], row[FLIT_WIDTH + port_bits]) for row in slots]))
         rr = [get(f"rr_{port}") for port in PORTS]
+        stalled = [get(f"stalled_{port}") for port in PORTS]
+        held = [get(f"held_{port}") for port in PORTS]
         counters = {name: get(f"cnt_{name}") for name in ROUTER_COUNTERS}
-        return cls(fifos=fifos, rr=rr, counters=counters)
+        return cls(fifos=fifos, rr=rr, stalled=stalled, held=held, counters=counters)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from amaranth.hdl import Array, Signal, Value
+from amaranth.hdl import Array, Mux, Signal, Value
 
 from neuromesh import spec
 from neuromesh.spec import N_PORTS, PORTS, REGION, ROUTER_COUNTERS, COUNTER_BITS
@@ -97,13 +97,22 @@ def build_arbitration(ctx: Context):
     granted_by = [[None] * N_PORTS for _ in range(N_PORTS)]     # [i][o]
     for o, out in enumerate(ctx.outputs):
         rr = Signal(range(N_PORTS), init=spec.RR_RESET, name=f"ref_rr_{PORTS[o]}")
+        stalled = Signal(name=f"ref_stalled_{PORTS[o]}")
+        held = Signal(range(N_PORTS), name=f"ref_held_{PORTS[o]}")
         requests = [ctx.request[i][o] for i in range(N_PORTS)]
         prio = [_priority(i, rr) for i in range(N_PORTS)]
-        # The requester that comes first after rr: no other requester ranks before it.
+        # The held input after a stall; else the requester that comes first after rr: no
+        # other requester ranks before it.
         for i in range(N_PORTS):
             first = _all(~requests[j] | (prio[j] > prio[i]) for j in range(N_PORTS) if j != i)
             granted_by[i][o] = Signal(name=f"ref_grant_{PORTS[o]}_{PORTS[i]}")
-            m.d.comb += granted_by[i][o].eq(requests[i] & first)
+            m.d.comb += granted_by[i][o].eq(Mux(stalled, held == i, requests[i] & first))
+        m.d.sync += stalled.eq(out.valid & ~out.ready)
+        for i in range(N_PORTS):
+            with m.If(granted_by[i][o]):
+                m.d.sync += held.eq(i)
+        ctx.lemma(f"arbitration_stalled_{PORTS[o]}", ctx.probes.stalled[o] == stalled)
+        ctx.lemma(f"arbitration_held_{PORTS[o]}", ~stalled | (ctx.probes.held[o] == held))
         ctx.check(f"arbitration_valid_{PORTS[o]}", out.valid == _any(requests))
         expected = _any(granted_by[i][o].replicate(spec.FLIT_WIDTH) & fifos[i].head for i in range(N_PORTS))
         ctx.check(f"arbitration_payload_{PORTS[o]}", ~out.valid | (_payload(out) == expected))
@@ -134,8 +143,16 @@ def _wait_counters(ctx: Context, per_cycle: bool):
                 m.d.sync += wait.eq(wait + 1)
             ctx.check(f"{prop}_{PORTS[i]}_to_{PORTS[o]}", wait <= bound)
             # Each transfer to another input moves rr past at least one input ranked before i.
+            rr = ctx.probes.rr[o]
             ctx.lemma(f"{prop}_{PORTS[i]}_to_{PORTS[o]}",
-                      ~ctx.request[i][o] | (wait + _priority(i, ctx.probes.rr[o]) <= bound))
+                      ~ctx.request[i][o] | (wait + _priority(i, rr) <= bound))
+            # A grant held through a stall goes to an input ranked before i, or i began
+            # requesting during the stall (nothing else transfers then, so wait is still 0).
+            held = ctx.probes.held[o]
+            ranked_before = _any((held == j) & (_priority(j, rr) < _priority(i, rr))
+                                 for j in range(N_PORTS) if j != i)
+            ctx.lemma(f"{prop}_held_{PORTS[i]}_to_{PORTS[o]}",
+                      ~ctx.request[i][o] | ~ctx.probes.stalled[o] | (held == i) | ranked_before | (wait == 0))
             waits.append(wait)
         if o in reachable_outputs(ctx.params, ctx.x, ctx.y):
             ctx.cover(f"cover_{prop}_bound_{PORTS[o]}", _any(w == bound for w in waits))
