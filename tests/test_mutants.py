@@ -34,7 +34,7 @@ def test_every_mutant_applies_exactly_once_to_the_current_source():
     apps = catalogue.applies(catalogue.load(), REPO)
     assert [a.problem for a in apps if not a.ok] == []
     hw = [a for a in apps if a.mutant.target == "hw"]
-    assert len(hw) >= 60 and 15 <= len(apps) - len(hw) <= 25
+    assert len(hw) >= 60 and 15 <= len(apps) - len(hw) <= 30
     files = {p.name for p in (REPO / "hw").glob("*.py")} - UNMUTATED_HW
     assert {Path(a.mutant.file).name for a in hw} == files
     assert ISSUE_CATEGORIES <= {a.mutant.category for a in hw}
@@ -350,7 +350,7 @@ def test_the_sample_is_killed(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     recs = {r["id"]: r for r in json.loads((out / "report.json").read_text())["mutants"]}
     assert set(recs) == {"fifo.ready_one_early", "router.rr_reversed", "lif.no_input_saturation",
-                         "core.acc_read_not_transparent", "link.valid_ignores_ack", "sim.fabric.grant_not_held"}
+                         "core.acc_forward_dropped", "link.valid_ignores_ack", "sim.fabric.grant_not_held"}
     assert {r["status"] for r in recs.values()} == {"killed"}
     assert recs["fifo.ready_one_early"]["killer"].startswith("tests/test_hw_router.py::")
     assert recs["link.valid_ignores_ack"]["killer"].startswith("tests/test_async_link.py::")

@@ -39,7 +39,7 @@ PROG = "python -m neuromesh.tools.mutants"
 # the router bench, the LIF differential, the core bench, the asynchronous link bench and a
 # golden-model mutant caught by the engine regression.
 SAMPLE = ("fifo.ready_one_early", "router.rr_reversed", "lif.no_input_saturation",
-          "core.acc_read_not_transparent", "link.valid_ignores_ack", "sim.fabric.grant_not_held")
+          "core.acc_forward_dropped", "link.valid_ignores_ack", "sim.fabric.grant_not_held")
 # The wall-clock bound of one mutant. The benches' cycle bounds end a deadlock long before it; this
 # bound only stops what escapes them, so it must not end a slow run that would pass: the baseline
 # (the whole regression, building every model) times TIMEOUT_FACTOR, which also covers two
