@@ -134,6 +134,15 @@ def test_a_copy_that_is_not_the_mutant_is_an_error(tmp_path, monkeypatch):
     assert out.status == "error" and "is not the mutated text" in out.detail
 
 
+def test_a_mutant_that_does_not_elaborate_is_an_error_not_a_kill(tmp_path):
+    broken = catalogue.Mutant(id="uart.broken", file="hw/uart.py", category="wiring", what="a name that does not exist",
+                              old="shreg.eq(Cat(shreg[1:], pin))", new="shreg.eq(Cat(shreg[1:], no_such_pin))",
+                              target="hw")
+    out = runner.run(REPO, [UART_RX], mutant=broken, cache=tmp_path / "cache", timeout_s=300, temp_parent=tmp_path)
+    assert (out.status, out.tests_run) == ("error", 0)
+    assert "does not elaborate" in out.detail and "no_such_pin" in out.detail
+
+
 def test_junit_verdicts(tmp_path):
     xml = tmp_path / "j.xml"
     xml.write_text('<testsuites><testsuite>'

@@ -8,6 +8,8 @@
   exercises the mutated file runs first;
 - `shadow.py`: a copy of the package with one file mutated, put first on the child's path;
   `guard.py`: the pytest plugin that proves, in the child, that the mutated file is imported;
+- `probe.py`: the mutated module imported and elaborated first (a mutant that does not
+  elaborate is an error, not a kill);
 - `runner.py`: one mutant in a child process with a wall-clock bound and its own model cache;
 - `report.py`, `run.py`: report.md and report.json, the command line.
 """

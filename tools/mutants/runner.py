@@ -4,7 +4,8 @@ The child is `python -P -m pytest -x` on the planned node ids, in the checkout, 
 copy first on PYTHONPATH (shadow.py), the guard plugin (guard.py), its own temporary folders and
 the mutants' Verilator cache (`NEUROMESH_CACHE`). It runs in a session of its own and is bounded
 in wall time: at the limit its whole process group gets TERM, then KILL, and the mutant counts as
-killed by the timeout. The verdict comes from pytest's JUnit XML: the first failing test killed it.
+killed by the timeout. Before the tests, probe.py imports and elaborates the mutated file: a
+mutant that does not elaborate is an error, not a kill. The verdict comes from pytest's JUnit XML: the first failing test killed it.
 
 Verilator models: the baseline builds every unmutated model once, in the shared cache. A mutant
 runs on a slot cache of its own (`slot_cache`: the shared models linked in, its own builds beside
@@ -147,6 +148,23 @@ def prune_unused(cache: Path, since: float) -> int:
     return removed
 
 
+PROBE_TIMEOUT_S = 300
+
+
+def _probe(mutant, env: dict, root: Path) -> str | None:
+    """None if the mutated module imports and elaborates (probe.py) in the child's environment,
+    else the last line of what went wrong."""
+    try:
+        done = subprocess.run([sys.executable, "-P", "-m", "neuromesh.tools.mutants.probe", mutant.module],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"elaboration did not end within {PROBE_TIMEOUT_S} s"
+    if done.returncode == 0:
+        return None
+    lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit status {done.returncode}"
+
+
 def child_command(nodes, work: Path) -> list:
     return [sys.executable, "-P", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
             "-p", "neuromesh.tools.mutants.guard", "--basetemp", str(work / "pytest"),
@@ -174,6 +192,11 @@ def run(root: Path, nodes, *, mutant=None, cache: Path, timeout_s: float, temp_p
                     ENV_SHA: shadow.digest(target.read_text(encoding="utf-8"))})
     log = work / "child.log"
     try:
+        if mutant is not None:
+            bad = _probe(mutant, env, root)
+            if bad is not None:
+                return Outcome(ERROR, None, _one_line(f"the mutant does not elaborate: {bad}"),
+                               time.monotonic() - started, 0, [bad])
         with open(log, "w") as out:
             proc = subprocess.Popen(child_command(nodes, work), cwd=root, env=env, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
