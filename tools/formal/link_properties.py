@@ -133,6 +133,8 @@ def build_timing(ctx: LinkContext):
     # Step 5: the sender is ready from the second a edge after ack fell.
     ctx.check("timing_ready_at_second_a_edge",
               ctx.i.ready == (~p.req & ~p.ack & (a_after_ack_fell >= 2)))
+    # SPEC 2: busy from the flit leaving the router until the sender sees ack low again.
+    ctx.check("timing_busy_until_ready", ctx.link.busy == ~ctx.i.ready)
     for phase, counter, value in [(1, b_after_req, 0), (2, b_after_req, 1),
                                   (4, a_after_ack, 0), (5, a_after_ack, 1), (6, a_after_ack, 2),
                                   (7, a_after_ack, 3), (8, a_after_ack, 3), (9, a_after_ack, 3),
@@ -190,7 +192,7 @@ LINK_PROPERTIES = {p.name: p for p in (
     LinkProperty("timing", "each handshake step at exactly the clock edge of docs/architecture.md 8.2 "
                  "(o.valid at the 2nd receiver edge after req rose, req low at the 3rd sender edge after "
                  "ack rose, ack low at the 3rd receiver edge after req fell, ready at the 2nd sender edge "
-                 "after ack fell)", build_timing),
+                 "after ack fell; busy until then)", build_timing),
     LinkProperty("latency", "a flit is written from o within 3 gap_b steps of being taken, and the sender "
                  "is ready again within 6 gap_b + 5 gap_a (tight)", build_latency,
                  assumption="each clock rises at least once every gap steps; o.ready held high"),
