@@ -25,7 +25,7 @@ class Result:
         if job.mode == "cover":
             return "PASS (all covers reached)" if o.status == "PASS" else "FAIL (a cover not reached)"
         if o.status == "PASS" and job.mode == "bmc":
-            return f"PASS (no failure in {job.depth} cycles)"
+            return f"PASS (no failure in {job.depth} {'steps' if job.config.multiclock else 'cycles'})"
         if o.status == "PASS":
             return f"PASS (induction closes at k={o.induction_length})"
         if o.status == "UNKNOWN":
