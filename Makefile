@@ -10,6 +10,8 @@ STIM    ?= examples/tiny/stimulus.json
 OUT     ?= build/run
 HW      ?=
 BOARD   ?= ulx3s
+TARGET  ?= ice40-hx8k
+FIT     ?=
 BAUD    ?= 115200
 PYTEST_FLAGS ?=
 
@@ -57,8 +59,10 @@ waves: $(STAMP)
 verilog: $(STAMP)
 	$(NM) verilog -o build/neuromesh_chip.v $(HW)
 
+# FPGA synthesis and place and route (docs/fpga.md): TARGET=ice40-hx8k|ice40-up5k|ecp5-85k,
+# FIT=1 to search what fits the part first, HW="--width 2 ..." for another chip.
 synth: $(STAMP)
-	$(PY) -m neuromesh.tools.synth --out build/synth
+	$(PY) -m neuromesh.tools.synth --target $(TARGET) --out build/synth/$(TARGET) $(if $(FIT),--fit) $(HW)
 
 # A bitstream for a board (docs/board.md): BOARD=ulx3s|icebreaker, BAUD, HW="--width 1 ...".
 bitstream: $(STAMP)

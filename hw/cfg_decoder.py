@@ -3,13 +3,15 @@ configuration buses, the domain bridges and the chip registers (docs/architectur
 6 and 8.5).
 
 Timing, for a request accepted in cycle c (`cfg_req.valid & cfg_req.ready`):
-- c: the address is decoded combinationally from the payload. For a tile of domain 0,
-  `we` or `re` is driven on that tile's bus in the same cycle c (a write takes effect at the end
-  of c). A chip register's value during c is latched at the end of c. For a tile of domain k >= 1,
-  or domain k's busy counter, the request goes to domain k's bridge (`start` in c).
-- c+1: the tile answers on its `rdata` (a synchronous read); the answer, or the latched chip
-  register, or 0 for an unmapped address, is latched into the response register.
-- c+2 on: `cfg_resp.valid` is high with the word, until it is taken.
+- c: the address is decoded combinationally from the payload and the access registered. A chip
+  register's value during c is latched at the end of c. For a tile of domain k >= 1, or domain
+  k's busy counter, the request goes to domain k's bridge (`start` in c).
+- c+1: for a tile of domain 0, `we` or `re` is driven on that tile's bus (a write takes effect at
+  the end of c+1). Registering the access keeps the chip-wide `busy` (which gates `ready`) off
+  the paths into the tiles' memories (docs/fpga.md).
+- c+1+READ_LATENCY = c+4: the tile answers on its `rdata` (hw/cfg_bus.py); the answer, or the
+  latched chip register, or 0 for an unmapped address, is latched into the response register.
+- c+5 on: `cfg_resp.valid` is high with the word, until it is taken.
 - A bridged access is done in the domain-0 cycle y its bridge reports `done` (section 8.5): a
   read answers on `cfg_resp` from y+1, a write frees `cfg_req` from y+1.
 `cfg_req.ready = ~busy & ~pending` where `pending` is set by an accepted read or bridged access
@@ -24,7 +26,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
-from neuromesh.hw.cfg_bus import REGION_BITS, CfgBusSignature
+from neuromesh.hw.cfg_bus import READ_LATENCY, REGION_BITS, CfgBusSignature
 
 REGION_FIELD_BITS = spec.ADDR_REGION_BITS
 TILE_FIELD_TOP = spec.ADDR_TILE_TOP          # bits [TILE_FIELD_TOP, 31) of a tile address must be 0
@@ -132,16 +134,24 @@ class CfgDecoder(wiring.Component):
         bridged = Signal()         # goes through a domain bridge
         m.d.comb += bridged.eq((tile_hit & (domain != 0)) | (dom_hit & (dom_reg != 0)))
 
+        # The access to a domain-0 tile, registered: driven on its bus in c+1.
+        a_valid, a_write = Signal(), Signal()
+        a_region, a_offset = Signal.like(region), Signal.like(offset)
+        a_wdata = Signal(spec.CFG_WORD_BITS)
+        a_tile = Signal(range(max(2, len(self.members[0]))))
+        m.d.sync += a_valid.eq(accept & tile_hit & (domain == 0) & (~req.write | writable))
+        m.d.sync += [a_write.eq(req.write), a_region.eq(region), a_offset.eq(offset), a_wdata.eq(req.data),
+                     a_tile.eq(local)]
         for j, i in enumerate(self.members[0]):
             bus = self.tiles[j]
             here = Signal(name=f"sel_{i % p.width}_{i // p.width}")
             m.d.comb += [
-                here.eq(accept & tile_hit & (tile_index == i)),
-                bus.region.eq(region),
-                bus.offset.eq(offset),
-                bus.wdata.eq(req.data),
-                bus.we.eq(here & req.write & writable),
-                bus.re.eq(here & ~req.write),
+                here.eq(a_valid & (a_tile == j)),
+                bus.region.eq(a_region),
+                bus.offset.eq(a_offset),
+                bus.wdata.eq(a_wdata),
+                bus.we.eq(here & a_write),
+                bus.re.eq(here & ~a_write),
             ]
         for k in range(1, self.n_domains):
             br = self.bridges[k - 1]
@@ -175,32 +185,39 @@ class CfgDecoder(wiring.Component):
                 m.d.comb += chip_value.eq(self.domain0_busy_cycles)
 
         # ---- read pipeline (domain 0) and bridged accesses ---------------------------------
-        stage1 = Signal()                        # cycle c+1 of a domain-0 read
-        stage1_tile = Signal()                   # ... answered by a tile
-        stage1_index = Signal(range(max(2, len(self.members[0]))))
-        stage1_value = Signal(spec.CFG_WORD_BITS)                # chip register value, or 0 if unmapped
+        # A domain-0 read accepted in c: its answer is taken in c+1+READ_LATENCY (a tile's
+        # `rdata` then, or the chip register latched in c, or 0), answered from the cycle after.
+        depth = 1 + READ_LATENCY
+        stage = [Signal(name=f"rd_stage{k}") for k in range(depth)]      # stage[k]: in cycle c+1+k
+        stage_tile = [Signal(name=f"rd_tile{k}") for k in range(depth)]
+        stage_index = [Signal(range(max(2, len(self.members[0]))), name=f"rd_index{k}") for k in range(depth)]
+        stage_value = Signal(spec.CFG_WORD_BITS)                # chip register value, or 0 if unmapped
         local_chip = Signal()
         m.d.comb += local_chip.eq(chip_hit | (dom_hit & (dom_reg == 0)))
 
         inflight = Signal(range(max(2, self.n_domains)))         # the bridge of a bridged access
         inflight_read = Signal()
-        m.d.sync += stage1.eq(0)
+        m.d.sync += stage[0].eq(0)
+        for k in range(1, depth):
+            m.d.sync += [stage[k].eq(stage[k - 1]), stage_tile[k].eq(stage_tile[k - 1]),
+                         stage_index[k].eq(stage_index[k - 1])]
         with m.If(accept & bridged):
             m.d.sync += [pending.eq(1), inflight.eq(Mux(tile_hit, domain, dom_reg)),
                          inflight_read.eq(~req.write)]
         with m.Elif(accept & ~req.write):
-            m.d.sync += [pending.eq(1), stage1.eq(1), stage1_tile.eq(tile_hit),
-                         stage1_index.eq(local),
-                         stage1_value.eq(local_chip.replicate(spec.CFG_WORD_BITS) & chip_value)]
+            m.d.sync += [pending.eq(1), stage[0].eq(1), stage_tile[0].eq(tile_hit),
+                         stage_index[0].eq(local),
+                         stage_value.eq(local_chip.replicate(spec.CFG_WORD_BITS) & chip_value)]
 
         resp_valid = Signal()
         resp_data = Signal(spec.CFG_WORD_BITS)
         rdata = Array(bus.rdata for bus in self.tiles) if self.tiles else None
-        with m.If(stage1):
-            m.d.sync += [resp_valid.eq(1), resp_data.eq(stage1_value)]
+        last = depth - 1
+        with m.If(stage[last]):
+            m.d.sync += [resp_valid.eq(1), resp_data.eq(stage_value)]
             if rdata is not None:
-                with m.If(stage1_tile):
-                    m.d.sync += resp_data.eq(rdata[stage1_index])
+                with m.If(stage_tile[last]):
+                    m.d.sync += resp_data.eq(rdata[stage_index[last]])
         for k in range(1, self.n_domains):
             br = self.bridges[k - 1]
             with m.If(pending & (inflight == k) & br.done):

@@ -11,7 +11,7 @@ Toggle pairs, each source bit a register and each crossing a two-flip-flop synch
     go   ------------------------->  go_s   != gone   : start (cores update);   gone <= go_s
     started_s, busy_s <------------  started <= gone, busy_q <= busy_k  (loaded together)
     creq (+ request registers) --->  creq_s != cseen  : one access on a tile bus; cseen <= creq_s
-    cack_s (+ crdata) <------------  cack, crdata (loaded 2 cycles after the access)
+    cack_s (+ crdata) <------------  cack, crdata (loaded READ_LATENCY + 1 cycles after the access)
 
 `arm` and `go` belong to the chip top (one pair for all domains); this bridge synchronizes them
 into domain k and its acknowledges back.
@@ -22,7 +22,7 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
-from neuromesh.hw.cfg_bus import REGION_BITS, CfgBusSignature
+from neuromesh.hw.cfg_bus import READ_LATENCY, REGION_BITS, CfgBusSignature
 
 
 class DomainBridge(wiring.Component):
@@ -91,17 +91,22 @@ class DomainBridge(wiring.Component):
                          wdata.eq(self.cfg_wdata), we.eq(self.cfg_we), tile.eq(self.cfg_tile),
                          counter.eq(self.cfg_counter)]
         creq_s, cseen, cack = Signal(), Signal(), Signal()  # domain k
-        access, answer, answer_counter = Signal(), Signal(), Signal()
+        access, answer_counter = Signal(), Signal()
         crdata = Signal(spec.CFG_WORD_BITS)
         sync(creq, creq_s, dk)
         m.d.comb += access.eq(creq_s != cseen)
-        k += [cseen.eq(creq_s), answer.eq(access), answer_counter.eq(counter)]
+        k += [cseen.eq(creq_s), answer_counter.eq(counter)]
+        answer = access                  # x + READ_LATENCY: the tile's answer (cfg_bus.py)
+        for j in range(READ_LATENCY):
+            later = Signal(name=f"answer_{j + 1}")
+            k += later.eq(answer)
+            answer = later
         for i, bus in enumerate(self.tiles):
             here = access & ~counter & (tile == i)
             m.d.comb += [bus.region.eq(region), bus.offset.eq(offset), bus.wdata.eq(wdata),
                          bus.we.eq(here & we), bus.re.eq(here & ~we)]
         rdata = Array(bus.rdata for bus in self.tiles)
-        with m.If(answer):    # x+1: the tile's read word (or the counter); cack at x+2
+        with m.If(answer):    # x+3: the tile's read word (or the counter); cack at x+4
             k += [crdata.eq(Mux(answer_counter, busy_cycles, rdata[tile])), cack.eq(~cack)]
         cack_s, cdone = Signal(), Signal()                 # domain 0
         sync(cack, cack_s, "sync")

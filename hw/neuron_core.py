@@ -12,14 +12,14 @@ which fixes the cycle of every step below; docs/neuron-core.md describes the blo
 Configuration (`cfg`) reaches every table through the engines' own ports: accesses only happen
 while the core is idle, so they never compete with an engine.
 """
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
 from neuromesh.hw.cfg_bus import CfgBusSignature
-from neuromesh.hw.lif_datapath import LifDatapath
+from neuromesh.hw.lif_datapath import STAGES as LIF_STAGES, LifDatapath
 
 
 def _word_width(word: spec.Word) -> int:
@@ -29,6 +29,66 @@ def _word_width(word: spec.Word) -> int:
     if word.mask != (1 << width) - 1:
         raise ValueError(f"{word.name} has holes: cannot store it compactly")
     return width
+
+
+class Stored:
+    """How a memory holds a configuration word: each field in `bits[name]` bits (at most the
+    field's width), the fields concatenated in the word's order from bit 0. A field kept whole
+    is stored as it stands; a field whose values the core's sizes bound (`spec.table_word_problem`
+    refuses the others) may keep only the bits those values need,
+    which is what lets a synapse entry of a 256-neuron core fit 16 bits."""
+
+    def __init__(self, word: spec.Word, bits: dict | None = None):
+        _word_width(word)
+        bits = bits or {}
+        for name, b in bits.items():
+            if not 1 <= b <= word.field(name).width:
+                raise ValueError(f"{word.name}.{name}: {b} bits is not between 1 and the field's width")
+        self.word = word
+        self.bits = {f.name: bits.get(f.name, f.width) for f in word.fields}
+        self.width = sum(self.bits.values())
+
+    @property
+    def whole(self) -> bool:
+        return all(self.bits[f.name] == f.width for f in self.word.fields)
+
+    def store(self, data):
+        """A configuration word (an Amaranth value in the word's layout) as stored."""
+        if self.whole:
+            return data[:self.width]
+        return Cat(*(data[f.lsb:f.lsb + self.bits[f.name]] for f in self.word.fields))
+
+    def load(self, stored):
+        """A stored value back in the word's layout (zero-extended fields, signed ones too: a
+        signed field is never narrowed)."""
+        if self.whole:
+            return stored
+        out, at, top = [], 0, 0
+        for f in self.word.fields:
+            b = self.bits[f.name]
+            out.append(Const(0, f.lsb - top))
+            out.append(stored[at:at + b])
+            out.append(Const(0, f.width - b))
+            at, top = at + b, f.lsb + f.width
+        return Cat(*out)
+
+    def store_int(self, word: int) -> int:
+        out, at = 0, 0
+        for f in self.word.fields:
+            b = self.bits[f.name]
+            out |= ((word >> f.lsb) & ((1 << b) - 1)) << at
+            at += b
+        return out
+
+    def fields(self, stored) -> dict:
+        """The fields of a stored value (signed ones as signed)."""
+        out, at = {}, 0
+        for f in self.word.fields:
+            b = self.bits[f.name]
+            v = stored[at:at + b]
+            out[f.name] = v.as_signed() if f.signed else v
+            at += b
+        return out
 
 
 def _fields(value, word: spec.Word) -> dict:
@@ -41,19 +101,23 @@ def _fields(value, word: spec.Word) -> dict:
 
 
 def memory_layout(params: spec.HwParams) -> dict:
-    """Memory name -> (config region, word layout, depth). `param` and `state` each hold two
-    words per neuron; they are two memories of one word each, so that the updater reads all of a
-    neuron in one cycle."""
+    """Memory name -> (config region, how it stores its word, depth). `param` and `state` each
+    hold two words per neuron; they are two memories of one word each, so that the updater reads
+    all of a neuron in one cycle. A synapse entry keeps `neuron_bits` bits of its target: the
+    loader refuses a target past the core's neurons (`spec.table_word_problem`), and with 256
+    neurons the entry is 16 bits, which halves its block RAMs on an iCE40 and saves one in
+    three on an ECP5 (docs/fpga.md). Pointers and lengths stay whole: the loader accepts any
+    pointer with a length of 0, and reads it back."""
     n = params.neurons_per_core
     acc = spec.acc_word(params)
     return {
-        "param0": ("param", spec.PARAM_WORDS[0], n), "param1": ("param", spec.PARAM_WORDS[1], n),
-        "state0": ("state", spec.STATE_WORDS[0], n), "state1": ("state", spec.STATE_WORDS[1], n),
-        "acc0": ("acc0", acc, n), "acc1": ("acc1", acc, n),
-        "axon": ("axon", spec.AXON_WORD, params.axons_per_core),
-        "synapse": ("synapse", spec.SYNAPSE_WORD, params.synapses_per_core),
-        "rlist": ("rlist", spec.RLIST_WORD, n),
-        "route": ("route", spec.ROUTE_WORD, params.routes_per_core),
+        "param0": ("param", Stored(spec.PARAM_WORDS[0]), n), "param1": ("param", Stored(spec.PARAM_WORDS[1]), n),
+        "state0": ("state", Stored(spec.STATE_WORDS[0]), n), "state1": ("state", Stored(spec.STATE_WORDS[1]), n),
+        "acc0": ("acc0", Stored(acc), n), "acc1": ("acc1", Stored(acc), n),
+        "axon": ("axon", Stored(spec.AXON_WORD), params.axons_per_core),
+        "synapse": ("synapse", Stored(spec.SYNAPSE_WORD, {"target": params.neuron_bits}), params.synapses_per_core),
+        "rlist": ("rlist", Stored(spec.RLIST_WORD), n),
+        "route": ("route", Stored(spec.ROUTE_WORD), params.routes_per_core),
     }
 
 
@@ -94,7 +158,7 @@ def memory_images(params: spec.HwParams, init: dict | None) -> dict:
                 images["active"] = count
                 continue
             name, row = locate(params, region, offset)
-            images[name][row] = word & layout[name][1].mask
+            images[name][row] = layout[name][1].store_int(word & layout[name][1].word.mask)
     return images
 
 
@@ -128,18 +192,26 @@ class NeuronCore(wiring.Component):
         cfg = self.cfg
 
         # ---- memories and their configuration side --------------------------------------
-        # Every memory has one write port and one synchronous read port. The accumulators'
-        # read ports are transparent to their write ports: the walker's read-modify-write may
-        # read a neuron in the very cycle the previous synapse writes it. A configuration
-        # access takes over the ports of the memory it names (`hit`).
-        mems, rd, wr, hit = {}, {}, {}, {}
+        # Every memory has one write port and one synchronous read port, and every read port's
+        # data goes into a register before any logic uses it (`raw`, loaded every cycle): on an
+        # ECP5 a block RAM's clock-to-output alone is more than half of a 10 ns cycle, so a
+        # read issued in cycle k is used from its register in k+2 (docs/fpga.md). No row is
+        # read in the cycle it is written, except by a configuration write (whose read data
+        # nothing uses) and by the walker's read-modify-write, which forwards its own recent
+        # sums over that read; so `no_rw_check` tells yosys not to emulate the "old data"
+        # collision rule that FPGA block RAMs lack across ports (a register and a multiplexer
+        # per read bit). A configuration access takes over the ports of the memory it names.
+        mems, rd, wr, hit, raw = {}, {}, {}, {}, {}
         layout = memory_layout(p)
-        for name, (region, word, depth) in layout.items():
-            mem = Memory(shape=unsigned(_word_width(word)), depth=depth, init=self._images[name])
+        for name, (region, stored, depth) in layout.items():
+            mem = Memory(shape=unsigned(stored.width), depth=depth, init=self._images[name],
+                         attrs={"no_rw_check": 1})
             m.submodules[f"{name}_mem"] = mem
             wp = mem.write_port()
-            rp = mem.read_port(transparent_for=(wp,) if name.startswith("acc") else ())
+            rp = mem.read_port()
             mems[name], rd[name], wr[name] = mem, rp, wp
+            raw[name] = Signal(stored.width, name=f"raw_{name}")
+            m.d.sync += raw[name].eq(rp.data)
             size = spec.region_size(p, region)
             h = Signal(name=f"cfg_hit_{name}")
             sel = cfg.region == spec.REGION[region]
@@ -170,92 +242,118 @@ class NeuronCore(wiring.Component):
         # `fill` names the slot the walker adds into; the updater consumes the other one.
         # The tick flips `fill` (`tick_flip`) and starts the updater (`tick_start`); in a
         # one-domain chip both are the handshake cycle, in a multi-domain chip the barrier of
-        # architecture section 8.3 separates them.
+        # architecture section 8.3 separates them. `fill` only flips while the core is idle.
         fill = Signal()
         with m.If(self.tick_flip):
             m.d.sync += fill.eq(~fill)
         acc_shape = spec.acc_word(p).fields[0]
 
-        def acc_data(slot_is_fill: bool):
-            """The read data of the walker's slot (True) or the updater's slot (False)."""
-            a0, a1 = rd["acc0"].data, rd["acc1"].data
+        def acc_raw(slot_is_fill: bool):
+            """The registered read data of the walker's slot (True) or the updater's (False)."""
             sel = fill if slot_is_fill else ~fill
-            return Mux(sel, a1, a0)[:acc_shape.width].as_signed()
+            return Mux(sel, raw["acc1"], raw["acc0"])[:acc_shape.width].as_signed()
 
-        # ---- walker: IDLE / LOOKUP / WALK (section 4.2) -------------------------------------
-        W_IDLE, W_LOOKUP, W_WALK = 0, 1, 2
+        # ---- walker: IDLE / FETCH / LOOKUP / WALK (section 4.2) -----------------------------
+        W_IDLE, W_FETCH, W_LOOKUP, W_WALK = 0, 1, 2, 3
         walker = Signal(2)
         walk_ptr = Signal(spec.AXON_WORD.field("ptr").width)
         walk_left = Signal(spec.AXON_WORD.field("len").width)
         walk_wexp = Signal(spec.WEXP_BITS)
-        # RMW stage 1 (cycle s+1): synapse data out of memory, accumulator read issued.
-        s1_valid, s1_wexp = Signal(), Signal(spec.WEXP_BITS)
-        # RMW stage 2 (cycle s+2): accumulator data out, sum written.
-        s2_valid = Signal()
-        s2_target = Signal(p.neuron_bits)
-        s2_addend = Signal(signed(spec.WEIGHT_BITS + (1 << spec.WEXP_BITS) - 1))
+        # The read-modify-write of a synapse whose read is issued in cycle s, one stage per
+        # cycle: s+1 the synapse word leaves the memory (into `raw`); s+2 the accumulator read
+        # is issued at its target; s+3 the accumulator word leaves the memory (into `raw`) with
+        # the addend formed; s+4 the sum is written and counted. vN: a synapse is in s+N.
+        issued, wexp0 = Signal(), Signal(spec.WEXP_BITS)
+        v1, wexp1 = Signal(), Signal(spec.WEXP_BITS)
+        v2, wexp2 = Signal(), Signal(spec.WEXP_BITS)
+        v3, t3 = Signal(), Signal(p.neuron_bits)
+        v4, t4 = Signal(), Signal(p.neuron_bits)
+        addend_shape = signed(spec.WEIGHT_BITS + (1 << spec.WEXP_BITS) - 1)
+        a3, a4 = Signal(addend_shape), Signal(addend_shape)
+        # The sums written in the last two cycles (w1: the previous cycle), which a read
+        # issued in s+2 does not see (one is written in s+2 itself, one in s+3): forwarded.
+        w1v, w1t, w1s = Signal(), Signal(p.neuron_bits), Signal(acc_shape.width)
+        w2v, w2t, w2s = Signal(), Signal(p.neuron_bits), Signal(acc_shape.width)
+        f1, f2 = Signal(), Signal()     # in s+4: the sum of s+3 (w1) / of s+2 (w2) is the base
 
         m.d.comb += self.inp.ready.eq(walker == W_IDLE)
         m.d.comb += rd["axon"].addr.eq(self.inp.payload.axon)
-        m.d.sync += s1_valid.eq(0)
-        axon = _fields(rd["axon"].data, spec.AXON_WORD)
+        m.d.comb += issued.eq(0)
+        axon = layout["axon"][1].fields(raw["axon"])
         with m.Switch(walker):
             with m.Case(W_IDLE):
                 with m.If(self.inp.valid):
                     with m.If(self.inp.payload.axon >= p.axons_per_core):
                         m.d.sync += counters["errors"].eq(counters["errors"] + 1)
                     with m.Else():
-                        m.d.sync += walker.eq(W_LOOKUP)
-            with m.Case(W_LOOKUP):
+                        m.d.sync += walker.eq(W_FETCH)
+            with m.Case(W_FETCH):          # c+1: the axon word goes into its register
+                m.d.sync += walker.eq(W_LOOKUP)
+            with m.Case(W_LOOKUP):         # c+2
                 with m.If(axon["len"] == 0):
                     m.d.sync += walker.eq(W_IDLE)
                 with m.Else():
-                    m.d.comb += rd["synapse"].addr.eq(axon["ptr"])
-                    m.d.sync += [s1_valid.eq(1), s1_wexp.eq(axon["wexp"]), walk_wexp.eq(axon["wexp"]),
-                                 walk_ptr.eq(axon["ptr"] + 1), walk_left.eq(axon["len"] - 1),
-                                 walker.eq(Mux(axon["len"] > 1, W_WALK, W_IDLE))]
+                    m.d.comb += [rd["synapse"].addr.eq(axon["ptr"]), issued.eq(1), wexp0.eq(axon["wexp"])]
+                    m.d.sync += [walk_wexp.eq(axon["wexp"]), walk_ptr.eq(axon["ptr"] + 1),
+                                 walk_left.eq(axon["len"] - 1), walker.eq(Mux(axon["len"] > 1, W_WALK, W_IDLE))]
             with m.Case(W_WALK):
-                m.d.comb += rd["synapse"].addr.eq(walk_ptr)
-                m.d.sync += [s1_valid.eq(1), s1_wexp.eq(walk_wexp),
-                             walk_ptr.eq(walk_ptr + 1), walk_left.eq(walk_left - 1)]
+                m.d.comb += [rd["synapse"].addr.eq(walk_ptr), issued.eq(1), wexp0.eq(walk_wexp)]
+                m.d.sync += [walk_ptr.eq(walk_ptr + 1), walk_left.eq(walk_left - 1)]
                 with m.If(walk_left == 1):
                     m.d.sync += walker.eq(W_IDLE)
 
-        syn = _fields(rd["synapse"].data, spec.SYNAPSE_WORD)
-        walk_acc_addr = syn["target"]  # stage 1 issues the accumulator read
-        m.d.sync += [s2_valid.eq(s1_valid), s2_target.eq(syn["target"]),
-                     s2_addend.eq(syn["weight"] << s1_wexp)]
+        syn = layout["synapse"][1].fields(raw["synapse"])      # in s+2: the word read in s
         walk_sum = Signal(acc_shape.width)
-        m.d.comb += walk_sum.eq(acc_data(True) + s2_addend)
-        with m.If(s2_valid):
+        base = Mux(f1, w1s, Mux(f2, w2s, acc_raw(True)))
+        m.d.comb += walk_sum.eq(base + a4)
+        m.d.sync += [
+            v1.eq(issued), wexp1.eq(wexp0),
+            v2.eq(v1), wexp2.eq(wexp1),
+            v3.eq(v2), t3.eq(syn["target"]), a3.eq(syn["weight"] << wexp2),
+            v4.eq(v3), t4.eq(t3), a4.eq(a3),
+            # which recent write the synapse now in s+3 must take instead of the memory's word
+            f1.eq(v4 & (t4 == t3)), f2.eq(w1v & (w1t == t3)),
+            w1v.eq(v4), w1t.eq(t4), w1s.eq(walk_sum),
+            w2v.eq(w1v), w2t.eq(w1t), w2s.eq(w1s),
+        ]
+        with m.If(v4):
             m.d.sync += counters["sops"].eq(counters["sops"] + 1)
 
         # ---- updater (section 4.3) ---------------------------------------------------------
-        # Reads of neuron n issued in h+1+n for n < n_active; SPEC section 3 computed and
-        # written in h+2+n. A core holding no neuron has no update phase.
+        # Reads of neuron n issued in h+1+n for n < n_active; its words come out of the
+        # memories in h+2+n (the consumed accumulator is cleared then) and are registered; from
+        # h+3+n they go through the LIF pipeline, and the new state and the spike are written
+        # in h+1+UPDATE_LATENCY+n. A core holding no neuron has no update phase.
         upd_reading, upd_rd_n = Signal(), Signal(p.neuron_bits)
-        upd_writing, upd_wr_n = Signal(), Signal(p.neuron_bits)
+        upd_operand, upd_op_n = Signal(), Signal(p.neuron_bits)
+        upd_raw, upd_raw_n = Signal(), Signal(p.neuron_bits)
         with m.If(self.tick_start):
             m.d.sync += [upd_reading.eq(n_active != 0), upd_rd_n.eq(0)]
         with m.Elif(upd_reading):
             m.d.sync += upd_rd_n.eq(upd_rd_n + 1)
             with m.If(upd_rd_n == n_active - 1):
                 m.d.sync += upd_reading.eq(0)
-        m.d.sync += [upd_writing.eq(upd_reading), upd_wr_n.eq(upd_rd_n)]
+        m.d.sync += [upd_operand.eq(upd_reading), upd_op_n.eq(upd_rd_n),
+                     upd_raw.eq(upd_operand), upd_raw_n.eq(upd_op_n)]
         for name in ("param0", "param1", "state0", "state1"):
             m.d.comb += rd[name].addr.eq(upd_rd_n)
 
-        m.submodules.lif = lif = LifDatapath(p.acc_width)
-        prm0 = _fields(rd["param0"].data, spec.PARAM_WORDS[0])
-        prm1 = _fields(rd["param1"].data, spec.PARAM_WORDS[1])
-        st0 = _fields(rd["state0"].data, spec.STATE_WORDS[0])
-        st1 = _fields(rd["state1"].data, spec.STATE_WORDS[1])
+        m.submodules.lif = lif = LifDatapath(p.acc_width, p.neuron_bits)
+        if LIF_STAGES + 2 != spec.UPDATE_LATENCY:    # the read, the registered words, the pipeline
+            raise ValueError(f"the updater takes {LIF_STAGES + 2} cycles, spec.UPDATE_LATENCY says "
+                             f"{spec.UPDATE_LATENCY}: change both, and architecture.md 4.3")
+        prm0 = _fields(raw["param0"], spec.PARAM_WORDS[0])
+        prm1 = _fields(raw["param1"], spec.PARAM_WORDS[1])
+        st0 = _fields(raw["state0"], spec.STATE_WORDS[0])
+        st1 = _fields(raw["state1"], spec.STATE_WORDS[1])
         m.d.comb += [
+            lif.valid.eq(upd_raw), lif.tag.eq(upd_raw_n),
             lif.du.eq(prm0["du"]), lif.dv.eq(prm0["dv"]), lif.bias_exp.eq(prm0["bias_exp"]),
             lif.refractory.eq(prm0["refractory"]), lif.reset.eq(prm0["reset"]),
             lif.vth.eq(prm1["vth"]), lif.bias_mant.eq(prm1["bias_mant"]),
-            lif.u.eq(st0["u"]), lif.v.eq(st1["v"]), lif.r.eq(st1["r"]), lif.acc.eq(acc_data(False)),
+            lif.u.eq(st0["u"]), lif.v.eq(st1["v"]), lif.r.eq(st1["r"]), lif.acc.eq(acc_raw(False)),
         ]
+        upd_writing, upd_wr_n = lif.out_valid, lif.out_tag
         fired = Signal()
         m.d.comb += fired.eq(upd_writing & lif.spike)
         with m.If(upd_writing):
@@ -275,81 +373,111 @@ class NeuronCore(wiring.Component):
             name = f"acc{slot}"
             walker_owns = fill == slot
             with m.If(walker_owns):
-                m.d.comb += [rd[name].addr.eq(walk_acc_addr),
-                             wr[name].en.eq(s2_valid), wr[name].addr.eq(s2_target), wr[name].data.eq(walk_sum)]
+                m.d.comb += [rd[name].addr.eq(syn["target"]),
+                             wr[name].en.eq(v4), wr[name].addr.eq(t4), wr[name].data.eq(walk_sum)]
             with m.Else():
                 m.d.comb += [rd[name].addr.eq(upd_rd_n),
-                             wr[name].en.eq(upd_writing), wr[name].addr.eq(upd_wr_n), wr[name].data.eq(0)]
+                             wr[name].en.eq(upd_operand), wr[name].addr.eq(upd_op_n), wr[name].data.eq(0)]
 
-        # ---- spike queue (section 4.4): a FIFO of depth N with a look-ahead read --------------
-        # The read port always reads the row that will be the head next cycle, and is
-        # transparent to the write port, so an entry written in p is the head data in p+1.
-        q_mem = Memory(shape=unsigned(p.neuron_bits), depth=n_neurons, init=[])
+        # ---- spike queue (section 4.4): a FIFO of depth N and a head register ---------------
+        # An entry written in p is counted from p+1; while the head register is empty (or is
+        # being popped) and an entry is counted, its read is issued, and it is in the head
+        # register two cycles later: an entry written in p can be popped from p+3.
+        q_mem = Memory(shape=unsigned(p.neuron_bits), depth=n_neurons, init=[], attrs={"no_rw_check": 1})
         m.submodules.spike_queue = q_mem
         q_wp = q_mem.write_port()
-        q_rp = q_mem.read_port(transparent_for=(q_wp,))
+        q_rp = q_mem.read_port()
         q_wr, q_rd = Signal(p.neuron_bits), Signal(p.neuron_bits)
-        q_count = Signal(range(n_neurons + 1))
+        q_count = Signal(range(n_neurons + 1))       # written, not yet read into the head
+        q_fetch, q_fetched = Signal(), Signal()      # read issued this cycle / last cycle
+        head, head_valid = Signal(p.neuron_bits), Signal()
         q_pop = Signal()
 
         def q_next(ptr):
             return Mux(ptr == n_neurons - 1, 0, ptr + 1)
 
-        m.d.comb += [q_wp.en.eq(fired), q_wp.addr.eq(q_wr), q_wp.data.eq(upd_wr_n),
-                     q_rp.addr.eq(Mux(q_pop, q_next(q_rd), q_rd))]
+        m.d.comb += [q_wp.en.eq(fired), q_wp.addr.eq(q_wr), q_wp.data.eq(upd_wr_n), q_rp.addr.eq(q_rd),
+                     q_fetch.eq((q_count != 0) & ~q_fetched & (~head_valid | q_pop))]
+        m.d.sync += q_fetched.eq(q_fetch)
         with m.If(fired):
             m.d.sync += q_wr.eq(q_next(q_wr))
-        with m.If(q_pop):
+        with m.If(q_fetch):
             m.d.sync += q_rd.eq(q_next(q_rd))
-        with m.If(fired & ~q_pop):
+        with m.If(fired & ~q_fetch):
             m.d.sync += q_count.eq(q_count + 1)
-        with m.Elif(q_pop & ~fired):
+        with m.Elif(q_fetch & ~fired):
             m.d.sync += q_count.eq(q_count - 1)
+        with m.If(q_fetched):
+            m.d.sync += [head.eq(q_rp.data), head_valid.eq(1)]
+        with m.Elif(q_pop):
+            m.d.sync += head_valid.eq(0)
 
-        # ---- emitter: IDLE / LIST / EMIT (section 4.4) --------------------------------------
-        E_IDLE, E_LIST, E_EMIT = 0, 1, 2
+        # ---- emitter: IDLE / RLIST / LIST / EMIT (section 4.4) ------------------------------
+        # Pop in e (the rlist read of the head issued), its word registered in e+1, LIST in
+        # e+2 issues the first route read, whose word goes into the output register in e+3:
+        # offered from e+4. In EMIT the route read of the next entry is issued when the output
+        # register takes the current one, so a flit that is not taken holds everything behind it.
+        E_IDLE, E_RLIST, E_LIST, E_EMIT = 0, 1, 2, 3
         emitter = Signal(2)
-        em_ptr = Signal(spec.RLIST_WORD.field("ptr").width)
-        em_left = Signal(spec.RLIST_WORD.field("len").width)
-        rlist = _fields(rd["rlist"].data, spec.RLIST_WORD)
-        m.d.comb += [rd["rlist"].addr.eq(q_rp.data), rd["route"].addr.eq(em_ptr)]
-        m.d.comb += [self.out.valid.eq(emitter == E_EMIT), self.out.payload.eq(rd["route"].data)]
+        ra = Signal(spec.RLIST_WORD.field("ptr").width)       # the route entry whose read is pending
+        em_left = Signal(spec.RLIST_WORD.field("len").width)  # entries still to read after it
+        pend = Signal()                                       # its word is out of the memory now
+        ob_valid = Signal()
+        ob = Signal(layout["route"][1].width)
+        xfer, take = Signal(), Signal()
+        rlist = layout["rlist"][1].fields(raw["rlist"])
+        m.d.comb += [rd["rlist"].addr.eq(head), rd["route"].addr.eq(ra),
+                     self.out.valid.eq(ob_valid), self.out.payload.eq(ob),
+                     xfer.eq(ob_valid & self.out.ready), take.eq(pend & (~ob_valid | xfer))]
+        with m.If(xfer):
+            m.d.sync += [ob_valid.eq(0), counters["flits_sent"].eq(counters["flits_sent"] + 1)]
+        with m.If(take):
+            m.d.sync += [ob.eq(rd["route"].data), ob_valid.eq(1)]
         with m.Switch(emitter):
             with m.Case(E_IDLE):
-                with m.If(q_count != 0):
+                with m.If(head_valid):
                     m.d.comb += q_pop.eq(1)
-                    m.d.sync += emitter.eq(E_LIST)
-            with m.Case(E_LIST):
+                    m.d.sync += emitter.eq(E_RLIST)
+            with m.Case(E_RLIST):      # e+1: the rlist word goes into its register
+                m.d.sync += emitter.eq(E_LIST)
+            with m.Case(E_LIST):       # e+2
                 with m.If(rlist["len"] == 0):
                     m.d.sync += emitter.eq(E_IDLE)
                 with m.Else():
                     m.d.comb += rd["route"].addr.eq(rlist["ptr"])
-                    m.d.sync += [em_ptr.eq(rlist["ptr"]), em_left.eq(rlist["len"]), emitter.eq(E_EMIT)]
+                    m.d.sync += [ra.eq(rlist["ptr"]), em_left.eq(rlist["len"] - 1), pend.eq(1),
+                                 emitter.eq(E_EMIT)]
             with m.Case(E_EMIT):
-                # The route entry stays addressed (and so held on `out`) until it transfers.
-                with m.If(self.out.ready):
-                    m.d.sync += counters["flits_sent"].eq(counters["flits_sent"] + 1)
-                    with m.If(em_left == 1):
-                        m.d.sync += emitter.eq(E_IDLE)
+                with m.If(take):
+                    with m.If(em_left != 0):
+                        m.d.comb += rd["route"].addr.eq(ra + 1)
+                        m.d.sync += [ra.eq(ra + 1), em_left.eq(em_left - 1)]
                     with m.Else():
-                        m.d.comb += rd["route"].addr.eq(em_ptr + 1)
-                        m.d.sync += [em_ptr.eq(em_ptr + 1), em_left.eq(em_left - 1)]
+                        m.d.sync += pend.eq(0)
+                with m.If(~pend & xfer):   # the last flit leaves: IDLE in the next cycle
+                    m.d.sync += emitter.eq(E_IDLE)
 
         # ---- idle (section 4.5): registered state only --------------------------------------
-        m.d.comb += self.idle.eq((walker == W_IDLE) & ~s1_valid & ~s2_valid & ~upd_reading & ~upd_writing
-                                 & (q_count == 0) & (emitter == E_IDLE))
+        m.d.comb += self.idle.eq((walker == W_IDLE) & ~v1 & ~v2 & ~v3 & ~v4
+                                 & ~upd_reading & ~upd_operand & ~upd_raw & ~lif.busy
+                                 & (q_count == 0) & ~q_fetched & ~head_valid & (emitter == E_IDLE))
 
         # ---- configuration: writes and reads override the engines (only while idle) ----------
+        # A read with `re` in cycle r: the memory reads in r, its word leaves the memory in r+1
+        # and is in `raw` in r+2 (a counter is latched in r), where the selected word is
+        # registered into `rdata`: the answer is on `rdata` from r+3 (`cfg_bus.READ_LATENCY`).
         rd_src = Signal(range(len(mems) + 2))  # 0: nothing (reads 0), 1..: a memory, last: a register
-        cnt_value = Signal(spec.COUNTER_BITS)
+        rd_src2 = Signal.like(rd_src)
+        cnt_value, cnt_value2 = Signal(spec.COUNTER_BITS), Signal(spec.COUNTER_BITS)
+        rdata = Signal(spec.CFG_WORD_BITS)
         names = list(mems)
         for name in names:
             with m.If(hit[name]):
                 m.d.comb += rd[name].addr.eq(cfg_row(name))
                 with m.If(cfg.we):
                     m.d.comb += [wr[name].en.eq(1), wr[name].addr.eq(cfg_row(name)),
-                                 wr[name].data.eq(cfg.wdata)]
-        m.d.sync += rd_src.eq(0)
+                                 wr[name].data.eq(layout[name][1].store(cfg.wdata))]
+        m.d.sync += [rd_src.eq(0), rd_src2.eq(rd_src), cnt_value2.eq(cnt_value), rdata.eq(0)]
         with m.If(cfg.re):
             for i, name in enumerate(names):
                 with m.If(hit[name]):
@@ -361,10 +489,11 @@ class NeuronCore(wiring.Component):
                             m.d.sync += [rd_src.eq(len(names) + 1), cnt_value.eq(counters[name])]
             with m.If(active_hit):
                 m.d.sync += [rd_src.eq(len(names) + 1), cnt_value.eq(n_active)]
-        with m.Switch(rd_src):
+        with m.Switch(rd_src2):
             for i, name in enumerate(names):
                 with m.Case(1 + i):
-                    m.d.comb += cfg.rdata.eq(rd[name].data)
+                    m.d.sync += rdata.eq(layout[name][1].load(raw[name]))
             with m.Case(len(names) + 1):
-                m.d.comb += cfg.rdata.eq(cnt_value)
+                m.d.sync += rdata.eq(cnt_value2)
+        m.d.comb += cfg.rdata.eq(rdata)
         return m

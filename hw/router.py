@@ -16,9 +16,15 @@ and the payload are combinational functions of registered state, and `inputs[i].
 FIFO's `level < depth`: no combinational path crosses a link in either direction. A flit at the
 head of a FIFO in cycle c that transfers in c is at the head of the neighbour's FIFO in c+1:
 one hop per cycle.
+
+The route (`spec.route_port`) and the refusal test (`spec.flit_refused`) of a flit depend on
+the flit and the router's place only, so they are computed as the flit is written into its
+input FIFO and stored beside it: the head's request is then a decode of stored bits, and the
+comparisons are off the path from a FIFO head through the grant to the neighbour's FIFO (the
+router's critical path on an ECP5, docs/fpga.md). The timing is the same either way.
 """
 from amaranth.hdl import Const, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
@@ -53,10 +59,10 @@ class Router(wiring.Component):
             "busy": Out(1),
         })
 
-    def _route(self, m, head, port):
-        """Drive `port` with spec.route_port for the (not refused) flit `head`."""
-        tx = Mux(head.host, 0, head.x)
-        ty = Mux(head.host, 0, head.y)
+    def _route(self, m, flit, port):
+        """Drive `port` with spec.route_port for the (not refused) `flit`."""
+        tx = Mux(flit.host, 0, flit.x)
+        ty = Mux(flit.host, 0, flit.y)
         with m.If(tx > self.x):
             m.d.comb += port.eq(spec.EAST)
         with m.Elif(tx < self.x):
@@ -65,7 +71,7 @@ class Router(wiring.Component):
             m.d.comb += port.eq(spec.NORTH)
         with m.Elif(ty < self.y):
             m.d.comb += port.eq(spec.SOUTH)
-        with m.Elif(head.host):
+        with m.Elif(flit.host):
             m.d.comb += port.eq(spec.WEST)
         with m.Else():
             m.d.comb += port.eq(spec.LOCAL)
@@ -73,26 +79,32 @@ class Router(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        flit_shape = spec.flit_layout()
+        # A FIFO entry: the flit, the output it requests here and whether it is refused.
+        entry = data.StructLayout({"flit": spec.flit_layout(), "port": range(N_PORTS), "refused": 1})
 
         fifos = []
         refused = []      # head is present and refused: popped this cycle, counted
         request = []      # request[i][o]: input i asks output o
         pop = [Signal(name=f"pop_{PORTS[i]}") for i in range(N_PORTS)]
         for i in range(N_PORTS):
-            q = StreamFIFO(flit_shape, p.fifo_depth)
+            q = StreamFIFO(entry, p.fifo_depth)
             m.submodules[f"fifo_{PORTS[i]}"] = q
-            wiring.connect(m, wiring.flipped(self.inputs[i]), q.w)
-            head = q.r.payload
+            incoming = self.inputs[i].payload
             # spec.flit_refused: reserved bits set, or a tile-bound flit outside the mesh.
+            port_in = Signal(range(N_PORTS), name=f"route_{PORTS[i]}")
+            self._route(m, incoming, port_in)
+            m.d.comb += [
+                q.w.valid.eq(self.inputs[i].valid), self.inputs[i].ready.eq(q.w.ready),
+                q.w.payload.flit.eq(incoming), q.w.payload.port.eq(port_in),
+                q.w.payload.refused.eq((incoming.reserved != 0)
+                                       | (~incoming.host & ((incoming.x >= p.width) | (incoming.y >= p.height)))),
+            ]
+            head = q.r.payload
             bad = Signal(name=f"refused_{PORTS[i]}")
-            m.d.comb += bad.eq(q.r.valid & ((head.reserved != 0) |
-                                            (~head.host & ((head.x >= p.width) | (head.y >= p.height)))))
-            port = Signal(range(N_PORTS), name=f"route_{PORTS[i]}")
-            self._route(m, head, port)
+            m.d.comb += bad.eq(q.r.valid & head.refused)
             request.append([Signal(name=f"req_{PORTS[i]}_{PORTS[o]}") for o in range(N_PORTS)])
             for o in range(N_PORTS):
-                m.d.comb += request[i][o].eq(q.r.valid & ~bad & (port == o))
+                m.d.comb += request[i][o].eq(q.r.valid & ~head.refused & (head.port == o))
             m.d.comb += q.r.ready.eq(bad | pop[i])
             fifos.append(q)
             refused.append(bad)
@@ -128,7 +140,7 @@ class Router(wiring.Component):
             with m.Switch(grant):
                 for i in range(N_PORTS):
                     with m.Case(i):
-                        m.d.comb += out.payload.eq(fifos[i].r.payload)
+                        m.d.comb += out.payload.eq(fifos[i].r.payload.flit)
             transfer = Signal(name=f"xfer_{PORTS[o]}")
             m.d.comb += transfer.eq(any_req & out.ready)
             m.d.sync += [stalled.eq(any_req & ~out.ready), held.eq(grant)]

@@ -5,8 +5,9 @@ feeds the core. The other four router ports are the tile's links, named `<port>_
 `<port>_out` (`north_in`, ..., `west_out`); the chip top wires them to the neighbours.
 
 Configuration: one `cfg` bus per tile, shared by core and router. The router answers region
-`router_cnt`, the tile itself `link_cnt`, the core every other region; a read's data comes back
-one cycle after `re` from whichever the (registered) region of that read names.
+`router_cnt`, the tile itself `link_cnt`, the core every other region; each answers 0 for the
+others, so a read's word is the OR of the three, `cfg_bus.READ_LATENCY` cycles after `re` (the
+router's and the links' one-cycle answers are delayed to that).
 
 Ticks: `tick_flip` flips the core's accumulator parity and `tick_start` starts its update phase
 (the same cycle in a one-domain chip; architecture section 8.3 otherwise).
@@ -14,12 +15,12 @@ Ticks: `tick_flip` flips the core's accumulator parity and `tick_start` starts i
 `async_inputs`: the input ports fed by an asynchronous link (architecture section 8.2); the tile
 counts the flits received on each of them (`link_cnt`, section 8.7).
 """
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
-from neuromesh.hw.cfg_bus import CfgBusSignature
+from neuromesh.hw.cfg_bus import READ_LATENCY, CfgBusSignature
 from neuromesh.hw.neuron_core import NeuronCore
 from neuromesh.hw.router import Router, check_tile
 
@@ -90,16 +91,17 @@ class Tile(wiring.Component):
                 target.we.eq(self.cfg.we),
                 target.re.eq(self.cfg.re),
             ]
-        from_router, from_links = Signal(), Signal()
         link_word = Signal(spec.COUNTER_BITS)
         m.d.sync += link_word.eq(0)
-        with m.If(self.cfg.re):
-            m.d.sync += [from_router.eq(self.cfg.region == spec.REGION["router_cnt"]),
-                         from_links.eq(self.cfg.region == spec.REGION["link_cnt"])]
-            with m.If(self.cfg.region == spec.REGION["link_cnt"]):
-                with m.Switch(self.cfg.offset):
-                    for i, count in enumerate(crossings):
-                        with m.Case(i):
-                            m.d.sync += link_word.eq(count)
-        m.d.comb += self.cfg.rdata.eq(Mux(from_links, link_word, Mux(from_router, router.cfg.rdata, core.cfg.rdata)))
+        with m.If(self.cfg.re & (self.cfg.region == spec.REGION["link_cnt"])):
+            with m.Switch(self.cfg.offset):
+                for i, count in enumerate(crossings):
+                    with m.Case(i):
+                        m.d.sync += link_word.eq(count)
+        late = link_word | router.cfg.rdata                 # answered one cycle after re
+        for k in range(READ_LATENCY - 1):
+            delayed = Signal(spec.COUNTER_BITS, name=f"cfg_late_{k}")
+            m.d.sync += delayed.eq(late)
+            late = delayed
+        m.d.comb += self.cfg.rdata.eq(late | core.cfg.rdata)
         return m

@@ -97,9 +97,10 @@ def tick_of(cycle: int, completions: list) -> int:
 
 def firing_time(edges: Edges, domain: int, h: int, slot: int) -> int:
     """The time (ps) a neuron in `slot` of a domain-`domain` core fires in the tick handshaked
-    in domain-0 cycle h: in its domain's cycle start + 2 + slot (architecture 4.3 and 8.3)."""
+    in domain-0 cycle h: in its domain's cycle start + 1 + UPDATE_LATENCY + slot (architecture
+    4.3 and 8.3)."""
     start = tick_schedule(edges, h).start[domain]
-    return edges.t(domain, start + 2 + slot)
+    return edges.t(domain, start + 1 + spec.UPDATE_LATENCY + slot)
 
 
 def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map: dict,

@@ -136,6 +136,12 @@ V_LIMIT = (1 << (STATE_BITS - 1)) - 1  # clipv: [-(2^23-1), 2^23-1]
 WEIGHT_BITS = 8       # signed
 WEXP_BITS = 3
 
+# The updater's pipeline (docs/architecture.md section 4.3): the reads of neuron m are issued in
+# cycle h+1+m of an update phase started in h; its new state is written and its spike queued
+# UPDATE_LATENCY cycles later, in h+1+UPDATE_LATENCY+m. hw/neuron_core.py + hw/lif_datapath.py
+# build the stages (and check this number), sim/ and neuromesh/result.py count with it.
+UPDATE_LATENCY = 6
+
 # The section-3 parameters of a neuron: name -> (bits, signed).  Order is the network file's.
 NEURON_PARAMS = {
     "du": (DU_BITS, False),

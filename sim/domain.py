@@ -26,9 +26,11 @@ from bisect import bisect_right
 
 import numpy as np
 
+from neuromesh import spec
+
 from . import lif
 from .fabric import Fabric
-from .neuron_core import NEURON_FIELDS, PARAM_NAMES
+from .neuron_core import NEURON_FIELDS, PARAM_NAMES, QUEUE_DELAY
 
 
 class Domain(Fabric):
@@ -286,8 +288,10 @@ class Domain(Fabric):
 
     def update(self, h: int) -> None:
         """The update phase started in cycle h: every core over its active neurons on the slot
-        its last flip retired; fired neuron n is queued for a pop from h+3+n, and a core of n
-        neurons is busy to h+n+1."""
+        its last flip retired. Neuron n's reads are issued in h+1+n and its spike computed
+        `UPDATE_LATENCY` cycles later (architecture 4.3), so a fired neuron n is queued for a pop
+        from h+1+UPDATE_LATENCY+QUEUE_DELAY+n (4.4), and a core of n neurons is busy to
+        h+n+UPDATE_LATENCY."""
         consume = self.fill ^ 1
         arrays, segments, starts, mask = self._pack()
         if not segments:
@@ -300,18 +304,22 @@ class Domain(Fabric):
                 acc[start:start + n] = values
         fired = lif.update({name: arrays[name] for name in PARAM_NAMES}, arrays["u"], arrays["v"],
                            arrays["r"], acc, mask)
-        longest = 0
+        end = h
         for c, _start, n in segments:
             c.counters["updates"] += n
-            longest = max(longest, n)
+            end = max(end, h + n + 1 + spec.UPDATE_LATENCY)
         index = np.flatnonzero(fired)
         which = np.searchsorted(starts, index, side="right") - 1
         for k, i in zip(which.tolist(), index.tolist()):
             core, start, _n = segments[k]
             m = i - start
+            pop = h + 1 + spec.UPDATE_LATENCY + QUEUE_DELAY + m
             if not core.queue:
-                heapq.heappush(self.agenda, (h + 3 + m, core.index))
-            core.queue.append((h + 3 + m, m))
+                heapq.heappush(self.agenda, (pop, core.index))
+            core.queue.append((pop, m))
             core.counters["spikes"] += 1
-        if h + longest + 2 > self.idle_max:
-            self.idle_max = h + longest + 2
+            # A queued neuron keeps its core busy until it is popped (architecture 4.5), which
+            # can be after the updater's last write.
+            end = max(end, pop + 1)
+        if end > self.idle_max:
+            self.idle_max = end

@@ -3,18 +3,19 @@
 Three engines that share no memory port:
 
 * walker: a flit accepted in cycle c for axon a (`< axons_per_core`) reads the axon table in
-  c (LOOKUP in c+1), one synapse per cycle from c+1, read-modify-write of the filling
-  accumulator slot two cycles later; `in.ready` is high again in c + 1 + max(1, len) and the
-  core is idle again from c + len + 3 (c + 2 for an empty list). A bad axon bumps `errors`
-  and leaves the walker ready in c+1. The accumulator additions commute, so the model applies
-  them at acceptance and keeps only the timing.
+  c (LOOKUP in c+2), one synapse per cycle from c+2, read-modify-write of the filling
+  accumulator slot written four cycles after each synapse read; `in.ready` is high again in
+  c + 2 + max(1, len) and the core is idle again from c + len + 6 (c + 3 for an empty list). A
+  bad axon bumps `errors` and leaves the walker ready in c+1. The accumulator additions
+  commute, so the model applies them at acceptance and keeps only the timing.
 * updater: the tick handshake in cycle h runs SPEC section 3 on neurons 0 .. n_active-1 (the
-  core's active-neuron count; none if it is 0); neuron n is computed in h+2+n, so its
-  spike-queue entry can be popped from h+3+n. The chip (sim/mesh.py) runs the arithmetic for all
-  cores at once (sim/lif.py); the core keeps the queue.
-* emitter: pop in e, LIST in e+1, offers from e+2 one route flit per cycle, holding a flit
+  core's active-neuron count; none if it is 0); neuron n's reads are issued in h+1+n and its
+  result comes out of the pipeline in h+1+L+n (L = `spec.UPDATE_LATENCY`); its spike-queue
+  entry can be popped QUEUE_DELAY cycles later. The chip (sim/mesh.py) runs the arithmetic for
+  all cores at once (sim/lif.py); the core keeps the queue.
+* emitter: pop in e, LIST in e+2, offers from e+4 one route flit per cycle, holding a flit
   that is not accepted; after the last transfer in k it is IDLE in k+1 (next pop possible
-  there); an empty route list frees it in e+2.
+  there); an empty route list frees it in e+3.
 
 The core never steps per cycle: the chip asks it what happens at an event cycle (a pop, an
 offer, an accepted flit) and it answers with the cycle its activity ends.
@@ -35,6 +36,12 @@ from neuromesh import spec
 from . import lif
 
 PARAM_NAMES = tuple(spec.NEURON_PARAMS)
+# docs/architecture.md 4.2 and 4.4 (the RTL registers every memory's read word before using it):
+WALK_LOOKUP = 2      # a flit accepted in c is looked up in c+2: ready again c + 2 + max(1, len)
+WALK_TAIL = 4        # a synapse read in s is written in s+4: idle again from c + len + 6
+QUEUE_DELAY = 3      # a spike-queue entry written in p can be popped from p+3
+EMIT_FIRST = 4       # popped in e: first route flit offered in e+4
+EMIT_EMPTY = 3       # popped in e with an empty route list: IDLE again in e+3
 STATE_NAMES = ("u", "v", "r")
 NEURON_FIELDS = PARAM_NAMES + STATE_NAMES
 
@@ -218,8 +225,8 @@ class NeuronCore:
         syn = self.synapses_of(axon)
         length = len(syn)
         if length == 0:
-            self.walk_ready = cycle + 2
-            return cycle + 2
+            self.walk_ready = cycle + WALK_LOOKUP + 1
+            return cycle + WALK_LOOKUP + 1
         acc = self.acc[fill]
         self.touched[fill] = True
         for target, w in syn:
@@ -227,8 +234,9 @@ class NeuronCore:
                 acc = self._acc(fill, target + 1)
             acc[target] += w
         self.counters["sops"] += length
-        self.walk_ready = cycle + 1 + length
-        return cycle + length + 3
+        self.walk_ready = cycle + WALK_LOOKUP + length
+        # last synapse read in c + WALK_LOOKUP + length - 1, written WALK_TAIL cycles later
+        return cycle + WALK_LOOKUP + length - 1 + WALK_TAIL + 1
 
     # -- spike queue and emitter ----------------------------------------------------------------
     def pop(self, e: int):
@@ -237,12 +245,12 @@ class NeuronCore:
         _avail, n = self.queue.popleft()
         rptr, rlen = self.rlist.get(n, (0, 0))
         if rlen == 0:
-            return e + 2, False
+            return e + EMIT_EMPTY, False
         r = self.params.routes_per_core
         self.emit_flits = [self.route.get((rptr + j) % r, 0) for j in range(rlen)]
         self.emit_next = 0
-        self.emit_from = e + 2
-        self.emit_end = e + 2 + rlen
+        self.emit_from = e + EMIT_FIRST
+        self.emit_end = e + EMIT_FIRST + rlen
         return self.emit_end, True
 
     def next_pop(self, free_from: int):

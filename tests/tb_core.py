@@ -98,13 +98,14 @@ class Bench:
             assert s["idle"], "cfg write while the core is busy"
 
     async def read(self, items):
-        """Pipelined reads: one issued per cycle, each answered in the next."""
+        """Pipelined reads: one issued per cycle, each answered three cycles later
+        (hw/cfg_bus.py: the read, its word into a register, the selected word into rdata)."""
         out = []
         items = list(items)
-        for i in range(len(items) + 1):
+        for i in range(len(items) + 3):
             cfg = (spec.REGION[items[i][0]], items[i][1], 0, 0, 1) if i < len(items) else None
             s = await self.step(cfg=cfg)
-            if i:
+            if i >= 3:
                 out.append(s["rdata"])
         return out
 
@@ -230,14 +231,20 @@ async def read_acc(tb, slot):
 @bounded_test(cycles=20_000 + 20 * WORDS)
 async def config_readback(dut):
     """Every word of every table: write random 32-bit words, read back the word masked by its
-    layout (bits outside the fields read 0); counters are read-only; unmapped offsets read 0."""
+    layout (bits outside the fields read 0); counters are read-only; unmapped offsets read 0.
+    Synapse words are random within the contract (a target among the core's neurons: what the
+    loader writes; architecture.md section 6)."""
     tb = Bench(dut)
     await tb.reset()
     rng = random.Random(SEED)
+
     items = []
     for region in spec.WRITABLE_REGIONS:
         for off in range(spec.region_size(PARAMS, region)):
-            items.append((region, off, rng.getrandbits(32)))
+            word = rng.getrandbits(32)
+            if region == "synapse":    # the bits above the target field stay random
+                word = (word & ~spec.SYNAPSE_WORD.field("target").mask) | rng.randrange(N)
+            items.append((region, off, word))
     rng.shuffle(items)
     await tb.write(items)
     got = await tb.read([(reg, off) for reg, off, _ in items])
@@ -305,22 +312,22 @@ async def arithmetic(dut):
 
 # ================================================================================================
 def emitter_schedule(h, fired, rlens):
-    """docs/architecture.md 4.3-4.4 with out.ready high: neuron n fires in h+2+n, is popped at
-    e >= h+3+n when the emitter is free, its flits leave in e+2 ... e+1+rlen, and the emitter is
-    free again at e+2+rlen (an empty list: e+2). Returns ({n: [cycles]}, cycle the core is idle)."""
+    """docs/architecture.md 4.3-4.4 with out.ready high: neuron n fires in h+7+n, is popped at
+    e >= h+10+n when the emitter is free, its flits leave in e+4 ... e+3+rlen, and the emitter is
+    free again at e+4+rlen (an empty list: e+3). Returns ({n: [cycles]}, cycle the core is idle)."""
     free = 0
     cycles = {}
     for n in fired:
-        e = max(h + 3 + n, free)
-        cycles[n] = [e + 2 + k for k in range(rlens[n])]
-        free = e + 2 + rlens[n]
-    return cycles, max(h + N + 2, free)
+        e = max(h + 10 + n, free)
+        cycles[n] = [e + 4 + k for k in range(rlens[n])]
+        free = e + 4 + rlens[n] if rlens[n] else e + 3
+    return cycles, max(h + N + 7, free)
 
 
 @bounded_test(cycles=20_000 + 200 * N)
 async def timing(dut):
     """Update phase and emitter timing to the cycle, and the idle flag, with out.ready high:
-    a silent tick; single neurons firing (first flit at h+5+n); many neurons queueing."""
+    a silent tick; single neurons firing (first flit at h+14+n); many neurons queueing."""
     tb = Bench(dut)
     await tb.reset()
     rng = random.Random(SEED + 2)
@@ -347,12 +354,12 @@ async def timing(dut):
         assert log["idle_rise"] == idle_at, f"idle rose at {log['idle_rise'] - h} after h, want {idle_at - h}"
         return h, log
 
-    h, log = await tick_with(set())               # silent: busy h+1 .. h+N+1
-    assert log["idle_rise"] == h + N + 2 and log["out"] == []
-    for n in (0, 1, N // 2, N - 1):               # one neuron: first flit at h+5+n
+    h, log = await tick_with(set())               # silent: busy h+1 .. h+N+6
+    assert log["idle_rise"] == h + N + 7 and log["out"] == []
+    for n in (0, 1, N // 2, N - 1):               # one neuron: first flit at h+14+n
         h, log = await tick_with({n})
         if rlens[n]:
-            assert log["out"][0][0] == h + 5 + n
+            assert log["out"][0][0] == h + 14 + n
     for _ in range(3):
         await tick_with({n for n in range(N) if rng.random() < 0.5})
     await tick_with(set(range(N)))
@@ -397,9 +404,10 @@ def expected_acc(start, lists, syn, axons):
 
 @bounded_test(cycles=10_000 + 10 * (N + A + S))
 async def synapse_throughput(dut):
-    """Back-to-back flits: flit i+1 is accepted exactly 1 + max(1, len_i) cycles after flit i
-    (1 for an axon >= A, dropped and counted); the last read-modify-write ends in c+len+2, so
-    idle rises at c+len+3; accumulators equal the exact sums, nothing lost on repeated targets."""
+    """Back-to-back flits: flit i+1 is accepted exactly 2 + max(1, len_i) cycles after flit i
+    (1 for an axon >= A, dropped and counted); the last read-modify-write ends in c+len+5, so
+    idle rises at c+len+6 (architecture 4.2); accumulators equal the exact sums, nothing lost on
+    repeated targets (back-to-back synapses to one neuron go through the walker's forwarding)."""
     tb = Bench(dut)
     await tb.reset()
     rng = random.Random(SEED + 3)
@@ -415,18 +423,19 @@ async def synapse_throughput(dut):
     log = await tb.run(flits=flits)
     c = log["in_cycles"]
     for i in range(len(axons) - 1):
-        step = 1 if axons[i] >= A else 1 + max(1, lists[axons[i]][1])
+        step = 1 if axons[i] >= A else 2 + max(1, lists[axons[i]][1])
         assert c[i + 1] - c[i] == step, f"flit {i} (axon {axons[i]}): next accepted after {c[i + 1] - c[i]}, want {step}"
     last = axons[-1]
     ln = lists[last][1] if last < A else None
-    want_idle = c[-1] + (1 if ln is None else 2 if ln == 0 else ln + 3)
+    want_idle = c[-1] + (1 if ln is None else 3 if ln == 0 else ln + 6)
     assert log["idle_rise"] == want_idle, f"idle rose {log['idle_rise'] - c[-1]} after the last flit"
     # Section 4.5: a flit for a list of len >= 1 keeps the core busy from c+1 until its last
-    # write in c+len+2; an empty list for its LOOKUP cycle c+1; a dropped flit not at all.
+    # write in c+len+5; an empty list for its FETCH and LOOKUP cycles c+1, c+2; a dropped flit
+    # not at all.
     busy = set()
     for ci, a in zip(c, axons):
         if a < A:
-            busy.update(range(ci + 1, ci + 1 + (lists[a][1] + 2 if lists[a][1] else 1)))
+            busy.update(range(ci + 1, ci + 1 + (lists[a][1] + 5 if lists[a][1] else 2)))
     trace = dict(log["idle_trace"])
     wrong = [k for k in range(c[0], want_idle + 1) if trace[k] != (k not in busy)]
     assert not wrong, f"idle wrong in cycles {[k - c[0] for k in wrong[:8]]} after the first flit"
@@ -491,7 +500,7 @@ async def backpressure(dut):
 @bounded_test(cycles=10_000 + 50 * N)
 async def active_count(dut):
     """SPEC 3: only neurons 0 .. n-1 are updated. For n = 0, 1, N//2 and N: the updater keeps the
-    core busy exactly h+1 ... h+n+1 (architecture 4.3; not at all for n = 0), `updates` grows by
+    core busy exactly h+1 ... h+n+6 (architecture 4.3; not at all for n = 0), `updates` grows by
     n, and only neurons 0 .. n-1 change state (each neuron integrates a bias of 1 under a
     threshold it never reaches, so v = 1 after one update and stays 0 without one)."""
     tb = Bench(dut)
@@ -505,7 +514,7 @@ async def active_count(dut):
         log = await tb.run(tick=True)
         h = log["h"]
         busy = [c for c, idle in log["idle_trace"] if not idle]
-        assert busy == (list(range(h + 1, h + n + 2)) if n else []), (n, h, busy)
+        assert busy == (list(range(h + 1, h + n + 7)) if n else []), (n, h, busy)
         states = await read_states(tb)
         assert states == [(0, 1, 0)] * n + [(0, 0, 0)] * (N - n), (n, states)
         cnt = await tb.counters()

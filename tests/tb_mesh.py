@@ -150,7 +150,7 @@ async def registers_and_cfg_timing(dut):
     await tb.start()
     cfg = tb.cfg
     assert await cfg.read(spec.chip_addr("id")) == spec.CHIP_ID
-    assert cfg.last_response - cfg.last_accept == 2, "a read accepted in c answers from c+2"
+    assert cfg.last_response - cfg.last_accept == 5, "a read accepted in c answers from c+5"
     params = spec.CHIP_PARAMS_WORD.unpack(await cfg.read(spec.chip_addr("params")))
     assert (params["width_m1"] + 1, params["height_m1"] + 1) == (P.width, P.height)
     for reg in ("ticks", "busy_cycles", "status"):
@@ -173,18 +173,18 @@ async def registers_and_cfg_timing(dut):
         await cfg.write(addr, 0xFFFFFFFF)
         assert await cfg.read(addr) == 0, hex(addr)
 
-    # cfg_req.ready: 1 in the accept cycle c, 0 in c+1 and c+2 (response offered in c+2 and
-    # taken there, since cfg_resp.ready is high), 1 again in c+3.
+    # cfg_req.ready: 1 in the accept cycle c, 0 in c+1 ... c+5 (response offered in c+5 and
+    # taken there, since cfg_resp.ready is high), 1 again in c+6 (architecture 5).
     await RisingEdge(dut.clk)
     dut.cfg_req__payload.value = spec.pack_cfg_req(spec.chip_addr("id"))
     dut.cfg_req__valid.value = 1
     seen = []
-    for _ in range(5):
+    for _ in range(8):
         await ReadOnly()
         seen.append((int(dut.cfg_req__ready.value), int(dut.cfg_resp__valid.value)))
         await RisingEdge(dut.clk)
     dut.cfg_req__valid.value = 0
-    assert seen[:4] == [(1, 0), (0, 0), (0, 1), (1, 0)], seen
+    assert seen[:7] == [(1, 0), (0, 0), (0, 0), (0, 0), (0, 0), (0, 1), (1, 0)], seen
 
     # a host-bound flit goes from spike_in to spike_out in one hop (accepted c, out c+1)
     word = spec.host_flit(5, 0, 0)
@@ -254,7 +254,7 @@ async def random_traffic(dut):
 
 @bounded_test(cycles=BUDGET)
 async def tick_and_busy(dut):
-    """A silent tick takes N + 2 cycles. A tick offered while the mesh is stalled (spike_out
+    """A silent tick takes N + 7 cycles (architecture 5). A tick offered while the mesh is stalled (spike_out
     not ready) is not taken; busy falls in the cycle after the last flit leaves, and the waiting
     tick is taken in exactly that cycle."""
     flag = [1]
@@ -266,7 +266,7 @@ async def tick_and_busy(dut):
         await tb.cfg.write(spec.tile_addr(*xy, "param", 1), spec.PARAM_WORDS[1].pack(vth=vth_max))
         await tb.cfg.write(spec.tile_addr(*xy, "rlist", 0), 0)
     h, q = await tb.tick.run_tick()
-    assert q - h == P.neurons_per_core + 2, (h, q)
+    assert q - h == P.neurons_per_core + 7, (h, q)
     # SPEC 3: with no active neuron anywhere there is no update phase: busy low again in h+1.
     await tb.cfg.write_all([(spec.tile_addr(x, y, "active", 0), 0) for x, y in P.tiles()])
     h, q = await tb.tick.run_tick()
@@ -297,10 +297,10 @@ async def tick_and_busy(dut):
 
 @bounded_test(cycles=BUDGET)
 async def one_cycle_per_hop(dut):
-    """For each tile alone: its neuron 0 fires in the tick handshaked in h, the core offers the
-    first route flit in h+5 (architecture 4.4, neuron 0), it is at the head of the local FIFO in
-    h+6, and with no contention each router forwards it in its first cycle at the head: a
-    host-bound flit from (x, y) leaves on spike_out in cycle h + 6 + x + y."""
+    """For each tile alone: its neuron 0 fires in the tick handshaked in h (in h+7, architecture
+    4.3), the core offers the first route flit in h+14 (architecture 4.4, neuron 0), it is at the
+    head of the local FIFO in h+15, and with no contention each router forwards it in its first
+    cycle at the head: a host-bound flit from (x, y) leaves on spike_out in cycle h + 15 + x + y."""
     tb = Bench(dut)
     await tb.start()
     vth_max = (1 << spec.VTH_BITS) - 1
@@ -314,5 +314,5 @@ async def one_cycle_per_hop(dut):
         before = len(tb.sink.received)
         h, _q = await tb.tick.run_tick()
         await tb.cfg.write(spec.tile_addr(x, y, "param", 1), silent)
-        assert tb.sink.received[before:] == [(h + 6 + x + y, word)], ((x, y), h, tb.sink.received[before:])
+        assert tb.sink.received[before:] == [(h + 15 + x + y, word)], ((x, y), h, tb.sink.received[before:])
     assert not tb.violations, tb.violations[:5]

@@ -51,7 +51,7 @@ def test_build_result_places_a_host_loopback_flit_before_the_handshake_in_its_ph
     c = _counters(p)
     loop = spec.host_flit(9, 0, 0)        # the host sent it on spike_in: no neuron fired it
     fired = spec.host_flit(2, 0, 0)       # neuron at slot 2 of "out"
-    run = EngineRun(out_flits=[(3, loop), (14, fired)], handshakes=[5, 12], completions=[11, 20],
+    run = EngineRun(out_flits=[(3, loop), (24, fired)], handshakes=[5, 12], completions=[11, 30],
                     counters=c, host_flits=1)
     chip_map = {"outputs": {str(fired): ["out", 1]}, "placement": {"out": [[0, 0, 0], [0, 0, 2]]}}
     pops = [{"name": "out", "kind": "lif", "record": True}]
@@ -59,8 +59,10 @@ def test_build_result_places_a_host_loopback_flit_before_the_handshake_in_its_ph
                      stimulus={}, ticks=2)
     assert [f["tick"] for f in r["output_flits"]] == [1, 2]
     assert r["spikes"] == {"out": [[2, 1]]}
-    assert r["output_flits"][1]["latency"] == 14 - (12 + 2 + 2)   # fired in h_2 + 2 + slot
-    assert r["stats"]["tick_cycles"] == [6, 8] and r["stats"]["cycles"] == 20
+    # fired in h_2 + 1 + UPDATE_LATENCY + slot (architecture 4.3) = 12 + 1 + 6 + 2 = 21
+    assert spec.UPDATE_LATENCY == 6
+    assert r["output_flits"][1]["latency"] == 24 - 21
+    assert r["stats"]["tick_cycles"] == [6, 18] and r["stats"]["cycles"] == 30
 
 
 def _drive(sh, busy_cycles, last=100):

@@ -73,18 +73,25 @@ def test_bad_params_are_refused():
 
 
 def test_init_is_baked_into_the_memories():
-    """`init` words read back over cfg (Amaranth's simulator), masked by their layouts."""
+    """`init` words read back over cfg (Amaranth's simulator), masked by their layouts; a synapse
+    word outside the contract (a target past the neurons) keeps only the target bits the core's
+    size needs (architecture.md section 6)."""
     from amaranth.sim import Simulator
     from neuromesh.hw.neuron_core import NeuronCore
     tiny = spec.HwParams(neurons_per_core=4, axons_per_core=4, synapses_per_core=8, routes_per_core=8)
+    axon = spec.AXON_WORD.pack(ptr=5, len=3, wexp=7)
+    synapse = spec.SYNAPSE_WORD.pack(target=3, weight=-128)
+    rlist = spec.RLIST_WORD.pack(ptr=2, len=6)
     init = {"param": {0: 0xFFFFFFFF, 3: 0xFFFFFFFF}, "state": {1: 0xFFFFFFFF, 6: 0x00ABCDEF},
-            "acc1": {2: 0xFFFFFFFF}, "axon": {3: 0x12345678}, "synapse": {7: 0xFFFFFFFF},
-            "rlist": {1: 0xFFFFFFFF}, "route": {5: 0xFFFFFFFF}, "active": {0: 3}}
-    # Expected by hand from docs/architecture.md section 6: the fields' bits only.
+            "acc1": {2: 0xFFFFFFFF}, "axon": {3: 0x12345678, 0: axon}, "synapse": {7: 0xFFFFFFFF, 6: synapse},
+            "rlist": {1: 0xFFFFFFFF, 2: rlist}, "route": {5: 0xFFFFFFFF}, "active": {0: 3}}
+    # Expected by hand from docs/architecture.md section 6: the fields' bits only. A synapse
+    # target past the 4 neurons (outside the contract) keeps its 2 low bits.
     want = {("param", 0): 0xFFFFFFFF, ("param", 3): (1 << 30) - 1, ("param", 1): 0,
             ("state", 1): (1 << 28) - 1, ("state", 6): 0x00ABCDEF, ("acc1", 2): (1 << tiny.acc_width) - 1,
-            ("acc0", 2): 0, ("axon", 3): 0x12345678, ("synapse", 7): (1 << 20) - 1,
-            ("rlist", 1): (1 << 25) - 1, ("route", 5): (1 << 25) - 1, ("route", 4): 0, ("active", 0): 3}
+            ("acc0", 2): 0, ("axon", 0): axon, ("axon", 3): 0x12345678, ("synapse", 6): synapse,
+            ("synapse", 7): (0xFF << 12) | 3, ("rlist", 2): rlist, ("rlist", 1): (1 << 25) - 1,
+            ("route", 5): (1 << 25) - 1, ("route", 4): 0, ("active", 0): 3}
     core = NeuronCore(tiny, init)
     got = {}
 
@@ -95,6 +102,7 @@ def test_init_is_baked_into_the_memories():
             ctx.set(core.cfg.re, 1)
             await ctx.tick()
             ctx.set(core.cfg.re, 0)
+            await ctx.tick().repeat(2)     # answered three cycles after re (hw/cfg_bus.py)
             got[(region, offset)] = ctx.get(core.cfg.rdata)
 
     sim = Simulator(core)
@@ -107,9 +115,10 @@ def test_init_is_baked_into_the_memories():
 @pytest.mark.parametrize("n", [1, 3])
 def test_tiny_core(n):
     """The smallest tables (1 axon, 1 synapse, 1 route entry; N = 1 and 3), in Amaranth's
-    simulator, from an `init` image: the last neuron fires and sends its flit at h+5+(N-1)
-    (architecture.md 4.4), idle is low exactly h+1 ... h+5+(N-1); then one flit adds -3 << 2 into
-    the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+3 (len 1)."""
+    simulator, from an `init` image: the last neuron fires in h+7+(N-1) (architecture.md 4.3)
+    and sends its flit at h+14+(N-1) (4.4), idle is low exactly h+1 ... h+14+(N-1); then one flit
+    adds -3 << 2 into the filling slot (acc1 after one tick) and idle is low exactly c+1 ... c+6
+    (len 1: its write in c+6, 4.2)."""
     from amaranth.sim import Simulator
     from neuromesh.hw.neuron_core import NeuronCore
     tiny = spec.HwParams(neurons_per_core=n, axons_per_core=1, synapses_per_core=1, routes_per_core=1)
@@ -126,7 +135,7 @@ def test_tiny_core(n):
 
     async def bench(ctx):
         ctx.set(core.out.ready, 1)
-        for cyc in range(12 + n):          # tick in cycle 0
+        for cyc in range(20 + n):          # tick in cycle 0
             ctx.set(core.tick_start, int(cyc == 0))
             ctx.set(core.tick_flip, int(cyc == 0))
             if ctx.get(core.out.valid):
@@ -136,7 +145,7 @@ def test_tiny_core(n):
         ctx.set(core.tick_start, 0)
         ctx.set(core.tick_flip, 0)
         ctx.set(core.inp.payload.axon, 0)
-        for cyc in range(8):               # the flit is offered in cycle 0
+        for cyc in range(9):               # the flit is offered in cycle 0
             ctx.set(core.inp.valid, int(cyc == 0))
             if cyc == 0:
                 seen["in"].append(ctx.get(core.inp.ready))
@@ -148,16 +157,17 @@ def test_tiny_core(n):
         ctx.set(core.cfg.re, 1)
         await ctx.tick()
         ctx.set(core.cfg.re, 0)
+        await ctx.tick().repeat(2)
         seen["acc"] = ctx.get(core.cfg.rdata)
 
     sim = Simulator(core)
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    assert seen["out"] == [(5 + last, flit)]
-    tick_idle, flit_idle = seen["idle"][:12 + n], seen["idle"][12 + n:]
-    assert tick_idle == [1] + [0] * (5 + last) + [1] * (12 + n - 6 - last)
-    assert seen["in"] == [1] and flit_idle == [1, 0, 0, 0, 1, 1, 1, 1]
+    assert seen["out"] == [(14 + last, flit)]
+    tick_idle, flit_idle = seen["idle"][:20 + n], seen["idle"][20 + n:]
+    assert tick_idle == [1] + [0] * (14 + last) + [1] * (20 + n - 15 - last)
+    assert seen["in"] == [1] and flit_idle == [1, 0, 0, 0, 0, 0, 0, 1, 1]
     assert seen["acc"] == (-12) & ((1 << tiny.acc_width) - 1)
 
 

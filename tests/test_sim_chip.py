@@ -67,21 +67,21 @@ def counters_of(r, params, x, y, kind="cores"):
 
 # -- the tick and the updater ------------------------------------------------------------------
 
-def test_silent_ticks_take_n_plus_2_cycles():
+def test_silent_ticks_take_n_plus_7_cycles():
     params = small(n=8)
     r = run(params, Image(params).writes, [[], [], []], HostBehaviour())
-    # h1 = 0; busy 1 .. 9; q1 = 10 = h2; ...
-    assert r.handshakes == [0, 10, 20]
-    assert r.completions == [10, 20, 30]
-    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 27}   # 3 x (N + 1)
+    # h1 = 0; reads 1 .. 8, last write-back 8 + 6 = 14 (architecture 4.3); q1 = 15 = h2; ...
+    assert r.handshakes == [0, 15, 30]
+    assert r.completions == [15, 30, 45]
+    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 42}   # 3 x (N + 6)
     assert counters_of(r, params, 0, 0)["updates"] == 24
     assert r.out_flits == []
 
 
-@pytest.mark.parametrize("counts,length", [((0, 0), 1), ((3, 0), 5), ((0, 5), 7), ((2, 6), 8), ((8, 8), 10)])
+@pytest.mark.parametrize("counts,length", [((0, 0), 1), ((3, 0), 10), ((0, 5), 12), ((2, 6), 13), ((8, 8), 15)])
 def test_only_active_neurons_are_updated(counts, length):
-    """SPEC 3: a core updates neurons 0 .. n-1 only (h+1 .. h+n+1 busy); a core with n = 0 has
-    no update phase. A silent tick lasts max(n) + 2 cycles, or 1 if no core holds a neuron (the
+    """SPEC 3: a core updates neurons 0 .. n-1 only (h+1 .. h+n+6 busy); a core with n = 0 has
+    no update phase. A silent tick lasts max(n) + 7 cycles, or 1 if no core holds a neuron (the
     handshake in h, busy low again in h+1)."""
     params = small(w=2, n=8)
     img = Image(params, active=0)
@@ -110,9 +110,9 @@ def test_neurons_beyond_the_active_count_never_fire():
 
 @pytest.mark.parametrize("n", [0, 3, 7])
 def test_spike_to_host_from_origin_tile(n):
-    # Neuron n fires in h+2+n, popped h+3+n, LIST h+4+n, offered into the local FIFO and taken
-    # in h+5+n, at the head in h+6+n and out of the west port (spike_out) in that cycle.
-    # The tick ends when the updater (busy to h+N+1) and that flit are both done.
+    # Neuron n fires in h+7+n, popped h+10+n (architecture 4.4), LIST h+12+n, offered into the
+    # local FIFO and taken in h+14+n, at the head in h+15+n and out of the west port (spike_out)
+    # in that cycle. The tick ends when the updater (busy to h+N+6) and that flit are both done.
     params = small(n=8)
     img = Image(params)
     img.neuron(0, 0, n, bias_mant=100, refractory=15)  # v = 100 > 0: fires in tick 1 only
@@ -120,27 +120,27 @@ def test_spike_to_host_from_origin_tile(n):
     img.routes(0, 0, n, [flit])
     r = run(params, img.writes, [[], []], HostBehaviour())
     h1 = 0
-    assert r.out_flits == [(h1 + 6 + n, flit)]
-    q1 = max(h1 + 8 + 2, h1 + 6 + n + 1)
+    assert r.out_flits == [(h1 + 15 + n, flit)]
+    q1 = max(h1 + 8 + 7, h1 + 15 + n + 1)
     assert r.completions[0] == q1
-    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 10
+    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 15
     c = counters_of(r, params, 0, 0)
     assert (c["spikes"], c["flits_sent"], c["updates"]) == (1, 1, 16)
     assert r.counters["routers"][0]["fwd_west"] == 1
 
 
 def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
-    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+5+n = 7, 8, 9; each is
-    # at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
-    # after that: spike_out in 9, 10, 11 (= h+6+n plus one hop). Emitter IDLE in 10; q = 12.
+    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+14+n = 16, 17, 18; each
+    # is at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
+    # after that: spike_out in 18, 19, 20 (= h+15+n plus one hop). Emitter IDLE in 19; q = 21.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(1, 0, 2, bias_mant=1, refractory=15)
     flits = [spec.host_flit(c, 1, 0) for c in (10, 11, 12)]
     img.routes(1, 0, 2, flits)
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(9, flits[0]), (10, flits[1]), (11, flits[2])]
-    assert r.completions == [12]
+    assert r.out_flits == [(18, flits[0]), (19, flits[1]), (20, flits[2])]
+    assert r.completions == [21]
     assert counters_of(r, params, 1, 0, "routers")["fwd_west"] == 3
     assert counters_of(r, params, 0, 0, "routers")["fwd_west"] == 3
     assert r.extras["links"][0] == {"from": "host", "to": [0, 0], "port": "spike_in", "flits": 0}
@@ -150,15 +150,15 @@ def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
 
 
 def test_host_bound_path_from_far_tile():
-    # Tile (2,1) on 3x2, neuron 0: offered h+5 = 5, (2,1) west in 6, (1,1) west in 7,
-    # (0,1) south in 8, (0,0) west = spike_out in 9.
+    # Tile (2,1) on 3x2, neuron 0: offered h+14 = 14, (2,1) west in 15, (1,1) west in 16,
+    # (0,1) south in 17, (0,0) west = spike_out in 18.
     params = small(w=3, h=2, n=4)
     img = Image(params)
     img.neuron(2, 1, 0, bias_mant=1, refractory=15)
     flit = spec.host_flit(0, 2, 1)
     img.routes(2, 1, 0, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(9, flit)]
+    assert r.out_flits == [(18, flit)]
     assert counters_of(r, params, 2, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 1, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 0, 1, "routers")["fwd_south"] == 1
@@ -168,8 +168,9 @@ def test_host_bound_path_from_far_tile():
 
 
 def test_empty_route_lists_take_two_emitter_cycles():
-    # Neurons 0 and 1 fire (no routes) then neuron 2 with one host route: pops in 3, 5 (the
-    # emitter is IDLE again 2 cycles after an empty pop), 7; offer in 9, spike_out in 10.
+    # Neurons 0, 1, 2 fire in 7, 8, 9 and can be popped from 10, 11, 12; 0 and 1 have no
+    # routes, 2 one host route: pops in 10, 13 (the emitter is IDLE again 3 cycles after an
+    # empty pop), 16; offer in 20, spike_out in 21 (the emitter is IDLE in 21), busy low in 22.
     params = small(n=4)
     img = Image(params)
     for n in range(3):
@@ -177,40 +178,43 @@ def test_empty_route_lists_take_two_emitter_cycles():
     flit = spec.host_flit(2, 0, 0)
     img.routes(0, 0, 2, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(10, flit)]
-    assert r.completions == [11]
+    assert r.out_flits == [(21, flit)]
+    assert r.completions == [22]
 
 
 # -- the walker --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("length", [0, 1, 5])
-def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_2(length):
+def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_5(length):
     # The host offers the flit in 0 (accepted: spike_in's FIFO is empty), at the head in 1 and
-    # taken by the walker in c = 1. Last accumulator write in c + len + 2; idle from c + len + 3
-    # (empty list: LOOKUP in c + 1, idle from c + 2). tick.valid from 1; handshake when idle.
+    # taken by the walker in c = 1. Last accumulator write in c + len + 5; idle from c + len + 6
+    # (empty list: LOOKUP in c + 2, idle from c + 3). tick.valid from 1; handshake when idle.
+    # Neuron 1 (all parameters 0, so vth = 0) fires with any input: in h+8, popped in h+11 and,
+    # with no route entry, the emitter is IDLE in h+14; without input the tick is silent (4 + 7).
     params = small(n=4)
     img = Image(params)
     img.axon(0, 0, 3, [(1, 1)] * length)
     flit = spec.pack_flit(3, 0, 0)
     r = run(params, img.writes, [[flit]], HostBehaviour())
     c = 1
-    h = c + length + 3 if length else c + 2
+    h = c + length + 6 if length else c + 3
+    tick = 14 if length else 4 + 7
     assert r.handshakes == [h]
-    assert r.completions == [h + 4 + 2]
+    assert r.completions == [h + tick]
     assert counters_of(r, params, 0, 0)["sops"] == length
-    # busy: cycle 1 (flit in the FIFO), then the core up to h - 1, then the tick.
-    assert r.counters["chip"]["busy_cycles"] == (h - 1) + 5
+    # busy: cycle 1 (flit in the FIFO), then the core up to h - 1, then the tick (h+1 .. q-1).
+    assert r.counters["chip"]["busy_cycles"] == (h - 1) + tick - 1
 
 
 def test_back_to_back_flits_wait_for_the_walker():
-    # Two flits for an axon of len 3: first taken in c1 = 1; in.ready again in c1 + 1 + 3 = 5,
-    # so the second is taken in 5; last write 5 + 3 + 2 = 10, handshake in 11.
+    # Two flits for an axon of len 3: first taken in c1 = 1; in.ready again in c1 + 2 + 3 = 6,
+    # so the second is taken in 6; last write 6 + 3 + 5 = 14, handshake in 15.
     params = small(n=4)
     img = Image(params)
     img.axon(0, 0, 0, [(0, 1), (1, 1), (2, 1)])
     flit = spec.pack_flit(0, 0, 0)
     r = run(params, img.writes, [[flit, flit]], HostBehaviour())
-    assert r.handshakes == [11]
+    assert r.handshakes == [15]
     assert counters_of(r, params, 0, 0)["sops"] == 6
 
 
@@ -235,9 +239,10 @@ def test_refused_host_flit_counted_at_origin_router():
 def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     # A = (0,0) neuron 0 fires in tick 1 and sends one flit to axon 0 of (1,0), whose synapse
     # (weight 127 << 7 = 16256) drives B = (1,0) neuron 2 over threshold in tick 2; B reports to
-    # the host. Tick 1: A fires 2, pop 3, LIST 4, offered 5, east in 6, walker takes it in 7,
-    # last write 7 + 1 + 2 = 10, q1 = 11 = h2. Tick 2: B fires h2 + 4 = 15, spike_out at
-    # h2 + 6 + 2 + 1 = 20, q2 = 21. Tick 3: silent, 4 + 2 cycles.
+    # the host. Tick 1: A fires 7, pop 10, offered 14, east in 15, walker takes it in 16, last
+    # write 16 + 1 + 5 = 22, q1 = 23 = h2. Tick 2: B fires h2 + 7 + 2 = 32, offered
+    # h2 + 14 + 2 = 39, west from (1,0) in 40, spike_out at 41, q2 = 42. Tick 3: silent, 4 + 7
+    # cycles.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(0, 0, 0, bias_mant=100, refractory=15)
@@ -247,16 +252,16 @@ def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     out = spec.host_flit(2, 1, 0)
     img.routes(1, 0, 2, [out])
     r = run(params, img.writes, [[], [], []], HostBehaviour())
-    assert r.handshakes == [0, 11, 21]
-    assert r.completions == [11, 21, 27]
-    assert r.out_flits == [(20, out)]
+    assert r.handshakes == [0, 23, 42]
+    assert r.completions == [23, 42, 53]
+    assert r.out_flits == [(41, out)]
     assert counters_of(r, params, 1, 0)["sops"] == 1
 
 
 def test_input_before_tick_acts_in_that_tick():
-    # The host's flit for tick 2 (accepted in q1 = 6) is integrated before h2 and fires the
-    # neuron in tick 2: walker takes it in 7, idle from 7 + 1 + 3 = 11 = h2; fires h2 + 2 + 1,
-    # spike_out h2 + 6 + 1 = 18.
+    # The host's flit for tick 2 (accepted in q1 = 4 + 7 = 11) is integrated before h2 and
+    # fires the neuron in tick 2: walker takes it in 12, idle from 12 + 1 + 6 = 19 = h2; fires
+    # h2 + 7 + 1, offered h2 + 14 + 1, spike_out h2 + 15 + 1 = 35.
     params = small(n=4)
     img = Image(params)
     img.neuron(0, 0, 1, du=4095, vth=1)
@@ -264,8 +269,8 @@ def test_input_before_tick_acts_in_that_tick():
     out = spec.host_flit(1, 0, 0)
     img.routes(0, 0, 1, [out])
     r = run(params, img.writes, [[], [spec.pack_flit(5, 0, 0)]], HostBehaviour())
-    assert r.handshakes == [0, 11]
-    assert r.out_flits == [(18, out)]
+    assert r.handshakes == [0, 19]
+    assert r.out_flits == [(35, out)]
 
 
 # -- the host: gaps and back-pressure ----------------------------------------------------------
@@ -277,12 +282,13 @@ def test_host_gaps_delay_offers():
     host = HostBehaviour(seed=5, max_gap=4, gap_prob=1.0)
     g0, g1 = host.gap(0), host.gap(1)
     r = run(params, img.writes, [[spec.pack_flit(0, 0, 0)] * 2], host)
-    # first offered and taken in g0, walker in g0+1 (empty list, ready again g0+3); second
-    # offered from g0+1+g1, in the FIFO, taken by the walker no earlier than g0+3.
+    # first offered and taken in g0, walker in g0+1 (empty list, ready again g0+4); second
+    # offered from g0+1+g1, in the FIFO, taken by the walker no earlier than g0+4; idle 3
+    # cycles after the walker takes it.
     c1 = g0 + 1
     a2 = g0 + 1 + g1
-    c2 = max(a2 + 1, c1 + 2)
-    assert r.handshakes == [c2 + 2]
+    c2 = max(a2 + 1, c1 + 3)
+    assert r.handshakes == [c2 + 3]
 
 
 def fanout_image(params, per_neuron=3):
@@ -467,7 +473,7 @@ def test_jumps_equal_stepping_every_cycle(seed):
 
 
 def test_fifo_peaks_reported():
-    # Three host flits for an axon with 4 synapses: the walker takes one every 5 cycles, so the
+    # Three host flits for an axon with 4 synapses: the walker takes one every 6 cycles, so the
     # west FIFO of (0,0) holds 1, then 2 (the second arrives while the first waits)...: offered
     # and taken in 0, 1, 2; the first leaves in 1, so the level peaks at 2.
     params = small(n=4)

@@ -229,8 +229,8 @@ class ChipPorts:
 
 class CfgMaster:
     """Word writes and reads on `cfg_req`/`cfg_resp` (docs/architecture.md section 5: a write
-    takes effect at the end of its cycle; a read accepted in cycle c answers from c+2), the one
-    configuration-port driver of every bench and of the RTL engine's host.
+    takes effect at the end of the cycle after it is accepted; a read accepted in cycle c answers
+    from c+5), the one configuration-port driver of every bench and of the RTL engine's host.
 
     It acts at the FALLING edge in the middle of each cycle: `cfg_req.ready` and `cfg_resp.valid`
     depend on registered state only (architecture section 2), so they have settled there, and one

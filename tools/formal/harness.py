@@ -212,8 +212,10 @@ def name_property_cells(text: str) -> str:
 def _common_lemmas(ctx: Context):
     """Invariants every job needs for induction: a round-robin pointer names a port (rr is a
     3-bit register; values 5..7 are unreachable, and from them the router would grant input 0);
-    a stalled output's held grant names an input that still requests it (its head pops only on
-    that output's transfer)."""
+    every flit a FIFO holds has beside it the route decision the reference rules give it (the
+    router computes them as the flit is written; other contents are unreachable); a stalled
+    output's held grant names an input that still requests it (its head pops only on that
+    output's transfer)."""
     for o in range(N_PORTS):
         ctx.lemma(f"rr_in_range_{PORTS[o]}", ctx.probes.rr[o] < N_PORTS)
         held, stalled = ctx.probes.held[o], ctx.probes.stalled[o]
@@ -221,6 +223,11 @@ def _common_lemmas(ctx: Context):
         for i in range(N_PORTS):
             still = still | ((held == i) & ctx.request[i][o])
         ctx.lemma(f"held_requests_{PORTS[o]}", ~stalled | still)
+    for i, f in enumerate(ctx.probes.fifos):
+        for k, (port, refused) in enumerate(f.stored):
+            flit = f.slots[k]
+            ok = (refused == ctx.refused(flit)) & (ctx.refused(flit) | (port == ctx.route(flit)))
+            ctx.lemma(f"stored_route_{PORTS[i]}_{k}", ~ctx.slot_valid(i, k) | ok)
 
 
 def _observe_ports(ctx: Context):

@@ -52,7 +52,7 @@ MUTANTS = {mu.name: mu for mu in (
     Mutant("east_goes_north", "flits for a tile further east leave north",
            "m.d.comb += port.eq(spec.EAST)", "m.d.comb += port.eq(spec.NORTH)", "routing"),
     Mutant("height_off_by_one", "a flit for row y = height (outside the mesh) is not refused",
-           "(head.y >= p.height)", "(head.y > p.height)", "routing"),
+           "(incoming.y >= p.height)", "(incoming.y > p.height)", "routing"),
     Mutant("errors_once_per_cycle", "two refusals in one cycle count as one error",
            "errors.eq(errors + sum(refused))", "errors.eq(errors + _any(refused))", "counters"),
     # The asynchronous link (hw/async_link.py).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Const, Fragment, MemoryInstance, Signal
 
-from neuromesh.spec import PORTS, ROUTER_COUNTERS
+from neuromesh.spec import FLIT_WIDTH, N_PORTS, PORTS, ROUTER_COUNTERS
 
 
 class ProbeError(Exception):
@@ -76,13 +76,16 @@ def find_signals(fragment: Fragment, prefix: str = "") -> dict[str, Signal]:
 
 @dataclass
 class FifoProbes:
-    """One input FIFO: its head (what the router sees), occupancy and storage."""
+    """One input FIFO: its head (what the router sees), occupancy and storage. A FIFO entry is
+    the flit (its low FLIT_WIDTH bits) and the route decision the router stored with it when it
+    was written (`hw/router.py`: the output port, then the refused bit)."""
     head_valid: Signal
-    head: Signal            # raw flit bits of the head slot
+    head: object            # raw flit bits of the head slot
     pop: object             # a flit leaves the FIFO this cycle (read enable and not empty)
     level: Signal
     consume: Signal         # slot index of the head
-    slots: list             # [signal per slot], the memory's contents
+    slots: list             # [flit bits per slot], the memory's contents
+    stored: list            # [(port, refused) stored beside the flit, per slot]
 
 
 @dataclass
@@ -114,11 +117,13 @@ class RouterProbes:
             if len(slots) != depth:
                 raise ProbeError(f"{q} has {len(slots)} slots, expected fifo_depth {depth}")
             head_valid = get(f"{q}.r__valid")
+            port_bits = (N_PORTS - 1).bit_length()
             fifos.append(FifoProbes(
-                head_valid=head_valid, head=get(f"{q}.r__payload"),
+                head_valid=head_valid, head=get(f"{q}.r__payload")[:FLIT_WIDTH],
                 pop=get(f"{q}.r_en") & head_valid, level=get(f"{q}.level"),
                 consume=get(f"{q}.queue.consume"),          # 0 bits wide at depth 1
-                slots=slots))
+                slots=[row[:FLIT_WIDTH] for row in slots],
+                stored=[(row[FLIT_WIDTH:FLIT_WIDTH + port_bits], row[FLIT_WIDTH + port_bits]) for row in slots]))
         rr = [get(f"rr_{port}") for port in PORTS]
         stalled = [get(f"stalled_{port}") for port in PORTS]
         held = [get(f"held_{port}") for port in PORTS]

