@@ -68,7 +68,7 @@ synth: $(STAMP)
 bitstream: $(STAMP)
 	$(PY) -m neuromesh.tools.board.bitstream --board $(BOARD) --baud $(BAUD) --out build/bitstream/$(BOARD) $(HW)
 
-# Formal proofs of the router (docs/formal.md); FORMAL="--quick" for one configuration.
+# Formal proofs of the router and the asynchronous link (docs/formal.md); FORMAL="--quick" for one configuration of each.
 FORMAL  ?=
 formal: $(STAMP)
 	$(PY) -m neuromesh.tools.formal --out build/formal $(FORMAL)

@@ -1,10 +1,12 @@
 """The formal harness (tools/formal, docs/formal.md).
 
 Without a solver: the harness's reference rules equal `spec.flit_refused` / `spec.route_port`,
-properties are named in the RTLIL, a renamed router signal stops elaboration, bad options exit 2.
+properties are named in the RTLIL (router and link), a renamed router or link signal stops
+elaboration, the link's latency bounds match a hand count, bad options exit 2.
 With yowasp-sby and yices (skipped otherwise): one property proved by induction and one mutant
-router caught with a counterexample, the payload rule proved and its mutant caught; under
-`-m long`, every mutant caught by its property.
+router caught with a counterexample, the payload rule proved and its mutant caught; the link's
+conservation proved over two clocks and a link that writes a flit twice caught; under
+`-m long`, every mutant (router and link) caught by its property.
 """
 import pytest
 
@@ -133,7 +135,8 @@ def test_a_router_that_never_pops_is_caught(tmp_path):
 @pytest.mark.parametrize("mutant", list(MUTANTS))
 def test_every_mutant_is_caught_by_its_property(tmp_path, mutant):
     prop = MUTANTS[mutant].caught_by
-    result = _run(tmp_path, "interior-d2", prop, mutant=mutant)
+    config = "link" if MUTANTS[mutant].kind == "link" else "interior-d2"
+    result = _run(tmp_path, config, prop, mutant=mutant)
     assert result.outcome.status == "FAIL" and result.base_failures, result.verdict
     # a check on the ports (a bounded job has no lemmas), not one of SyncFIFO's own asserts
     assert all(name.startswith(prop + "_") for name, *_ in result.base_failures)
@@ -149,3 +152,88 @@ def test_payload_holds_while_an_output_waits_is_proved(tmp_path):
     result = _run(tmp_path / "mutant", "interior-d2", "stream_payload", mutant="grant_not_held")
     assert result.outcome.status == "FAIL" and result.as_expected
     assert {name for name, *_ in result.base_failures} <= {f"stream_payload_held_{p}" for p in spec.PORTS}
+
+
+# ---------------------------------------------------------------------------------------------
+# The asynchronous link over two clocks.
+
+def test_link_properties_are_named_cells_in_the_rtlil():
+    from neuromesh.tools.formal.link_harness import LinkHarness
+    text = LinkHarness(["handshake", "latency"]).rtlil()
+    for name in ["handshake_req_rises_while_ack_low", "handshake_data_stable_while_req", "latency_delivered",
+                 "latency_sender_ready", "lemma_link_phase", "lemma_latency_phase_11"]:
+        assert f"cell $check \\{name}\n" in text
+    assert "cell $ff " in text and "cell \\$ff " not in text     # yosys's own global-clock flip-flop
+
+
+def test_a_renamed_link_signal_stops_the_harness():
+    from neuromesh.tools.formal.link_harness import LinkHarness
+    from neuromesh.tools.formal.mutants import edited_module
+    from neuromesh.tools.formal.probes import ProbeError
+    renamed = edited_module("neuromesh.hw.async_link", "ack = Signal()", "ack = Signal(name='acknowledge')",
+                            "renamed_ack").AsyncLink
+    with pytest.raises(ProbeError, match="'ack'"):
+        LinkHarness(["handshake"], link_class=renamed).rtlil()
+
+
+def test_latency_bounds_by_hand():
+    """Clock a rises at least every 2 steps, b every 5: the flit waits for 3 rises of b (two
+    synchronizer stages, then the write), at most 15 steps; the sender then waits for 3 rises of
+    a (ack seen, req low), 3 of b (req low seen, ack low) and 2 of a (ack low seen):
+    15 + 6 + 15 + 4 = 40."""
+    from neuromesh.tools.formal.link_properties import latency_bounds
+    begin, cross, ready = latency_bounds(2, 5)
+    assert (cross, ready) == (15, 40)
+    assert begin[1:5] == [0, 5, 10, 15] and begin[7] == 21 and begin[10] == 36
+    assert latency_bounds(4, 4)[1:] == (12, 44)
+
+
+def test_list_marks_the_link_jobs_multiclock(capsys):
+    from neuromesh.tools.formal.link_properties import LINK_PROPERTIES
+    from neuromesh.tools.formal.run import main
+    assert main(["--list", "--config", "link"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [f"link/{p}" for p in LINK_PROPERTIES] + ["link/cover"]
+    assert all(line.split()[1:2] in (["prove"], ["cover"]) and "multiclock" in line for line in lines)
+
+
+def test_a_link_mutant_needs_a_link_configuration(capsys):
+    from neuromesh.tools.formal.run import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--mutant", "valid_ignores_ack", "--config", "interior-d1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a link configuration" in err
+
+
+@needs_solver
+def test_link_conservation_is_proved_over_two_clocks(tmp_path):
+    result = _run(tmp_path, "link", "conservation")
+    assert result.job.config.multiclock
+    assert result.outcome.status == "PASS", result.outcome.log[-2000:]
+    assert result.outcome.basecase == "pass" and result.outcome.induction == "pass"
+    assert "multiclock on" in (tmp_path / "link/conservation/job.sby").read_text()
+    assert result.as_expected
+
+
+@needs_solver
+def test_a_link_that_writes_a_flit_twice_is_caught(tmp_path):
+    """o.valid without ~ack: the receiver writes the flit again in the cycle after it raised ack."""
+    result = _run(tmp_path, "link", "conservation", mutant="valid_ignores_ack")
+    assert result.outcome.status == "FAIL" and result.as_expected
+    assert {name for name, *_ in result.base_failures} == {"conservation_balance"}
+    text = (tmp_path / "link/conservation-mutant-valid_ignores_ack/job/engine_0/trace.txt").read_text()
+    offered = [line.split(" [")[0] for line in text.splitlines() if line.startswith("    o: ")]
+    # one flit offered on o in the cycle of its write and again after ack rose
+    assert "ack=1*" in text and len(offered) >= 2 and len(set(offered)) == 1
+    assert "failed: conservation_balance" in text
+
+
+@needs_solver
+def test_a_link_that_reloads_data_breaks_order(tmp_path):
+    """No link mutant is meant for `order` (one flit in flight leaves no two to swap), so this
+    shows it is not vacuous: a sender that reloads `data` while req is high hands the receiver a
+    flit that was never the n-th taken."""
+    result = _run(tmp_path, "link", "order", mutant="data_always_loaded")
+    assert result.outcome.status == "FAIL"
+    assert {name for name, *_ in result.base_failures} == {"order_nth_out_is_nth_in"}

@@ -129,3 +129,42 @@ class RouterProbes:
         held = [get(f"held_{port}") for port in PORTS]
         counters = {name: get(f"cnt_{name}") for name in ROUTER_COUNTERS}
         return cls(fifos=fifos, rr=rr, stalled=stalled, held=held, counters=counters)
+
+
+@dataclass
+class LinkProbes:
+    """The handshake registers of one `hw.async_link.AsyncLink` (docs/architecture.md 8.2):
+    `req` and `data` in the sender's domain, `ack` in the receiver's, and each synchronizer's
+    two stages (`req_s`, `ack_s` are the second stages' outputs)."""
+    data: Signal
+    req: Signal
+    req_stage0: Signal      # first synchronizer stage of req, in the receiver's domain
+    req_s: Signal
+    ack: Signal
+    ack_stage0: Signal      # first synchronizer stage of ack, in the sender's domain
+    ack_s: Signal
+
+    @classmethod
+    def of(cls, fragment: Fragment, exact: bool = True) -> "LinkProbes":
+        """`exact` False (a mutant link, checked by bounded runs that use no lemmas) accepts a
+        synchronizer replaced by a plain register or a wire: its stages are then `req_s`
+        (`ack_s`) itself, wherever it is driven."""
+        signals = find_signals(fragment)
+
+        def get(name, *fallbacks):
+            for candidate in (name,) + (() if exact else fallbacks):
+                if candidate in signals:
+                    return signals[candidate]
+            raise ProbeError(f"the elaborated link has no signal {name!r} (renamed in "
+                             "hw/async_link.py? update tools/formal/probes.py)")
+
+        return cls(data=get("data"), req=get("req"), ack=get("ack"),
+                   req_stage0=get("req_sync.stage0", "req_sync.req_s", "req_s"),
+                   req_s=get("req_sync.req_s", "req_s"),
+                   ack_stage0=get("ack_sync.stage0", "ack_sync.ack_s", "ack_s"),
+                   ack_s=get("ack_sync.ack_s", "ack_s"))
+
+    def handshake(self) -> list:
+        """The six handshake bits in the order the handshake moves through them (a Johnson
+        counter: each copies the one before it, `req` the inverse of `ack_s`)."""
+        return [self.req, self.req_stage0, self.req_s, self.ack, self.ack_stage0, self.ack_s]

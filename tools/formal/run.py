@@ -1,5 +1,6 @@
 """`python -m neuromesh.tools.formal [--quick] [--out build/formal]` (`make formal`): build the
-harness of each job, run sby, and write `report.md` and `report.json` in the output folder.
+harness of each job (a router, or an asynchronous link over two clocks), run sby, and write
+`report.md` and `report.json` in the output folder.
 
 Exit status: 0 when every job ended as expected (proved; known failures failed; every cover
 reached), 1 when one did not, 2 for bad options or missing tools (one line, no traceback).
@@ -18,17 +19,25 @@ from neuromesh.spec import NeuroMeshError
 
 from . import jobs as jobs_mod
 from .harness import RouterHarness
-from .jobs import CONFIGS, QUICK_CONFIGS, Job
-from .mutants import MUTANTS, MutantError, mutant_router
+from .jobs import ALL_CONFIGS, QUICK_CONFIGS, Job
+from .link_harness import LinkHarness
+from .link_properties import LINK_PROPERTIES
+from .mutants import MUTANTS, MutantError, mutant_class, mutant_link, mutant_router
 from .probes import ProbeError
 from .properties import PROPERTIES
 from .report import Result, write_report
 from .sby import find_tools, run as run_sby
-from .trace import render
+from .trace import render, render_link
 
 
-def harness_of(job: Job) -> RouterHarness:
+def harness_of(job: Job) -> RouterHarness | LinkHarness:
     c = job.config
+    if c.kind == "link":
+        gaps = (c.gap_a, c.gap_b)
+        if job.prop == "cover":      # every property's covers, clocks toggling, ready free
+            return LinkHarness(list(LINK_PROPERTIES), gaps, covers_only=True)
+        return LinkHarness([job.prop], gaps, lemmas=job.mode == "prove",
+                           link_class=mutant_link(job.mutant) if job.mutant else None)
     stream_inputs = not job.free_inputs
     if job.prop == "cover":
         # Every property's covers at once, in the plain environment (so none whose builder
@@ -57,14 +66,14 @@ def run_job(job: Job, out: Path, timeout: float = 900) -> Result:
     workdir = out / job.name
     with _ELABORATION:
         rtlil = harness_of(job).rtlil()
-    outcome = run_sby(workdir, rtlil, job.mode, job.depth, timeout=timeout)
+    outcome = run_sby(workdir, rtlil, job.mode, job.depth, multiclock=job.config.multiclock, timeout=timeout)
     for vcd in outcome.traces:
         path = Path(vcd)
         if path.exists():
             phase = "induction" if path.stem.endswith("_induct") else "basecase"
             failed = [f"failed: {name} ({_short(src)}){f' at step {step}' if step is not None else ''}"
                       for name, src, step, in_phase in outcome.failures if in_phase == phase]
-            text = render(path, from_reset=phase == "basecase")
+            text = (render_link if job.config.kind == "link" else render)(path, from_reset=phase == "basecase")
             path.with_suffix(".txt").write_text(text + "".join(line + "\n" for line in failed))
     return Result(job, outcome)
 
@@ -81,30 +90,37 @@ class _Parser(argparse.ArgumentParser):
 
 def _parse(argv):
     ap = _Parser(prog=PROG,
-                 description="Formal proofs of the mesh router (docs/formal.md).")
+                 description="Formal proofs of the mesh router and the asynchronous link (docs/formal.md).")
     ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_CONFIGS)}, no covers")
     ap.add_argument("--out", default="build/formal", help="output folder (default build/formal)")
     ap.add_argument("--config", action="append", default=[], metavar="NAME",
-                    help=f"configurations to run (default all: {', '.join(CONFIGS)})")
+                    help=f"configurations to run (default all: {', '.join(ALL_CONFIGS)})")
     ap.add_argument("--property", action="append", default=[], metavar="NAME",
-                    help=f"properties to run (default all: {', '.join(PROPERTIES)})")
+                    help=f"properties to run (default all; router: {', '.join(PROPERTIES)}; "
+                         f"link: {', '.join(LINK_PROPERTIES)})")
     ap.add_argument("--mutant", metavar="NAME",
-                    help=f"run against a broken router instead ({', '.join(MUTANTS)}); every job should fail")
+                    help=f"run against a broken router or link instead ({', '.join(MUTANTS)}); its "
+                         "property should fail")
     ap.add_argument("--no-cover", action="store_true", help="skip the cover (reachability) jobs")
     ap.add_argument("--free-inputs", action="store_true",
-                    help="drop the upstream stream-rule assumption (inputs may withdraw or change a flit)")
+                    help="drop the router's upstream stream-rule assumption (inputs may withdraw or change a flit)")
     ap.add_argument("--jobs", type=int, default=1, help="sby runs at a time (each uses up to 2 processes)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per job before it counts as TIMEOUT")
     ap.add_argument("--list", action="store_true", help="list the jobs and exit")
     args = ap.parse_args(argv)
     for name in args.config:
-        if name not in CONFIGS:
-            ap.error(f"--config {name}: unknown (known: {', '.join(CONFIGS)})")
+        if name not in ALL_CONFIGS:
+            ap.error(f"--config {name}: unknown (known: {', '.join(ALL_CONFIGS)})")
     for name in args.property:
-        if name not in PROPERTIES:
-            ap.error(f"--property {name}: unknown (known: {', '.join(PROPERTIES)})")
+        if name not in PROPERTIES and name not in LINK_PROPERTIES:
+            ap.error(f"--property {name}: unknown (known: {', '.join(dict.fromkeys([*PROPERTIES, *LINK_PROPERTIES]))})")
     if args.mutant and args.mutant not in MUTANTS:
         ap.error(f"--mutant {args.mutant}: unknown (known: {', '.join(MUTANTS)})")
+    if args.mutant:
+        kind = MUTANTS[args.mutant].kind
+        for name in args.config:
+            if ALL_CONFIGS[name].kind != kind:
+                ap.error(f"--mutant {args.mutant} is a {kind} mutant; --config {name} is not a {kind} configuration")
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, not {args.jobs}")
     return args
@@ -115,15 +131,19 @@ def main(argv=None) -> int:
     configs = args.config or (list(QUICK_CONFIGS) if args.quick else None)
     plan = jobs_mod.plan(configs, args.property or None, covers=not (args.quick or args.no_cover or args.property),
                          mutant=args.mutant, free_inputs=args.free_inputs)
+    if not plan:
+        print(f"{PROG}: no job: none of the chosen configurations has the chosen properties", file=sys.stderr)
+        return 2
     if args.list:
         for job in plan:
             note = {"fail": "  (expected to fail)", "any": "  (informational)"}.get(job.expect, "")
-            print(f"{job.name:40} {job.mode} depth {job.depth}{note}")
+            clocks = " multiclock" if job.config.multiclock else ""
+            print(f"{job.name:50} {job.mode} depth {job.depth}{clocks}{note}")
         return 0
     try:
         find_tools()
         if args.mutant:
-            mutant_router(args.mutant)       # refuse now if its edit no longer applies
+            mutant_class(args.mutant)        # refuse now if its edit no longer applies
     except (NeuroMeshError, MutantError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
@@ -139,7 +159,7 @@ def main(argv=None) -> int:
     def one(numbered):
         k, job = numbered
         result = run_job(job, out, args.timeout)
-        print(f"[{k:3}/{len(plan)}] {job.name:44} {result.verdict:26} {result.outcome.seconds:6.1f} s", flush=True)
+        print(f"[{k:3}/{len(plan)}] {job.name:50} {result.verdict:26} {result.outcome.seconds:6.1f} s", flush=True)
         return result
 
     try:

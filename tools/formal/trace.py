@@ -1,5 +1,6 @@
 """A counterexample VCD from smtbmc as text: per cycle, the flits offered and taken at the
-router's ports, decoded with `spec.unpack_flit` (docs/formal.md, "Reading a failure").
+router's ports, decoded with `spec.unpack_flit` (docs/formal.md, "Reading a failure"); for the
+asynchronous link, per solver step, the clock rises, handshake wires and flits (`render_link`).
 """
 from __future__ import annotations
 
@@ -37,12 +38,15 @@ def read_vcd(path: Path) -> tuple[dict[str, list[int]], int]:
         elif pending is not None:
             value = int(re.sub("[xz]", "0", pending), 2)
             if token == step_id:
-                step = last_step = value
+                step = value
             elif token in ids:
                 values.setdefault(ids[token], {})[step] = value
+                last_step = max(last_step, step)
             pending = None
         elif token[0] in "01xz" and token[1:] in ids:
             values.setdefault(ids[token[1:]], {})[step] = int(token[0]) if token[0] in "01" else 0
+            last_step = max(last_step, step)
+    # A multiclock trace ends with a step number and no values: not a step of the run.
     steps = last_step + 1
     series = {}
     for name, changes in values.items():
@@ -92,4 +96,38 @@ def render(path: Path, from_reset: bool = True) -> str:
                 events.append(f"  out {p:5}: {describe_flit(at(f'port_out_{p}_payload', s))} {sent}")
         lines.append(f"step {s}:" + ("" if events else " idle"))
         lines.extend(events)
+    return "\n".join(lines) + "\n"
+
+
+LINK_WIRES = ("req", "req_s", "ack", "ack_s")
+
+
+def render_link(path: Path, from_reset: bool = True) -> str:
+    """A link counterexample as text: per solver step, which clocks rose, the handshake wires
+    (a change marked with *), and the flits offered on `i` (sender side) and `o` (receiver
+    side), from the harness's kept copies (link_harness._observe)."""
+    series, steps = read_vcd(path)
+    start = "step 0 is the reset step" if from_reset else "induction: step 0 is an arbitrary state"
+    lines = [f"counterexample {path} ({steps} steps; {start}; a = sender clock, b = receiver clock)"]
+    wanted = ["edge_a", "edge_b", "port_i_valid", "port_i_ready", "port_i_payload", "port_o_valid",
+              "port_o_ready", "port_o_payload", "port_busy"] + [f"wire_{w}" for w in LINK_WIRES]
+    missing = [name for name in wanted if name not in series]
+    if missing:
+        lines.append(f"(not in this trace, shown as 0: {', '.join(missing)})")
+        for name in missing:
+            series[name] = [0] * steps
+    for s in range(steps):
+        def at(name):
+            return series[name][s]
+
+        rose = [d for d in "ab" if at(f"edge_{d}")]
+        wires = " ".join(f"{w}={at(f'wire_{w}')}" + ("*" if s and at(f"wire_{w}") != series[f"wire_{w}"][s - 1] else " ")
+                         for w in LINK_WIRES)
+        lines.append(f"step {s:3}: {('rise ' + '+'.join(rose)) if rose else '':9} {wires} busy={at('port_busy')}")
+        if at("port_i_valid"):
+            state = "taken at the next a rise" if at("port_i_ready") else "waiting (link busy)"
+            lines.append(f"    i: {describe_flit(at('port_i_payload'))} {state}")
+        if at("port_o_valid"):
+            state = "written at the next b rise" if at("port_o_ready") else "waiting (ready low)"
+            lines.append(f"    o: {describe_flit(at('port_o_payload'))} {state}")
     return "\n".join(lines) + "\n"
