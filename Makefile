@@ -15,10 +15,10 @@ FIT     ?=
 BAUD    ?= 115200
 PYTEST_FLAGS ?=
 
-.PHONY: install demo example test test-long sim rtl verilog synth bitstream formal waves bench digits clean help
+.PHONY: install demo example test test-long sim rtl verilog synth bitstream formal mutants waves bench digits clean help
 
 help:
-	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | bitstream | formal | waves | bench | digits | clean"
+	@echo "make install | demo | test | test-long | sim | rtl | verilog | synth | bitstream | formal | mutants | waves | bench | digits | clean"
 
 # One pip call for everything (TOOLCHAIN.md: a second call flips wasmtime back and forth).
 $(STAMP): pyproject.toml
@@ -72,6 +72,12 @@ bitstream: $(STAMP)
 FORMAL  ?=
 formal: $(STAMP)
 	$(PY) -m neuromesh.tools.formal --out build/formal $(FORMAL)
+
+# Mutation testing of the regression (docs/mutants.md), hours; MUTANTS="--only 'router.*'",
+# "--target hw", "--resume", "-j 2", "--sample" (the 6 of make test-long), "--list".
+MUTANTS ?=
+mutants: $(STAMP)
+	$(PY) -m neuromesh.tools.mutants --out build/mutants $(MUTANTS)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -11,14 +11,15 @@ SMALL = dict(neurons_per_core=16, axons_per_core=16, synapses_per_core=16, route
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("width,height,depth", [(1, 1, 1), (2, 2, 4), (3, 2, 2)])
-def test_mesh(width, height, depth):
+def test_mesh(width, height, depth, tmp_path):
     from neuromesh.hw.mesh import VERILOG_NAME, chip_verilog
     from neuromesh.tools.cosim import simulator
     params = spec.HwParams(width=width, height=height, fifo_depth=depth, **SMALL)
     text = chip_verilog(params)
     runner, build_dir = simulator.build(text, VERILOG_NAME, label=f"mesh-{params.key()}")
     tests, failed, _ = simulator.run_tests(runner, build_dir, VERILOG_NAME, "tb_mesh",
-                                        extra_env={"NM_MESH": json.dumps({"params": params.to_dict()})})
+                                        extra_env={"NM_MESH": json.dumps({"params": params.to_dict()})},
+                                        test_dir=tmp_path)
     assert tests == 4 and failed == 0
 
 

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.rtl, pytest.mark.filterwarnings("ignore::amaranth.hdl.
     (3, 3, 1, 1, 1), (3, 3, 1, 1, 2), (3, 3, 1, 1, 3), (3, 3, 1, 1, 4),
     (2, 1, 0, 0, 2),                     # the host corner: west is spike_out
 ])
-def test_router(width, height, x, y, depth):
+def test_router(width, height, x, y, depth, tmp_path):
     from neuromesh.hw.router import Router
     from neuromesh.tools.cosim import simulator
     params = spec.HwParams(width=width, height=height, neurons_per_core=16, axons_per_core=16,
@@ -25,7 +25,7 @@ def test_router(width, height, x, y, depth):
                                      label=f"router-{width}x{height}-{x}{y}-d{depth}")
     cfg = dict(params.to_dict(), x=x, y=y)
     tests, failed, _ = simulator.run_tests(runner, build_dir, "router", "tb_router",
-                                        extra_env={"NM_ROUTER": json.dumps(cfg)})
+                                        extra_env={"NM_ROUTER": json.dumps(cfg)}, test_dir=tmp_path)
     assert tests == 4 and failed == 0
 
 

@@ -34,7 +34,9 @@ pytestmark = pytest.mark.rtl
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
-OUT = REPO / "build" / "regression"
+# Evidence of a mismatch goes here; `make mutants` points each mutant's run elsewhere and turns
+# the traced re-run off (NEUROMESH_REGRESSION_WAVES=0: a traced rebuild per killed mutant).
+OUT = Path(os.environ.get("NEUROMESH_REGRESSION_OUT") or REPO / "build" / "regression")
 
 HOSTS = {
     "ready": lambda seed: HostBehaviour(seed=seed),
@@ -222,6 +224,9 @@ def keep_evidence(case: Case, golden, rtl: dict, message: str) -> Path:
     if not isinstance(golden, Exception):
         (where / "golden.json").write_text(json.dumps(golden.__dict__, default=list))
     (where / "mismatch.txt").write_text(message + "\n")
+    if os.environ.get("NEUROMESH_REGRESSION_WAVES", "1") == "0":
+        (where / "waves-error.txt").write_text("no trace: NEUROMESH_REGRESSION_WAVES=0\n")
+        return where
     try:
         params = netgen.MESHES[case.mesh]
         compiled, ticks = case.inputs()

@@ -61,24 +61,51 @@ def test_tx_waveform(divisor):
     assert set(pins[start + len(expected):]) == {1}
 
 
-def _run_rx(divisor, wave, take=True):
-    """Drive `wave` on the pin (one value per cycle); return (bytes, framing pulses, overruns)."""
+def test_tx_line_idles_high_from_reset():
+    """Before the first byte the line is idle, i.e. high: a low line after reset would be a
+    false start bit to the receiver on the other side."""
+    divisor = MIN_DIVISOR
+    dut = UARTTx(divisor)
+    pins = []
+
+    async def probe(ctx):
+        pins.append(ctx.get(dut.tx))
+        for _ in range(3 * 10 * divisor):
+            await ctx.tick()
+            pins.append(ctx.get(dut.tx))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(probe)
+    sim.run()
+    assert set(pins) == {1}
+
+
+def _run_rx(divisor, wave, take=True, overrun_cycles=None):
+    """Drive `wave` on the pin (one value per cycle); return (bytes, framing pulses, overruns).
+    `take`: data.ready, constant or per cycle (a function of the cycle number); the cycles of
+    the overrun pulses go into `overrun_cycles` if given."""
     dut = UARTRx(divisor)
     got, framing, overrun = [], [0], [0]
+    ready = take if callable(take) else (lambda cycle: take)
 
     async def drive(ctx):
-        ctx.set(dut.data.ready, 1 if take else 0)
-        for v in [1] * 5 + wave + [1] * (4 * divisor):
+        for cycle, v in enumerate([1] * 5 + wave + [1] * (4 * divisor)):
+            ctx.set(dut.data.ready, 1 if ready(cycle) else 0)
             ctx.set(dut.rx, v)
             await ctx.tick()
 
     async def watch(ctx):
-        async for _clk, _rst, valid, ready, payload, fr, ov in ctx.tick().sample(
+        cycle = 0
+        async for _clk, _rst, valid, ready_now, payload, fr, ov in ctx.tick().sample(
                 dut.data.valid, dut.data.ready, dut.data.payload, dut.framing, dut.overrun):
-            if valid and ready:
+            if valid and ready_now:
                 got.append(payload)
             framing[0] += fr
             overrun[0] += ov
+            if ov and overrun_cycles is not None:
+                overrun_cycles.append(cycle)
+            cycle += 1
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
@@ -109,3 +136,17 @@ def test_rx_overrun():
     wave = [v for b in (0x11, 0x22, 0x33) for v in waveform(b, divisor)]
     dut_bytes, framing, overrun = _run_rx(divisor, wave, take=False)
     assert (dut_bytes, framing, overrun) == ([], 0, 2)
+
+
+def test_rx_byte_completing_as_the_previous_is_taken():
+    """The held byte is taken in the very cycle the next one completes: no overrun, both bytes
+    arrive (a transfer frees the holding register in its own cycle). The cycle is found with
+    the consumer never ready: it is the cycle of the overrun pulse."""
+    divisor = MIN_DIVISOR
+    wave = [v for b in (0x11, 0x22) for v in waveform(b, divisor)]
+    cycles = []
+    assert _run_rx(divisor, wave, take=False, overrun_cycles=cycles) == ([], 0, 1)
+    late = cycles[0]
+    assert _run_rx(divisor, wave, take=lambda cycle: cycle >= late) == ([0x11, 0x22], 0, 0)
+    # one cycle later the second byte is an overrun: the test sits on the boundary
+    assert _run_rx(divisor, wave, take=lambda cycle: cycle >= late + 1) == ([0x11], 0, 1)

@@ -8,5 +8,7 @@
 - `board/`: the chip on an FPGA board: the UART bridge's protocol, its host link and the
   `board` engine, bitstreams for the ULX3S and the iCEBreaker (docs/board.md);
 - `formal/`: formal proofs of the router (`make formal`);
+- `mutants/`: mutation testing of the regression: how much of the RTL and of the golden model
+  it guards (`make mutants`, docs/mutants.md);
 - `plots/`: the figures drawn from a result.
 """

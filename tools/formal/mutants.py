@@ -4,7 +4,8 @@ bugs (a proof that cannot fail proves nothing).
 A mutant is `hw/router.py`'s (or `hw/async_link.py`'s) own source with one small edit, compiled
 into a module of its own; the real module is untouched. If the source changes so that an edit
 no longer applies, `mutant_router` / `mutant_link` says so instead of silently testing the
-unmutated design.
+unmutated design (the edit is `tools/mutants/edit.py`'s, which `make mutants` also uses on
+whole files).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import importlib.util
 import sys
 import types
 from dataclasses import dataclass
+
+from neuromesh.tools.mutants.edit import EditError, apply_once
 
 
 ROUTER = "neuromesh.hw.router"
@@ -122,12 +125,12 @@ def edited_module(module: str, old: str, new: str, label: str):
     path = importlib.util.find_spec(module).origin
     with open(path) as f:
         source = f.read()
-    count = source.count(old)
-    if count != 1:
-        raise MutantError(f"mutant {label}: {old!r} occurs {count} times in {path}, not once; "
-                          "update tools/formal/mutants.py to the source as it is now")
+    try:
+        edited = apply_once(source, old, new, f"mutant {label} of {path}")
+    except EditError as e:
+        raise MutantError(f"{e}; update tools/formal/mutants.py to the source as it is now") from None
     mutated = types.ModuleType(f"{module}__mutant_{label}")
     mutated.__file__ = path
     sys.modules[mutated.__name__] = mutated
-    exec(compile(source.replace(old, new), path, "exec"), mutated.__dict__)
+    exec(compile(edited, path, "exec"), mutated.__dict__)
     return mutated
