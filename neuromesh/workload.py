@@ -50,8 +50,11 @@ def _distinct(values) -> int:
     """How many distinct values: by sorting (NumPy's hash-based `unique` is several times slower
     on a few hundred thousand integers)."""
     import numpy as np
+    values = np.asarray(values)
+    if len(values) < 2 or np.all(values[1:] > values[:-1]):
+        return len(values)   # already strictly increasing (a compiled image's addresses)
     v = np.sort(values)
-    return int(np.count_nonzero(v[1:] != v[:-1])) + (len(v) > 0)
+    return int(np.count_nonzero(v[1:] != v[:-1])) + 1
 
 
 def _synapse_columns(synapses):
