@@ -27,6 +27,7 @@ import numpy as np
 
 from neuromesh import spec
 from neuromesh.result import EngineRun
+from neuromesh.sorting import unique
 
 from .. import lif
 from .tables import DELIVER, HOST, Tables, load_tables, ranges
@@ -73,7 +74,7 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
     fires = np.zeros((B, N), dtype=np.int64)
     # host flits: every distinct value classified once (they enter at tile (0, 0))
     flat = [f for ticks in inputs for flits in ticks for f in flits]
-    values = np.unique(np.array(flat, dtype=np.int64)) if flat else np.zeros(0, dtype=np.int64)
+    values = unique(np.array(flat, dtype=np.int64)) if flat else np.zeros(0, dtype=np.int64)
     host = tb.classify(values, 0)
     host_count = np.zeros((B, len(values)), dtype=np.int64)
     # host-bound route entries, for the output flits of every tick
@@ -121,7 +122,7 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
                 if B == 1:
                     out_flits[0].append((t, of))
                 else:
-                    for b in np.unique(ob).tolist():
+                    for b in unique(ob).tolist():
                         out_flits[b].append((t, of[ob == b]))
         if progress:
             progress(t)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuromesh import spec
+from neuromesh.sorting import unique
 from neuromesh.firmware.image import Writes, first_bad_write
 from neuromesh.firmware.loader import LoadError
 
@@ -171,7 +172,7 @@ def load_tables(params: spec.HwParams, writes) -> Tables:
         a = addr[sel]
         tiles = ((a >> spec.ADDR_Y_LSB) & ((1 << spec.COORD_BITS) - 1)).astype(np.int32) * params.width + \
             ((a >> spec.ADDR_X_LSB) & ((1 << spec.COORD_BITS) - 1)).astype(np.int32)
-        used = np.unique(tiles)
+        used = unique(tiles)
         row_of = np.full(n_tiles, -1, dtype=np.int64)
         row_of[used] = np.arange(len(used))
         table = np.zeros((max(len(used), 1), size), dtype=dtype)
