@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromesh import jsonfile, spec
+from neuromesh.gcpause import gc_paused
 from neuromesh.text import printable
 
 NETWORK_FORMAT = "neuromesh-network/2"
@@ -216,8 +217,13 @@ class _Checker:
 
 def load_network(path) -> Network:
     """Read and validate a network file (SPEC section 7); return the normalised Network."""
-    raw = read_json(path)
-    return parse_network(raw, path)
+    # The collector held off until the parsed lists (one per synapse) are gone: once they are
+    # arrays, it has nothing of them left to walk (neuromesh.gcpause).
+    with gc_paused():
+        raw = read_json(path)
+        net = parse_network(raw, path)
+        del raw
+    return net
 
 
 def parse_network(raw, path="<network>") -> Network:
