@@ -4,8 +4,10 @@ hundred thousand small non-negative integers: neuron numbers, tiles, keys).
 
 - `stable_argsort`: NumPy sorts 16-bit integers with a radix sort (O(n), ~10x its timsort of
   int64), so a key of at most 48 bits is sorted 16 bits at a time from the lowest (an LSD radix
-  sort: each pass stable, so the whole is the stable order); wider or negative keys fall back to
-  NumPy's own stable sort.
+  sort: each pass stable, so the whole is the stable order); wider or negative keys, and arrays
+  of more than 2^24 keys, fall back to NumPy's own stable sort (the radix passes hold ~3 more
+  temporaries of 8 bytes a key: on the 67 M synapses of the million-neuron network that would
+  raise the compiler's peak memory by ~1.6 GB, docs/scale.md).
 - `unique`: sorted distinct values by one sort (NumPy 2's hash-based `unique` is slower here
   and sorts its answer anyway)."""
 from __future__ import annotations
@@ -14,12 +16,13 @@ import numpy as np
 
 _DIGIT = 16
 _MAX_PASSES = 3
+_MAX_KEYS = 1 << 24
 
 
 def stable_argsort(keys) -> np.ndarray:
     """The permutation `np.argsort(keys, kind="stable")` returns, for a 1-D integer array."""
     keys = np.asarray(keys)
-    if keys.dtype.kind not in "iu" or not len(keys) or keys.min() < 0:
+    if keys.dtype.kind not in "iu" or not len(keys) or len(keys) > _MAX_KEYS or keys.min() < 0:
         return np.argsort(keys, kind="stable")
     passes = max(1, -(-int(keys.max()).bit_length() // _DIGIT))
     if passes > _MAX_PASSES:

@@ -25,3 +25,10 @@ def test_ties_keep_their_order_and_edge_cases():
         keys = np.array(keys, dtype=np.float64 if keys and isinstance(keys[0], float) else np.int64)
         assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
         assert np.array_equal(unique(keys), np.unique(keys))
+
+
+def test_more_keys_than_the_radix_limit_sort_the_same(monkeypatch):
+    import neuromesh.sorting as sorting
+    keys = np.random.default_rng(7).integers(0, 1 << 20, 3000)
+    monkeypatch.setattr(sorting, "_MAX_KEYS", 1000)   # the fallback, as on 67 M synapses
+    assert np.array_equal(sorting.stable_argsort(keys), np.argsort(keys, kind="stable"))
