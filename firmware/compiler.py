@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuromesh import spec
+from neuromesh.sorting import stable_argsort
 
 from .image import Writes
 from .netfile import Network, NetworkError
@@ -101,7 +102,7 @@ def compile_network(net: Network) -> Compiled:
         wgt[k:k + n] = s.weight
         k += n
         del post
-    order = np.argsort(akey, kind="stable")              # stable: projection order, then file order
+    order = stable_argsort(akey)                          # stable: projection order, then file order
     akey = akey[order]
     wgt = wgt[order]
     syn_slot = slot_of[tgt[order]]
@@ -122,7 +123,7 @@ def compile_network(net: Network) -> Compiled:
     ax_ptr = ax_start - tile_first_syn[ax_tile]                           # list start on its tile
 
     # -- routes: each source's axons in (tile, axon) order, then a recorded neuron's host flit
-    by_src = np.argsort(ax_src, kind="stable")            # axons are already in (tile, axon) order
+    by_src = stable_argsort(ax_src)            # axons are already in (tile, axon) order
     ax_flit = pack_flits(ax_index, ax_tile % W, ax_tile // W)
     r_src = ax_src[by_src]
     lif_src = tile_of[r_src] >= 0

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromesh import jsonfile, spec
+from neuromesh.gcpause import gc_paused
 from neuromesh.text import printable
 
 NETWORK_FORMAT = "neuromesh-network/2"
@@ -216,8 +217,13 @@ class _Checker:
 
 def load_network(path) -> Network:
     """Read and validate a network file (SPEC section 7); return the normalised Network."""
-    raw = read_json(path)
-    return parse_network(raw, path)
+    # The collector held off until the parsed lists (one per synapse) are gone: once they are
+    # arrays, it has nothing of them left to walk (neuromesh.gcpause).
+    with gc_paused():
+        raw = read_json(path)
+        net = parse_network(raw, path)
+        del raw
+    return net
 
 
 def parse_network(raw, path="<network>") -> Network:
@@ -394,8 +400,9 @@ def _int_matrix(rows: list, shape: tuple):
         return None
     if set(map(type, itertools.chain.from_iterable(rows))) - {int}:   # bool and float are not int here
         return None
-    try:
-        return np.array(rows, dtype=np.int64).reshape(shape)
+    try:   # fromiter over the flattened rows: half the time of np.array on nested lists
+        flat = itertools.chain.from_iterable(rows)
+        return np.fromiter(flat, dtype=np.int64, count=shape[0] * shape[1]).reshape(shape)
     except OverflowError:   # an integer beyond int64 is out of range anyway
         return None
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sorting import stable_argsort, unique
 from .netfile import Network, NetworkError
 
 WEXP_KEY = 8          # axon key = source * 8 + weight_exp (weight_exp is 3 bits)
@@ -82,8 +83,8 @@ class _Graph:
     def csr(self):
         """(in_ptr, in_key, out_ptr, out_tgt, out_wexp): synapses by target and by source."""
         if self._csr is None:
-            by_post = np.argsort(self.post, kind="stable")
-            by_pre = np.argsort(self.pre, kind="stable")
+            by_post = stable_argsort(self.post)
+            by_pre = stable_argsort(self.pre)
             in_ptr = np.concatenate(([0], np.cumsum(self.in_degree)))
             out_ptr = np.concatenate(([0], np.cumsum(np.bincount(self.pre, minlength=self.n))))
             self._csr = (in_ptr, self.key[by_post], out_ptr, self.post[by_pre], self.wexp[by_pre])
@@ -104,7 +105,7 @@ class _State:
         tgt_tile = where[graph.post]
         has = tgt_tile >= 0
         self.synapses = np.bincount(tgt_tile[has], minlength=T)
-        ax = np.unique(tgt_tile[has] * (graph.n * WEXP_KEY) + graph.key[has])
+        ax = unique(tgt_tile[has] * (graph.n * WEXP_KEY) + graph.key[has])
         ax_tile, ax_key = ax // (graph.n * WEXP_KEY), ax % (graph.n * WEXP_KEY)
         split = np.searchsorted(ax_tile, np.arange(T + 1))
         self.axkeys = [ax_key[split[t]:split[t + 1]] for t in range(T)]   # sorted per tile
@@ -135,7 +136,8 @@ class _State:
         fresh = ~_isin_sorted(keys, self.axkeys[t])
         keys, i_of = keys[fresh], i_of[fresh]
         if len(keys):
-            _u, first = np.unique(keys, return_index=True)
+            by_key = stable_argsort(keys)   # the first occurrence of each key (np.unique's return_index)
+            first = by_key[np.concatenate(([True], keys[by_key][1:] != keys[by_key][:-1]))]
             new_i, new_key = i_of[first], keys[first]
         else:
             new_i, new_key = i_of, keys
@@ -166,7 +168,7 @@ class _State:
         tt = np.where(jt >= 0, np.where(jt < o_i, t, -1), self.where[tgt])
         keep = (tt >= 0) & (tgt != run[o_i])
         if keep.any():
-            own = np.unique((o_i[keep] * (p.n_tiles + 1) + tt[keep]) * WEXP_KEY + wx[keep])
+            own = unique((o_i[keep] * (p.n_tiles + 1) + tt[keep]) * WEXP_KEY + wx[keep])
             own_i = own // WEXP_KEY // (p.n_tiles + 1)     # each one more route entry on t itself
             inc_tile = np.concatenate([inc_tile, np.full(len(own_i), t)])
             inc_i = np.concatenate([inc_i, own_i])
@@ -194,9 +196,9 @@ class _State:
         self.where[run] = t
         self.neurons[t] += len(run)
         self.synapses[t] += int(g.in_degree[run].sum())
-        keys = np.unique(in_key[_ranges(in_ptr, run)])
+        keys = unique(in_key[_ranges(in_ptr, run)])
         new = keys[~_isin_sorted(keys, self.axkeys[t])]
-        self.axkeys[t] = np.union1d(self.axkeys[t], new)
+        self.axkeys[t] = unique(np.concatenate([self.axkeys[t], new]))
         # routes: every axon now having both ends placed and not counted before
         src_tile = self.where[new // WEXP_KEY]
         np.add.at(self.routes, src_tile[src_tile >= 0], 1)
@@ -206,7 +208,7 @@ class _State:
         tgt, wx = out_tgt[osel], out_wexp[osel]
         tt = self.where[tgt]
         keep = tt >= 0
-        pairs = np.unique((src[keep] * (self.params.n_tiles) + tt[keep]) * WEXP_KEY + wx[keep])
+        pairs = unique((src[keep] * (self.params.n_tiles) + tt[keep]) * WEXP_KEY + wx[keep])
         # those on t with a source in the run were just counted through `new` if new on t
         p_tile = pairs // WEXP_KEY % self.params.n_tiles
         p_key = (pairs // WEXP_KEY // self.params.n_tiles) * WEXP_KEY + pairs % WEXP_KEY
@@ -282,7 +284,7 @@ def place(net: Network) -> dict:
 
 def _occurrence(tiles: np.ndarray) -> np.ndarray:
     """For each entry, how many earlier entries hold the same tile."""
-    order = np.argsort(tiles, kind="stable")
+    order = stable_argsort(tiles)
     st = tiles[order]
     start = np.concatenate(([0], np.flatnonzero(st[1:] != st[:-1]) + 1))
     rank = np.arange(len(st)) - np.repeat(start, np.diff(np.concatenate((start, [len(st)]))))
@@ -306,7 +308,7 @@ def _check_single_neurons(net: Network, graph: _Graph) -> None:
             _pre, post, key = graph.edges(pr)
             sel = heavy[post]
             pairs.append(post[sel] * (graph.n * WEXP_KEY) + key[sel])
-        pairs = np.unique(np.concatenate(pairs))
+        pairs = unique(np.concatenate(pairs))
         distinct = np.bincount(pairs // (graph.n * WEXP_KEY), minlength=graph.n)
         bad_ax = distinct > A
     bad = np.flatnonzero(bad_syn | bad_ax)

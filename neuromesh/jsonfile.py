@@ -29,6 +29,7 @@ import os
 import re
 import stat
 
+from .gcpause import gc_paused
 from .spec import NeuroMeshError
 from .text import printable
 
@@ -169,7 +170,8 @@ def loads(text, path, where: str | None = None, *, data: bytes | None = None):
     if _may_hold_long_int(data):  # the careful (slower) integer parser only when a long one may be there
         hooks["parse_int"] = _int
     try:
-        value = json.loads(text, **hooks)
+        with gc_paused():   # a parsed file is a tree: no cycles for the collector to find
+            value = json.loads(text, **hooks)
     except json.JSONDecodeError as e:
         raise JsonFileError(path, where or f"line {e.lineno}", f"malformed JSON: {e.msg} (column {e.colno})") from None
     except RecursionError:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from . import spec
 from .clocks import Edges, tick_schedule
 from .energy_report import energy_section, event_counts  # noqa: F401 - event_counts: part of this module's API
+from .gcpause import gc_paused
 from .text import printable
 
 RESULT_FORMAT = "neuromesh-result/2"
@@ -112,9 +113,10 @@ def build_result(run: EngineRun, *, engine: str, params: spec.HwParams, chip_map
     `network_figures`: `neuromesh.workload.static_figures` of the network and image (NeuroBench)."""
     clocks = clocks or spec.Clocks()
     if not run.timed:
-        return _untimed_result(run, engine=engine, params=params, chip_map=chip_map, populations=populations,
-                               stimulus=stimulus, ticks=ticks, profile=profile, sources=sources, clocks=clocks,
-                               network_figures=network_figures)
+        with gc_paused():   # ~10^5 dicts and lists with no cycles (neuromesh.gcpause)
+            return _untimed_result(run, engine=engine, params=params, chip_map=chip_map, populations=populations,
+                                   stimulus=stimulus, ticks=ticks, profile=profile, sources=sources, clocks=clocks,
+                                   network_figures=network_figures)
     edges = Edges(clocks)
     partition = clocks.partition(params)
     period0 = clocks.period_ps
@@ -263,16 +265,26 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
     recorded = [p["name"] for p in populations if p.get("record")]
     kinds = {p["name"]: p.get("kind") for p in populations}
     spikes = {name: [] for name in recorded}
-    # one map look-up per distinct flit, not per flit (a large run sends millions)
-    pairs = np.array(run.out_flits, dtype=np.int64).reshape(-1, 2)
-    ticks_arr, flits_arr = pairs[:, 0], pairs[:, 1]
-    uniq, inv = np.unique(flits_arr, return_inverse=True)
+    # one map look-up per distinct flit, not per flit (a large run sends millions); the
+    # functional engine hands its flits over as arrays (`ticks`, `flits`)
+    if hasattr(run.out_flits, "flits"):
+        ticks_arr, flits_arr = run.out_flits.ticks, run.out_flits.flits
+    else:
+        pairs = np.array(run.out_flits, dtype=np.int64).reshape(-1, 2)
+        ticks_arr, flits_arr = pairs[:, 0], pairs[:, 1]
+    uniq, inv = _distinct_inverse(flits_arr)
     names = sorted(spikes)
     info = [outputs.get(str(f)) for f in uniq.tolist()]
+    mapped = np.array([i is not None for i in info] + [False], dtype=bool)[inv]
     pop_of = np.array([names.index(i[0]) if i and i[0] in spikes else -1 for i in info] + [-1], dtype=np.int64)[inv]
     index_of = np.array([i[1] if i else -1 for i in info] + [-1], dtype=np.int64)[inv]
-    flits_out = [{"flit": f, "tick": t} if i is None else {"flit": f, "tick": t, "population": i[0], "index": i[1]}
-                 for f, t, i in zip(flits_arr.tolist(), ticks_arr.tolist(), (info[k] for k in inv.tolist()))]
+    pop_name = np.array([i[0] if i else None for i in info] + [None], dtype=object)[inv]
+    index_obj = np.array([i[1] if i else None for i in info] + [None], dtype=object)[inv]
+    flit_list, tick_list = flits_arr.tolist(), ticks_arr.tolist()
+    flits_out = [{"flit": f, "tick": t, "population": p, "index": i}
+                 for f, t, p, i in zip(flit_list, tick_list, pop_name.tolist(), index_obj.tolist())]
+    for k in np.flatnonzero(~mapped).tolist():   # flits the map does not name: flit and tick only
+        flits_out[k] = {"flit": flit_list[k], "tick": tick_list[k]}
     for k, pop in enumerate(names):
         sel = pop_of == k
         order = np.lexsort((index_of[sel], ticks_arr[sel]))
@@ -308,6 +320,18 @@ def _untimed_result(run: EngineRun, *, engine, params, chip_map, populations, st
         "workload": workload,
         **extras,
     }
+
+
+def _distinct_inverse(values):
+    """`np.unique(values, return_inverse=True)` by one stable sort (NumPy's hash-based unique is
+    several times slower on a large run's output flits)."""
+    import numpy as np
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    first = np.concatenate(([True], v[1:] != v[:-1])) if len(v) else np.zeros(0, dtype=bool)
+    inv = np.empty(len(v), dtype=np.int64)
+    inv[order] = np.cumsum(first) - 1
+    return v[first], inv
 
 
 def summary(result: dict) -> str:

@@ -313,3 +313,25 @@ def test_a_board_of_two_chips_charges_its_off_chip_crossings_per_link_and_per_ti
     # the second chip's tiles leak on their own 12.5 ns clock (phase 3 ns): fewer edges than chip 0's
     static = {tuple(c["tile"]): c["counts"]["static"] for c in e["by_core"]}
     assert static[(0, 0)] == r["stats"]["cycles"] and static[(3, 1)] < static[(0, 0)]
+
+
+def test_static_figures_count_each_nonzero_pair_once_by_hand():
+    """Duplicate entries, zero weights and two projections between the same populations (one as
+    `Synapses` arrays, one as a plain list) count each nonzero (pre, post) neuron pair once."""
+    from types import SimpleNamespace
+    from neuromesh.firmware.netfile import Synapses
+    from neuromesh.workload import static_figures
+    net = SimpleNamespace(
+        populations=[{"name": "a", "size": 3}, {"name": "b", "size": 4}],
+        projections=[
+            {"pre": "a", "post": "b", "synapses": Synapses.from_rows([[0, 1, 5], [0, 1, 7], [2, 3, 0], [1, 0, -2]])},
+            {"pre": "a", "post": "b", "synapses": [(0, 1, 3), (2, 3, 1)]},
+            {"pre": "b", "post": "b", "synapses": [(3, 3, 0)]},
+        ])
+    writes = [(0x10, 1), (0x10, 2), (0x20, 3)]
+    f = static_figures(net, writes)
+    # a -> b: pairs (0, 1), (1, 0), (2, 3) nonzero = 3 of 12; b -> b: 0 of 16
+    assert f["connections"] == 3
+    assert f["dense_synops"] == 12 + 16
+    assert f["connection_sparsity"] == pytest.approx(1 - 3 / 28)
+    assert f["footprint"] == 8   # two distinct addresses

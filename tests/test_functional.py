@@ -158,6 +158,46 @@ def test_the_result_has_no_cycle_fields_and_says_so():
     json.dumps(f)
 
 
+@pytest.mark.parametrize("name", ["fanout", "two_chips"])
+def test_output_flits_and_spikes_equal_the_golden_results_entry_by_entry(name):
+    """The result's output flits (built from the engine's arrays) are the golden result's, each
+    entry minus its cycle and time fields, the same multiset in every tick; spikes equal."""
+    d = EXAMPLES / name
+    g = run_network(d / "network.json", d / "stimulus.json")
+    f = run_network(d / "network.json", d / "stimulus.json", engine="functional")
+    assert f["output_flits"], "the example sends output flits"
+
+    def key(e):
+        return json.dumps(e, sort_keys=True)
+    untimed = [{k: v for k, v in e.items() if k in ("flit", "tick", "population", "index")}
+               for e in g["output_flits"]]
+    assert sorted(map(key, f["output_flits"])) == sorted(map(key, untimed))
+    # and the keys in the golden result's order (the JSON text, not only its meaning)
+    assert {tuple(e) for e in f["output_flits"]} == {tuple(e) for e in untimed}
+    assert f["spikes"] == g["spikes"]
+
+
+def test_output_flits_the_map_does_not_name_keep_flit_and_tick_only():
+    """Hand-made run: flit 7 is a neuron of `n` (recorded), 9 of `m` (not recorded), 5 unknown."""
+    from neuromesh.result import EngineRun
+    from neuromesh.sim.functional.engine import TickFlits
+    p = spec.HwParams(width=1, height=1, neurons_per_core=4, axons_per_core=4, synapses_per_core=8,
+                      routes_per_core=4)
+    ran = functional.run(p, [], [[], []])
+    flits = TickFlits([2, 1, 2, 2], [7, 5, 9, 7])
+    assert flits == [(2, 7), (1, 5), (2, 9), (2, 7)] and len(flits) == 4 and flits[1] == (1, 5)
+    run = EngineRun(out_flits=flits, handshakes=[], completions=[], counters=ran.counters, host_flits=0,
+                    extras=ran.extras, timed=False)
+    chip_map = {"outputs": {"7": ["n", 3], "9": ["m", 0]}}
+    pops = [{"name": "n", "kind": "lif", "record": True}, {"name": "m", "kind": "lif"}]
+    r = build_result(run, engine="functional", params=p, chip_map=chip_map, populations=pops, stimulus={}, ticks=2)
+    assert r["output_flits"] == [{"flit": 7, "tick": 2, "population": "n", "index": 3}, {"flit": 5, "tick": 1},
+                                 {"flit": 9, "tick": 2, "population": "m", "index": 0},
+                                 {"flit": 7, "tick": 2, "population": "n", "index": 3}]
+    assert [list(e) for e in r["output_flits"]][0] == ["flit", "tick", "population", "index"]
+    assert r["spikes"] == {"n": [[2, 3], [2, 3]]}
+
+
 def _line_network(width, record=True):
     """One input neuron driving one neuron on the east end of a 1-row mesh, which is recorded:
     every input spike crosses width-1 links east, every output spike width-1 links west."""

@@ -147,3 +147,21 @@ def test_names_in_messages_stay_one_line(tmp_path):
 def test_printable(raw, shown):
     assert printable(raw) == shown
     printable(raw).encode("ascii" if shown.isascii() else "utf-8")  # encodable: no surrogate left
+
+
+def test_gc_paused_holds_the_collector_off_and_restores_the_callers_state():
+    import gc
+    from neuromesh.gcpause import gc_paused
+    assert gc.isenabled()
+    with pytest.raises(KeyError):
+        with gc_paused():
+            assert not gc.isenabled()
+            raise KeyError("the state comes back after an error too")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()   # a caller that had disabled it keeps it disabled
+    finally:
+        gc.enable()

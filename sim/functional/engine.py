@@ -27,6 +27,7 @@ import numpy as np
 
 from neuromesh import spec
 from neuromesh.result import EngineRun
+from neuromesh.sorting import unique
 
 from .. import lif
 from .tables import DELIVER, HOST, Tables, load_tables, ranges
@@ -73,7 +74,7 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
     fires = np.zeros((B, N), dtype=np.int64)
     # host flits: every distinct value classified once (they enter at tile (0, 0))
     flat = [f for ticks in inputs for flits in ticks for f in flits]
-    values = np.unique(np.array(flat, dtype=np.int64)) if flat else np.zeros(0, dtype=np.int64)
+    values = unique(np.array(flat, dtype=np.int64)) if flat else np.zeros(0, dtype=np.int64)
     host = tb.classify(values, 0)
     host_count = np.zeros((B, len(values)), dtype=np.int64)
     # host-bound route entries, for the output flits of every tick
@@ -121,7 +122,7 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
                 if B == 1:
                     out_flits[0].append((t, of))
                 else:
-                    for b in np.unique(ob).tolist():
+                    for b in unique(ob).tolist():
                         out_flits[b].append((t, of[ob == b]))
         if progress:
             progress(t)
@@ -129,13 +130,47 @@ def _run_batch(tb: Tables, inputs: list, n_ticks: int, progress, partition) -> l
             for b in range(B)]
 
 
-def _pairs(chunks: list) -> list:
-    """[(tick, flit)] from [(tick, array of flits)] (built once, not a tuple per flit per tick)."""
+def _pairs(chunks: list) -> "TickFlits":
+    """The (tick, flit) pairs of [(tick, array of flits)], as two arrays (no tuple per flit)."""
     if not chunks:
-        return []
+        return TickFlits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     ticks = np.concatenate([np.full(len(f), t, dtype=np.int64) for t, f in chunks])
     flits = np.concatenate([np.asarray(f, dtype=np.int64) for _t, f in chunks])
-    return list(zip(ticks.tolist(), flits.tolist()))
+    return TickFlits(ticks, flits)
+
+
+class TickFlits:
+    """The functional engine's output flits: `ticks` and `flits` int64 arrays, in the order they
+    left (a large run sends millions, so no tuple per flit). It still reads as the list of
+    `(tick, flit)` pairs of `EngineRun.out_flits`: `len`, iteration (Python ints), indexing and
+    `==` against such a list; `neuromesh.result` reads the arrays directly."""
+    __slots__ = ("ticks", "flits")
+
+    def __init__(self, ticks, flits):
+        self.ticks = np.ascontiguousarray(ticks, dtype=np.int64)
+        self.flits = np.ascontiguousarray(flits, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ticks)
+
+    def __iter__(self):
+        return iter(zip(self.ticks.tolist(), self.flits.tolist()))
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return TickFlits(self.ticks[k], self.flits[k])
+        return int(self.ticks[k]), int(self.flits[k])
+
+    def __eq__(self, other):
+        try:
+            return list(self) == [tuple(p) for p in other]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"TickFlits({len(self)}: {list(self[:3])}{' ...' if len(self) > 3 else ''})"
 
 
 def _per_neuron(flags: np.ndarray, ptr: np.ndarray) -> np.ndarray:
