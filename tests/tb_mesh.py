@@ -232,6 +232,9 @@ async def random_traffic(dut):
         # at quiescence every host-bound flit so far has come out
         assert Counter(w for _c, w in tb.sink.received) == exp.to_host, f"tick {t}: spike_out differs"
         assert q > h
+        # the status register's parity follows every tick (an even count alone would hide a stuck bit)
+        status = spec.CHIP_STATUS_WORD.unpack(await tb.cfg.read(spec.chip_addr("status")))
+        assert status == {"busy": 0, "parity": t % 2}, (t, status)
     assert tb.spike_in.transfers == tb.src.sent      # the monitor saw what the source sent
 
     await RisingEdge(dut.clk)
