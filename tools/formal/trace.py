@@ -67,6 +67,15 @@ def describe_flit(word: int) -> str:
     return f"{word:#010x} [{text}]"
 
 
+def _fill_missing(series: dict, wanted: list, steps: int, lines: list) -> None:
+    """Signals a trace lacks (yosys dropped them) are shown as 0, and the text says which."""
+    missing = [name for name in wanted if name not in series]
+    if missing:
+        lines.append(f"(not in this trace, shown as 0: {', '.join(missing)})")
+        for name in missing:
+            series[name] = [0] * steps
+
+
 def render(path: Path, from_reset: bool = True) -> str:
     """The trace as text. An induction trace (`from_reset` False) starts in an arbitrary state
     that satisfied every check for a while: not necessarily reachable, so not necessarily a bug."""
@@ -79,11 +88,7 @@ def render(path: Path, from_reset: bool = True) -> str:
     lines = [f"counterexample {path} ({steps} steps; {start})"]
     wanted = [f"port_{kind}_{p}_{member}" for kind in ("in", "out") for p in PORTS
               for member in ("valid", "ready", "payload")]
-    missing = [name for name in wanted if name not in series]
-    if missing:
-        lines.append(f"(not in this trace, shown as 0: {', '.join(missing)})")
-        for name in missing:
-            series[name] = [0] * steps
+    _fill_missing(series, wanted, steps, lines)
     for s in range(steps):
         events = []
         for p in PORTS:        # the harness's kept copies of the ports (harness._observe_ports)
@@ -111,11 +116,7 @@ def render_link(path: Path, from_reset: bool = True) -> str:
     lines = [f"counterexample {path} ({steps} steps; {start}; a = sender clock, b = receiver clock)"]
     wanted = ["edge_a", "edge_b", "port_i_valid", "port_i_ready", "port_i_payload", "port_o_valid",
               "port_o_ready", "port_o_payload", "port_busy"] + [f"wire_{w}" for w in LINK_WIRES]
-    missing = [name for name in wanted if name not in series]
-    if missing:
-        lines.append(f"(not in this trace, shown as 0: {', '.join(missing)})")
-        for name in missing:
-            series[name] = [0] * steps
+    _fill_missing(series, wanted, steps, lines)
     for s in range(steps):
         def at(name):
             return series[name][s]
