@@ -10,6 +10,8 @@ four host behaviours (always ready / back-pressure p=0.6 / input gaps up to 3 / 
 same on clock-domain layouts (`netgen.LAYOUTS`: a mesh split in two islands, a clock per tile,
 2 x 2 chips), each case with periods and phases from one of `netgen.CLOCK_SCENARIOS` (coincident
 edges, 2:3, 7:5, 1:4, slow and fast host domain, random).
+The hand-written cases also run the golden model stepping every cycle of every domain (no jumps
+over idle cycles), held to the same RTL observations.
 All cases of one mesh and layout run in ONE simulator process (one Verilator build each); the
 per-case tests then only compare. On a mismatch the case is re-run with an FST trace into
 build/regression/<case>/ together with its network, stimulus, host and both observations.
@@ -70,6 +72,7 @@ class Case:
     verify: bool = True
     extra_flits: tuple = ()
     clocks: spec.Clocks = spec.Clocks()
+    step: bool = False      # also run the golden model stepping every cycle (no jumps)
 
     def inputs(self):
         compiled, ticks = netgen.compile_case(self.net, self.stim)
@@ -88,7 +91,8 @@ def hand_cases() -> list:
         clocks = parse_network(c["network"], str(path)).clocks
         for k, host in enumerate(c.get("hosts", ["ready"])):
             out.append(Case(f"{path.stem}-{host}", c["mesh"], c["network"], c["stimulus"],
-                            HOSTS[host](k + 1), True, tuple(map(tuple, c.get("extra_flits", []))), clocks))
+                            HOSTS[host](k + 1), True, tuple(map(tuple, c.get("extra_flits", []))), clocks,
+                            step=True))
     return out
 
 
@@ -166,6 +170,10 @@ def first_difference(golden, rtl: dict, params: spec.HwParams) -> str | None:
 # Running a batch: golden per case, RTL all cases of a mesh in one process.
 
 _BATCHES: dict = {}
+# The golden model stepping every cycle of every domain, for the cases with `step`: the model
+# normally jumps over cycles in which nothing can happen, so code that only runs in a cycle it
+# steps through (the barrier's `starting` in a cycle of its own, say) is held to the RTL here.
+_STEPPED: dict = {}
 
 
 def _run_batch(key: str, cases: list) -> dict:
@@ -187,6 +195,12 @@ def _run_batch(key: str, cases: list) -> dict:
         except Exception as e:  # noqa: BLE001 - reported per case
             g = e
         golden[c.name] = g
+        if c.step:
+            try:
+                _STEPPED[c.name] = golden_run(params, compiled.writes, ticks, c.host, clocks=c.clocks,
+                                              every_cycle=True)
+            except Exception as e:  # noqa: BLE001 - reported per case
+                _STEPPED[c.name] = e
         budget = 10 * (g.completions[-1] if not isinstance(g, Exception) and g.completions else 0) + 20_000
         jobs.append(rtl_engine.Job(c.name, compiled.writes, ticks, c.host, budget, c.verify, clocks=c.clocks))
     t1 = time.perf_counter()
@@ -247,6 +261,14 @@ def check(entry) -> None:
         msg = f"{case.name}: the RTL run failed: {rtl['error']}"
     else:
         diff = first_difference(golden, rtl, params)
+        stepped = _STEPPED.get(case.name)
+        if diff is None and stepped is not None:
+            if isinstance(stepped, Exception):
+                pytest.fail(f"{case.name}: the golden model stepping every cycle failed: "
+                            f"{type(stepped).__name__}: {stepped}")
+            diff = first_difference(stepped, rtl, params)
+            if diff is not None:
+                diff = f"the golden model stepping every cycle (no jumps): {diff}"
         if diff is None:
             return
         msg = f"{case.name} ({case.host.describe()}): {diff}"
