@@ -261,8 +261,8 @@ async def config_readback(dut):
     model = NeuronCore(PARAMS, 0, 0, 0)
     for reg, off, w in items:
         model.write(reg, off, w)
-    differ = [(reg, off, hex(g), hex(model.read(reg, off))) for (reg, off, _), g in zip(items, got)
-              if g != model.read(reg, off)]
+    model_words = [model.read(reg, off) for reg, off, _ in items]
+    differ = [(reg, off, hex(g), hex(mw)) for (reg, off, _), g, mw in zip(items, got, model_words) if g != mw]
     assert not differ, f"{len(differ)} words differ from the golden model's read-back, first {differ[:5]}"
     # Counters: writes ignored, all zero after reset (nothing ran).
     await tb.write([("core_cnt", i, 0xFFFFFFFF) for i in range(len(spec.CORE_COUNTERS))])
