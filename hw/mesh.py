@@ -7,10 +7,11 @@ registers.
   (x, y+1)'s south input, and so on; edge inputs have `valid = 0`, edge outputs `ready = 0`
   (XY routing never asks for them). `spike_in` is tile (0, 0)'s west input, `spike_out` its
   west output. Between tiles of different domains the link is an `AsyncLink` (section 8.2).
-- One domain: `busy` = some router input FIFO holds a flit or some core is not idle (links are
-  wires and hold nothing). `tick.ready = ~busy`; the handshake (cycle h) pulses `tick_flip` and
-  `tick_start` into every core in h, flips `parity` and increments `ticks`. `busy_cycles`
-  counts the cycles with `busy`.
+- One domain: `busy` = some router input FIFO held a flit or some core was not idle in the
+  cycle before (registered per tile), or spike_in took a flit in the cycle before, or the tick
+  start is on its way (links are wires and hold nothing; section 5). `tick.ready = ~busy`; the
+  handshake (cycle h) flips `parity` and increments `ticks`, and registers pulse `tick_flip` and
+  `tick_start` into every core in h+1. `busy_cycles` counts the cycles with `busy`.
 - Several domains (`partition`: the domain of each tile; domain k >= 1 is clocked by the input
   `clk_k` and reset by `rst` through a synchronizer): each domain k >= 1 has a `DomainBridge`
   for the tick barrier, its busy and configuration (sections 8.3-8.6).
@@ -127,11 +128,16 @@ class Chip(wiring.Component):
         wiring.connect(m, wiring.flipped(self.spike_in), origin.link_in(spec.WEST))
         wiring.connect(m, origin.link_out(spec.WEST), wiring.flipped(self.spike_out))
 
-        # Each domain's local busy (architecture 8.4).
+        # Each domain's local busy (architecture 8.4). Domain 0's is registered part by part
+        # (section 5): each tile's and link's busy has its own flip-flop beside it, so the
+        # chip-wide OR starts from flip-flops and no path runs from a tile's state across the
+        # whole chip and back into the tiles in one cycle (docs/fpga.md).
         local_busy = []
         for k in range(n_dom):
             b = Signal(name=f"busy_domain_{k}")
             parts = [t.busy for xy, t in self.tiles.items() if self.domain_of[xy] == k] + link_busy[k]
+            if k == 0:
+                parts = [_registered(m, part, f"busy_q_{i}") for i, part in enumerate(parts)]
             m.d.comb += b.eq(Cat(parts).any())
             local_busy.append(b)
 
@@ -149,15 +155,25 @@ class Chip(wiring.Component):
             m.d.sync += busy_cycles.eq(busy_cycles + 1)
         with m.If(local_busy[0]):
             m.d.sync += domain0_busy_cycles.eq(domain0_busy_cycles + 1)
+
+        # Domain 0's tick pulses leave flip-flops (section 5): flip in h+1, start one cycle after
+        # the start condition (h in one domain, g in several). The registered busy above does not
+        # yet show what starts in a cycle, so `busy` also holds while a spike_in flit accepted in
+        # the cycle before is in (0, 0)'s FIFO (`injected`) and for the two cycles of the start
+        # pulse and its first cycle of work (`start0`, `start0_q`).
+        flip0, start0, start0_q, injected = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [flip0.eq(handshake), start0_q.eq(start0),
+                     injected.eq(self.spike_in.valid & self.spike_in.ready)]
         tiles0 = [t for xy, t in self.tiles.items() if self.domain_of[xy] == 0]
         for tile in tiles0:
-            m.d.comb += tile.tick_flip.eq(handshake)
+            m.d.comb += [tile.tick_flip.eq(flip0), tile.tick_start.eq(start0)]
+        local0 = Signal()
+        m.d.comb += local0.eq(local_busy[0] | injected | start0 | start0_q)
 
         bridges = []
         if n_dom == 1:
-            m.d.comb += busy.eq(local_busy[0])
-            for tile in tiles0:
-                m.d.comb += tile.tick_start.eq(handshake)
+            m.d.comb += busy.eq(local0)
+            m.d.sync += start0.eq(handshake)
         else:
             arm, go = Signal(), Signal()
             with m.If(handshake):
@@ -177,11 +193,10 @@ class Chip(wiring.Component):
             m.d.comb += go_now.eq((go != arm) & all_armed)
             with m.If(go_now):
                 m.d.sync += go.eq(arm)
-            for tile in tiles0:
-                m.d.comb += tile.tick_start.eq(go_now)
+            m.d.sync += start0.eq(go_now)
             starting = Signal()
             m.d.comb += starting.eq((go != arm) | Cat(br.started_s != go for br in bridges).any())
-            m.d.comb += busy.eq(local_busy[0] | starting | Cat(br.busy_s for br in bridges).any())
+            m.d.comb += busy.eq(local0 | starting | Cat(br.busy_s for br in bridges).any())
 
         # Configuration.
         m.submodules.cfg = dec = self.decoder
@@ -197,6 +212,13 @@ class Chip(wiring.Component):
         m.d.comb += [dec.busy.eq(busy), dec.ticks.eq(ticks), dec.busy_cycles.eq(busy_cycles),
                      dec.domain0_busy_cycles.eq(domain0_busy_cycles), dec.parity.eq(parity)]
         return m
+
+
+def _registered(m, signal, name):
+    """`signal` one cycle late, in domain 0."""
+    q = Signal(name=name)
+    m.d.sync += q.eq(signal)
+    return q
 
 
 def chip_verilog(params: spec.HwParams, init=None, partition=None) -> str:

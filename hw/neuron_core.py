@@ -241,8 +241,9 @@ class NeuronCore(wiring.Component):
         # ---- accumulator slots -------------------------------------------------------------
         # `fill` names the slot the walker adds into; the updater consumes the other one.
         # The tick flips `fill` (`tick_flip`) and starts the updater (`tick_start`); in a
-        # one-domain chip both are the handshake cycle, in a multi-domain chip the barrier of
-        # architecture section 8.3 separates them. `fill` only flips while the core is idle.
+        # one-domain chip both are the cycle after the handshake, in a multi-domain chip the
+        # barrier of architecture section 8.3 separates them. `fill` only flips while the core
+        # is idle.
         fill = Signal()
         with m.If(self.tick_flip):
             m.d.sync += fill.eq(~fill)

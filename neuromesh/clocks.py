@@ -77,16 +77,17 @@ class TickSchedule:
 
 
 def tick_schedule(edges: Edges, h: int) -> TickSchedule:
-    """The barrier of a tick handshaked in domain-0 cycle h. One domain: flip = start = h and
-    nothing is `starting` (sections 4.3 and 5)."""
+    """The barrier of a tick handshaked in domain-0 cycle h. Domain 0's pulses leave registers
+    (section 5): its cores flip in h+1 and start one cycle after the start condition (h in one
+    domain, g in several), and `starting` holds for that cycle and the next."""
     if edges.n == 1:
-        return TickSchedule((h,), (h,), h + 1)
+        return TickSchedule((h + 1,), (h + 1,), h + 3)
     t_arm = edges.t(0, h + 1)
-    flips = [h] + [edges.seen(k, t_arm) for k in range(1, edges.n)]
+    flips = [h + 1] + [edges.seen(k, t_arm) for k in range(1, edges.n)]
     g = max([h + 1] + [edges.seen(0, edges.t(k, flips[k] + 1)) for k in range(1, edges.n)])
     t_go = edges.t(0, g + 1)
-    starts = [g] + [edges.seen(k, t_go) for k in range(1, edges.n)]
-    end = max(edges.seen(0, edges.t(k, starts[k] + 2)) for k in range(1, edges.n))
+    starts = [g + 1] + [edges.seen(k, t_go) for k in range(1, edges.n)]
+    end = max([g + 3] + [edges.seen(0, edges.t(k, starts[k] + 2)) for k in range(1, edges.n)])
     return TickSchedule(tuple(flips), tuple(starts), end)
 
 

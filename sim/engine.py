@@ -10,8 +10,9 @@ synchronized busy (`neuromesh.clocks`), whose effects always land at a later edg
 cause, so the order in which SimPy runs two domains' coincident edges changes nothing.
 
 Domain 0's cycle k, in this order (all on start-of-cycle state, as in the RTL):
-1. `Domain.begin(k)`: spike-queue pops of k, domain 0's local busy of k; `busy` of k adds the
-   barrier and the other domains' synchronized busy (`Chip.busy`, counted in `busy_cycles`);
+1. `Domain.begin(k)`: spike-queue pops of k, domain 0's local busy of k (recorded); `busy` of
+   k is domain 0's local busy of k-1 (registered, architecture 5), a spike_in flit taken in k-1,
+   the barrier and the other domains' synchronized busy (`Chip.busy`, counted in `busy_cycles`);
 2. tick t completes in k if it was started and `busy` is low (q_t = k); phase t+1 starts in k;
 3. the handshake happens in k if `tick.valid` (from the cycle after the phase's last input
    flit was accepted) and not `busy`: the barrier is scheduled (`Chip.handshake`);
@@ -62,11 +63,12 @@ class _Run:
             zero.out_ready = host.behaviour.out_ready
         period = chip.edges.periods[0]
         spike_in = chip.spike_in
+        injected = None      # the last cycle spike_in took a flit
         k = 0
         while True:
             if k > zero.last + 1:
                 chip.busy_cycles += chip.busy_count(zero.last + 1, k)
-            busy = chip.busy(k, zero.begin(k))
+            busy = chip.begin(k, injected == k - 1)
             chip.busy_cycles += busy
             if not host.begin(k, busy):
                 break
@@ -80,6 +82,7 @@ class _Run:
                 pushes.append((spike_in, offered))
                 chip.host_in += 1
                 host.accepted(k)
+                injected = k
             zero.move(k, pushes)
             nxt = self._next_cycle(k, offered is not None)
             if nxt == k + 1:

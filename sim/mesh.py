@@ -191,19 +191,33 @@ class Chip(Transport):
 
     # -- domain 0's view: busy, the barrier, quiescence ------------------------------------------
     def busy(self, c: int, local: bool) -> bool:
-        """`busy` in domain-0 cycle c (architecture 8.4): domain 0's local busy (`local`), the
-        barrier still `starting`, or another domain's busy as its synchronizer shows it."""
+        """`busy` in domain-0 cycle c (architecture 5 and 8.4): domain 0's registered local busy
+        (`local`: its local busy of c-1, or a spike_in flit taken in c-1), the tick start still
+        `starting`, or another domain's busy as its synchronizer shows it."""
         if local or (self.h is not None and self.h < c < self.starting_end):
             return True
         e = self.edges
         return any(dom.busy_at(e.sampled_cycle(dom.k, c)) for dom in self.domains[1:])
+
+    def begin(self, c: int, injected: bool) -> bool:
+        """Domain-0 cycle c starts (`Domain.begin`: its pops, its local busy recorded) and `busy`
+        of c; `injected`: spike_in took a flit in c-1."""
+        zero = self.domains[0]
+        zero.begin(c)
+        return self.busy(c, zero.busy_at(c - 1) or injected)
 
     def busy_count(self, c1: int, c2: int) -> int:
         """Domain-0 cycles c1 .. c2-1 (jumped over by domain 0) in which `busy` was high."""
         if c2 <= c1:
             return 0
         zero = self.domains[0]
-        spans = [[c1, c2 if zero.pending else min(c2, zero.idle_max)]]
+        # Domain 0's local busy, registered: busy in c if it was in c-1 (c-1 = c1-1 was stepped;
+        # c1 .. c2-2 were jumped over, busy while a link is open or below idle_max).
+        if zero.busy_at(c1 - 1):
+            spans = [[c1, c1 + 1]]
+        else:
+            spans = []
+        spans.append([c1 + 1, c2 if zero.pending else min(c2, zero.idle_max + 1)])
         if self.h is not None:
             spans.append([max(c1, self.h + 1), min(c2, self.starting_end)])
         e = self.edges
@@ -228,6 +242,8 @@ class Chip(Transport):
         c = zero.quiet_from()
         if c is None:
             return None
+        if zero.busy_at(c - 1):
+            c += 1          # the registered local busy falls a cycle later
         if self.h is not None:
             c = max(c, self.starting_end)
         for dom in self.domains[1:]:
@@ -239,7 +255,7 @@ class Chip(Transport):
 
     def handshake(self, h: int) -> None:
         """The tick handshake in domain-0 cycle h (the caller checked `not busy`): `ticks`, and
-        the barrier of architecture 8.3 (one domain: flip and start in h)."""
+        the barrier of architecture 8.3 (one domain: flip and start in h+1, section 5)."""
         self.ticks += 1
         schedule = tick_schedule(self.edges, h)
         self.h, self.starting_end = h, schedule.starting_end

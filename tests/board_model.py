@@ -44,6 +44,7 @@ class GoldenBridge:
                      "tx_depth": 512, **{n: getattr(params, n) for n in proto.PARAM_INFO}}
         self.chip = Chip(params)
         self.k = 0                    # chip cycle
+        self.injected = None          # the last cycle spike_in took a flit
         self.zero_at = -stamp_offset  # stamps = k - zero_at (mod 2^32): an offset tests the wrap
         self.rx = bytearray()
         self.flags = 0
@@ -104,7 +105,7 @@ class GoldenBridge:
         (busy, accepted, handshake)."""
         k, chip = self.k, self.chip
         zero = chip.domains[0]
-        busy = chip.busy(k, zero.begin(k))
+        busy = chip.begin(k, self.injected == k - 1)
         chip.busy_cycles += busy
         hs = tick and not busy
         if hs:
@@ -115,6 +116,7 @@ class GoldenBridge:
         if accepted:
             pushes.append((f, flit))
             chip.host_in += 1
+            self.injected = k
         zero.move(k, pushes)
         self.k += 1
         return busy, accepted, hs

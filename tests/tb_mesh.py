@@ -257,9 +257,9 @@ async def random_traffic(dut):
 
 @bounded_test(cycles=BUDGET)
 async def tick_and_busy(dut):
-    """A silent tick takes N + 7 cycles (architecture 5). A tick offered while the mesh is stalled (spike_out
-    not ready) is not taken; busy falls in the cycle after the last flit leaves, and the waiting
-    tick is taken in exactly that cycle."""
+    """A silent tick takes N + 9 cycles (architecture 5). A tick offered while the mesh is stalled
+    (spike_out not ready) is not taken; busy (registered) falls two cycles after the last flit
+    leaves (its FIFO is empty in the next), and the waiting tick is taken in exactly that cycle."""
     flag = [1]
     tb = Bench(dut, out_ready=(flag[0] for _ in itertools.count()))
     await tb.start()
@@ -269,11 +269,12 @@ async def tick_and_busy(dut):
         await tb.cfg.write(spec.tile_addr(*xy, "param", 1), spec.PARAM_WORDS[1].pack(vth=vth_max))
         await tb.cfg.write(spec.tile_addr(*xy, "rlist", 0), 0)
     h, q = await tb.tick.run_tick()
-    assert q - h == P.neurons_per_core + 7, (h, q)
-    # SPEC 3: with no active neuron anywhere there is no update phase: busy low again in h+1.
+    assert q - h == P.neurons_per_core + 9, (h, q)
+    # SPEC 3: with no active neuron anywhere there is no update phase: busy low again in h+3 (the
+    # start pulse in h+1 and the cycle after it keep busy high, architecture 5).
     await tb.cfg.write_all([(spec.tile_addr(x, y, "active", 0), 0) for x, y in P.tiles()])
     h, q = await tb.tick.run_tick()
-    assert q - h == 1, (h, q)
+    assert q - h == 3, (h, q)
     await tb.cfg.write_all([(spec.tile_addr(x, y, "active", 0), P.neurons_per_core) for x, y in P.tiles()])
 
     n = min(P.routes_per_core, 10)
@@ -293,17 +294,18 @@ async def tick_and_busy(dut):
     h3 = await second
     got = tb.sink.received
     assert [w for _c, w in got] == entries          # in order: one source, one path
-    assert h3 == got[-1][0] + 1, (h3, got[-1])
+    assert h3 == got[-1][0] + 2, (h3, got[-1])
     await tb.tick.wait_quiescent()
     assert not tb.violations, tb.violations[:5]
 
 
 @bounded_test(cycles=BUDGET)
 async def one_cycle_per_hop(dut):
-    """For each tile alone: its neuron 0 fires in the tick handshaked in h (in h+7, architecture
-    4.3), the core offers the first route flit in h+14 (architecture 4.4, neuron 0), it is at the
-    head of the local FIFO in h+15, and with no contention each router forwards it in its first
-    cycle at the head: a host-bound flit from (x, y) leaves on spike_out in cycle h + 15 + x + y."""
+    """For each tile alone: its neuron 0 fires in the tick handshaked in h (start pulse in h+1,
+    architecture 5; fires in h+8, 4.3), the core offers the first route flit in h+15 (4.4, neuron
+    0), it is at the head of the local FIFO in h+16, and with no contention each router forwards
+    it in its first cycle at the head: a host-bound flit from (x, y) leaves on spike_out in cycle
+    h + 16 + x + y."""
     tb = Bench(dut)
     await tb.start()
     vth_max = (1 << spec.VTH_BITS) - 1
@@ -317,5 +319,5 @@ async def one_cycle_per_hop(dut):
         before = len(tb.sink.received)
         h, _q = await tb.tick.run_tick()
         await tb.cfg.write(spec.tile_addr(x, y, "param", 1), silent)
-        assert tb.sink.received[before:] == [(h + 15 + x + y, word)], ((x, y), h, tb.sink.received[before:])
+        assert tb.sink.received[before:] == [(h + 16 + x + y, word)], ((x, y), h, tb.sink.received[before:])
     assert not tb.violations, tb.violations[:5]

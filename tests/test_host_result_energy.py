@@ -59,9 +59,10 @@ def test_build_result_places_a_host_loopback_flit_before_the_handshake_in_its_ph
                      stimulus={}, ticks=2)
     assert [f["tick"] for f in r["output_flits"]] == [1, 2]
     assert r["spikes"] == {"out": [[2, 1]]}
-    # fired in h_2 + 1 + UPDATE_LATENCY + slot (architecture 4.3) = 12 + 1 + 6 + 2 = 21
+    # fired in s_2 + 1 + UPDATE_LATENCY + slot (architecture 4.3), s_2 = h_2 + 1 the start
+    # pulse (section 5): 13 + 1 + 6 + 2 = 22
     assert spec.UPDATE_LATENCY == 6
-    assert r["output_flits"][1]["latency"] == 24 - 21
+    assert r["output_flits"][1]["latency"] == 24 - 22
     assert r["stats"]["tick_cycles"] == [6, 18] and r["stats"]["cycles"] == 30
 
 

@@ -67,22 +67,24 @@ def counters_of(r, params, x, y, kind="cores"):
 
 # -- the tick and the updater ------------------------------------------------------------------
 
-def test_silent_ticks_take_n_plus_7_cycles():
+def test_silent_ticks_take_n_plus_9_cycles():
     params = small(n=8)
     r = run(params, Image(params).writes, [[], [], []], HostBehaviour())
-    # h1 = 0; reads 1 .. 8, last write-back 8 + 6 = 14 (architecture 4.3); q1 = 15 = h2; ...
-    assert r.handshakes == [0, 15, 30]
-    assert r.completions == [15, 30, 45]
-    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 42}   # 3 x (N + 6)
+    # h1 = 0; start pulse in 1, reads 2 .. 9, last write-back 9 + 6 = 15 (architecture 4.3): the
+    # core is busy in 2 .. 15, the registered busy in 3 .. 16, the start flags in 1 and 2
+    # (section 5); q1 = 17 = h2; ...
+    assert r.handshakes == [0, 17, 34]
+    assert r.completions == [17, 34, 51]
+    assert r.counters["chip"] == {"ticks": 3, "busy_cycles": 48}   # 3 x (N + 8)
     assert counters_of(r, params, 0, 0)["updates"] == 24
     assert r.out_flits == []
 
 
-@pytest.mark.parametrize("counts,length", [((0, 0), 1), ((3, 0), 10), ((0, 5), 12), ((2, 6), 13), ((8, 8), 15)])
+@pytest.mark.parametrize("counts,length", [((0, 0), 3), ((3, 0), 12), ((0, 5), 14), ((2, 6), 15), ((8, 8), 17)])
 def test_only_active_neurons_are_updated(counts, length):
-    """SPEC 3: a core updates neurons 0 .. n-1 only (h+1 .. h+n+6 busy); a core with n = 0 has
-    no update phase. A silent tick lasts max(n) + 7 cycles, or 1 if no core holds a neuron (the
-    handshake in h, busy low again in h+1)."""
+    """SPEC 3: a core updates neurons 0 .. n-1 only (busy in h+2 .. h+n+7); a core with n = 0
+    has no update phase. A silent tick lasts max(n) + 9 cycles, or 3 if no core holds a neuron
+    (the handshake in h, the start flags in h+1 and h+2, busy low again in h+3)."""
     params = small(w=2, n=8)
     img = Image(params, active=0)
     img.active_count(0, 0, counts[0])
@@ -110,9 +112,10 @@ def test_neurons_beyond_the_active_count_never_fire():
 
 @pytest.mark.parametrize("n", [0, 3, 7])
 def test_spike_to_host_from_origin_tile(n):
-    # Neuron n fires in h+7+n, popped h+10+n (architecture 4.4), LIST h+12+n, offered into the
-    # local FIFO and taken in h+14+n, at the head in h+15+n and out of the west port (spike_out)
-    # in that cycle. The tick ends when the updater (busy to h+N+6) and that flit are both done.
+    # The start pulse in h+1 (architecture 5); neuron n fires in h+8+n, popped h+11+n (4.4),
+    # LIST h+13+n, offered into the local FIFO and taken in h+15+n, at the head in h+16+n and out
+    # of the west port (spike_out) in that cycle. The tick ends two cycles after the last busy
+    # cycle of the updater (busy to h+N+7) and of that flit (the registered busy, section 5).
     params = small(n=8)
     img = Image(params)
     img.neuron(0, 0, n, bias_mant=100, refractory=15)  # v = 100 > 0: fires in tick 1 only
@@ -120,27 +123,28 @@ def test_spike_to_host_from_origin_tile(n):
     img.routes(0, 0, n, [flit])
     r = run(params, img.writes, [[], []], HostBehaviour())
     h1 = 0
-    assert r.out_flits == [(h1 + 15 + n, flit)]
-    q1 = max(h1 + 8 + 7, h1 + 15 + n + 1)
+    assert r.out_flits == [(h1 + 16 + n, flit)]
+    q1 = max(h1 + 8 + 7, h1 + 16 + n) + 2
     assert r.completions[0] == q1
-    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 15
+    assert r.handshakes == [0, q1] and r.completions[1] == q1 + 8 + 9
     c = counters_of(r, params, 0, 0)
     assert (c["spikes"], c["flits_sent"], c["updates"]) == (1, 1, 16)
     assert r.counters["routers"][0]["fwd_west"] == 1
 
 
 def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
-    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+14+n = 16, 17, 18; each
+    # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+15+n = 17, 18, 19; each
     # is at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
-    # after that: spike_out in 18, 19, 20 (= h+15+n plus one hop). Emitter IDLE in 19; q = 21.
+    # after that: spike_out in 19, 20, 21 (= h+16+n plus one hop). Emitter IDLE in 20; the last
+    # busy cycle is 21, so q = 23.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(1, 0, 2, bias_mant=1, refractory=15)
     flits = [spec.host_flit(c, 1, 0) for c in (10, 11, 12)]
     img.routes(1, 0, 2, flits)
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(18, flits[0]), (19, flits[1]), (20, flits[2])]
-    assert r.completions == [21]
+    assert r.out_flits == [(19, flits[0]), (20, flits[1]), (21, flits[2])]
+    assert r.completions == [23]
     assert counters_of(r, params, 1, 0, "routers")["fwd_west"] == 3
     assert counters_of(r, params, 0, 0, "routers")["fwd_west"] == 3
     assert r.extras["links"][0] == {"from": "host", "to": [0, 0], "port": "spike_in", "flits": 0}
@@ -150,15 +154,15 @@ def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
 
 
 def test_host_bound_path_from_far_tile():
-    # Tile (2,1) on 3x2, neuron 0: offered h+14 = 14, (2,1) west in 15, (1,1) west in 16,
-    # (0,1) south in 17, (0,0) west = spike_out in 18.
+    # Tile (2,1) on 3x2, neuron 0: offered h+15 = 15, (2,1) west in 16, (1,1) west in 17,
+    # (0,1) south in 18, (0,0) west = spike_out in 19.
     params = small(w=3, h=2, n=4)
     img = Image(params)
     img.neuron(2, 1, 0, bias_mant=1, refractory=15)
     flit = spec.host_flit(0, 2, 1)
     img.routes(2, 1, 0, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(18, flit)]
+    assert r.out_flits == [(19, flit)]
     assert counters_of(r, params, 2, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 1, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 0, 1, "routers")["fwd_south"] == 1
@@ -168,9 +172,10 @@ def test_host_bound_path_from_far_tile():
 
 
 def test_empty_route_lists_take_two_emitter_cycles():
-    # Neurons 0, 1, 2 fire in 7, 8, 9 and can be popped from 10, 11, 12; 0 and 1 have no
-    # routes, 2 one host route: pops in 10, 13 (the emitter is IDLE again 3 cycles after an
-    # empty pop), 16; offer in 20, spike_out in 21 (the emitter is IDLE in 21), busy low in 22.
+    # Start pulse in 1; neurons 0, 1, 2 fire in 8, 9, 10 and can be popped from 11, 12, 13; 0
+    # and 1 have no routes, 2 one host route: pops in 11, 14 (the emitter is IDLE again 3 cycles
+    # after an empty pop), 17; offer in 21, spike_out in 22 (the emitter is IDLE in 22), the
+    # last busy cycle 22, `busy` low in 24.
     params = small(n=4)
     img = Image(params)
     for n in range(3):
@@ -178,8 +183,8 @@ def test_empty_route_lists_take_two_emitter_cycles():
     flit = spec.host_flit(2, 0, 0)
     img.routes(0, 0, 2, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(21, flit)]
-    assert r.completions == [22]
+    assert r.out_flits == [(22, flit)]
+    assert r.completions == [24]
 
 
 # -- the walker --------------------------------------------------------------------------------
@@ -188,17 +193,18 @@ def test_empty_route_lists_take_two_emitter_cycles():
 def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_5(length):
     # The host offers the flit in 0 (accepted: spike_in's FIFO is empty), at the head in 1 and
     # taken by the walker in c = 1. Last accumulator write in c + len + 5; idle from c + len + 6
-    # (empty list: LOOKUP in c + 2, idle from c + 3). tick.valid from 1; handshake when idle.
-    # Neuron 1 (all parameters 0, so vth = 0) fires with any input: in h+8, popped in h+11 and,
-    # with no route entry, the emitter is IDLE in h+14; without input the tick is silent (4 + 7).
+    # (empty list: LOOKUP in c + 2, idle from c + 3). tick.valid from 1; the handshake a cycle
+    # after the core is idle (the registered busy, architecture 5). Neuron 1 (all parameters 0,
+    # so vth = 0) fires with any input: in h+9, popped in h+12 and, with no route entry, the
+    # emitter is IDLE in h+15 (last busy h+14); without input the tick is silent (4 + 9).
     params = small(n=4)
     img = Image(params)
     img.axon(0, 0, 3, [(1, 1)] * length)
     flit = spec.pack_flit(3, 0, 0)
     r = run(params, img.writes, [[flit]], HostBehaviour())
     c = 1
-    h = c + length + 6 if length else c + 3
-    tick = 14 if length else 4 + 7
+    h = c + length + 7 if length else c + 4
+    tick = 16 if length else 4 + 9
     assert r.handshakes == [h]
     assert r.completions == [h + tick]
     assert counters_of(r, params, 0, 0)["sops"] == length
@@ -208,13 +214,13 @@ def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_5(length):
 
 def test_back_to_back_flits_wait_for_the_walker():
     # Two flits for an axon of len 3: first taken in c1 = 1; in.ready again in c1 + 2 + 3 = 6,
-    # so the second is taken in 6; last write 6 + 3 + 5 = 14, handshake in 15.
+    # so the second is taken in 6; last write 6 + 3 + 5 = 14, handshake in 16.
     params = small(n=4)
     img = Image(params)
     img.axon(0, 0, 0, [(0, 1), (1, 1), (2, 1)])
     flit = spec.pack_flit(0, 0, 0)
     r = run(params, img.writes, [[flit, flit]], HostBehaviour())
-    assert r.handshakes == [15]
+    assert r.handshakes == [16]
     assert counters_of(r, params, 0, 0)["sops"] == 6
 
 
@@ -222,8 +228,9 @@ def test_bad_axon_is_counted_and_dropped():
     params = small(n=4)   # 8 axons
     r = run(params, [], [[spec.pack_flit(9, 0, 0), spec.pack_flit(4095, 0, 0)]], HostBehaviour())
     assert counters_of(r, params, 0, 0)["errors"] == 2
-    # in 0 and 1; taken in 1 and 2 (the walker stays IDLE); handshake in 3.
-    assert r.handshakes == [3]
+    # in 0 and 1; taken in 1 and 2 (the walker stays IDLE); busy (registered) in 2 and 3,
+    # handshake in 4.
+    assert r.handshakes == [4]
 
 
 def test_refused_host_flit_counted_at_origin_router():
@@ -231,7 +238,7 @@ def test_refused_host_flit_counted_at_origin_router():
     bad = spec.pack_flit(0, 3, 0)   # outside the 2x1 mesh
     r = run(params, [], [[bad]], HostBehaviour())
     assert counters_of(r, params, 0, 0, "routers")["errors"] == 1
-    assert r.handshakes == [2]      # in FIFO at 0, dropped in 1, idle in 2
+    assert r.handshakes == [3]      # accepted in 0, dropped in 1, idle in 2, `busy` low in 3
 
 
 # -- ticks: the delivery rule --------------------------------------------------------------------
@@ -239,9 +246,9 @@ def test_refused_host_flit_counted_at_origin_router():
 def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     # A = (0,0) neuron 0 fires in tick 1 and sends one flit to axon 0 of (1,0), whose synapse
     # (weight 127 << 7 = 16256) drives B = (1,0) neuron 2 over threshold in tick 2; B reports to
-    # the host. Tick 1: A fires 7, pop 10, offered 14, east in 15, walker takes it in 16, last
-    # write 16 + 1 + 5 = 22, q1 = 23 = h2. Tick 2: B fires h2 + 7 + 2 = 32, offered
-    # h2 + 14 + 2 = 39, west from (1,0) in 40, spike_out at 41, q2 = 42. Tick 3: silent, 4 + 7
+    # the host. Tick 1: A fires 8, pop 11, offered 15, east in 16, walker takes it in 17, last
+    # write 17 + 1 + 5 = 23, q1 = 25 = h2. Tick 2: B fires h2 + 8 + 2 = 35, offered
+    # h2 + 15 + 2 = 42, west from (1,0) in 43, spike_out at 44, q2 = 46. Tick 3: silent, 4 + 9
     # cycles.
     params = small(w=2, n=4)
     img = Image(params)
@@ -252,16 +259,16 @@ def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     out = spec.host_flit(2, 1, 0)
     img.routes(1, 0, 2, [out])
     r = run(params, img.writes, [[], [], []], HostBehaviour())
-    assert r.handshakes == [0, 23, 42]
-    assert r.completions == [23, 42, 53]
-    assert r.out_flits == [(41, out)]
+    assert r.handshakes == [0, 25, 46]
+    assert r.completions == [25, 46, 59]
+    assert r.out_flits == [(44, out)]
     assert counters_of(r, params, 1, 0)["sops"] == 1
 
 
 def test_input_before_tick_acts_in_that_tick():
-    # The host's flit for tick 2 (accepted in q1 = 4 + 7 = 11) is integrated before h2 and
-    # fires the neuron in tick 2: walker takes it in 12, idle from 12 + 1 + 6 = 19 = h2; fires
-    # h2 + 7 + 1, offered h2 + 14 + 1, spike_out h2 + 15 + 1 = 35.
+    # The host's flit for tick 2 (accepted in q1 = 4 + 9 = 13) is integrated before h2 and
+    # fires the neuron in tick 2: walker takes it in 14, idle from 14 + 1 + 6 = 21, h2 = 22;
+    # fires h2 + 8 + 1, offered h2 + 15 + 1, spike_out h2 + 16 + 1 = 39.
     params = small(n=4)
     img = Image(params)
     img.neuron(0, 0, 1, du=4095, vth=1)
@@ -269,8 +276,8 @@ def test_input_before_tick_acts_in_that_tick():
     out = spec.host_flit(1, 0, 0)
     img.routes(0, 0, 1, [out])
     r = run(params, img.writes, [[], [spec.pack_flit(5, 0, 0)]], HostBehaviour())
-    assert r.handshakes == [0, 19]
-    assert r.out_flits == [(35, out)]
+    assert r.handshakes == [0, 22]
+    assert r.out_flits == [(39, out)]
 
 
 # -- the host: gaps and back-pressure ----------------------------------------------------------
@@ -284,11 +291,11 @@ def test_host_gaps_delay_offers():
     r = run(params, img.writes, [[spec.pack_flit(0, 0, 0)] * 2], host)
     # first offered and taken in g0, walker in g0+1 (empty list, ready again g0+4); second
     # offered from g0+1+g1, in the FIFO, taken by the walker no earlier than g0+4; idle 3
-    # cycles after the walker takes it.
+    # cycles after the walker takes it, `busy` low (registered) one cycle later.
     c1 = g0 + 1
     a2 = g0 + 1 + g1
     c2 = max(a2 + 1, c1 + 3)
-    assert r.handshakes == [c2 + 3]
+    assert r.handshakes == [c2 + 4]
 
 
 def fanout_image(params, per_neuron=3):

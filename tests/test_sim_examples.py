@@ -17,13 +17,15 @@ def test_tiny_spikes_and_first_tick_cycles_by_hand():
     for pop, per_neuron in want.items():
         assert r["spikes"][pop] == sorted([t, n] for n, ticks in per_neuron.items() for t in ticks)
     # Tick 1: in0's flit (one axon, 2 synapses on tile (0,0)) offered and taken in 0, walker in
-    # c = 1, last write c + 2 + 5 = 8 (architecture 4.2), handshake 9. exc0 (slot 0) fires in
-    # 9 + 7 = 16 (4.3), pop 19, LIST 21, route flits offered in 23 (to (1,0)) and 24 (host)
-    # (4.4): the host flit leaves in 25; the first one is east in 24, taken by (1,0)'s walker in
-    # 25 (1 synapse): idle from 25 + 1 + 6 = 32 = q1 (the updaters were done after 9 + 3 + 6).
-    assert r["handshakes"][0] == 9
-    assert r["completions"][0] == 32
-    assert r["output_flits"][0]["cycle"] == 25
+    # c = 1, last write c + 2 + 5 = 8 (architecture 4.2), idle from 9, so `busy` (registered,
+    # section 5) low and the handshake in 10. Start pulse 11; exc0 (slot 0) fires in
+    # 10 + 8 = 18 (4.3), pop 21, LIST 23, route flits offered in 25 (to (1,0)) and 26 (host)
+    # (4.4): the host flit leaves in 27; the first one is east in 26, taken by (1,0)'s walker in
+    # 27 (1 synapse): idle from 27 + 1 + 6 = 34, `busy` low from 35 = q1 (the updaters were done
+    # after 10 + 3 + 7).
+    assert r["handshakes"][0] == 10
+    assert r["completions"][0] == 35
+    assert r["output_flits"][0]["cycle"] == 27
     assert r["output_flits"][0]["population"] == "exc" and r["output_flits"][0]["index"] == 0
 
 
