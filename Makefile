@@ -12,6 +12,7 @@ HW      ?=
 BOARD   ?= ulx3s
 TARGET  ?= ice40-hx8k
 FIT     ?=
+NOROUTE ?=
 BAUD    ?= 115200
 PYTEST_FLAGS ?=
 
@@ -60,9 +61,10 @@ verilog: $(STAMP)
 	$(NM) verilog -o build/neuromesh_chip.v $(HW)
 
 # FPGA synthesis and place and route (docs/fpga.md): TARGET=ice40-hx8k|ice40-up5k|ecp5-85k,
-# FIT=1 to search what fits the part first, HW="--width 2 ..." for another chip.
+# FIT=1 to search what fits the part first, NOROUTE=1 to stop after placement (nextpnr's estimate),
+# HW="--width 2 ..." for another chip.
 synth: $(STAMP)
-	$(PY) -m neuromesh.tools.synth --target $(TARGET) --out build/synth/$(TARGET) $(if $(FIT),--fit) $(HW)
+	$(PY) -m neuromesh.tools.synth --target $(TARGET) --out build/synth/$(TARGET) $(if $(FIT),--fit) $(if $(NOROUTE),--no-route) $(HW)
 
 # A bitstream for a board (docs/board.md): BOARD=ulx3s|icebreaker, BAUD, HW="--width 1 ...".
 bitstream: $(STAMP)

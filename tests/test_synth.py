@@ -78,6 +78,30 @@ def test_summary_of_a_nextpnr_report():
     assert (cp["ns"], cp["logic_ns"], cp["routing_ns"], cp["cells"]) == (4.35, 0.85, 3.5, 1)
 
 
+def test_place_without_routing_reports_the_placement_estimate(monkeypatch, tmp_path):
+    # --no-route: nextpnr's JSON report then has no Fmax, only the log's estimate after placement
+    # (lines as nextpnr-ecp5 0.11 prints them on the 4 x 4, docs/fpga.md).
+    fake = tmp_path / "fake-nextpnr"
+    fake.write_text("#!/bin/sh\n"
+                    "case \"$*\" in *--no-route*) ;; *) exit 1 ;; esac\n"
+                    "echo '{\"critical_paths\": [], \"fmax\": {}, \"utilization\": "
+                    "{\"TRELLIS_COMB\": {\"available\": 83640, \"used\": 57428}}}' > pnr.json\n"
+                    "printf \"Info: Max frequency for clock '\\$glbnet\\$clk\\$TRELLIS_IO_IN': 38.17 MHz (FAIL at 100.00 MHz)\\n"
+                    "Info: Max frequency for clock '\\$glbnet\\$clk\\$TRELLIS_IO_IN': 41.38 MHz (FAIL at 100.00 MHz)\\n\" > nextpnr.log\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
+    t = TARGETS["ecp5-85k"]
+    r = flow.place(t, tmp_path, "top", route=False, progress=lambda *_: None)
+    assert (r["placed"], r["routed"], r["fmax_mhz"], r["constraint_mhz"]) == (True, False, 41.38, 100.0)
+    assert r["used"]["logic"] == [57428, 83640] and "critical_path" not in r
+    assert flow.place(t, tmp_path, "top", progress=lambda *_: None)["placed"] is False   # routing asked: no --no-route
+    from neuromesh.tools.synth.chip import report_md
+    md = report_md(t, {"params": t.default.to_dict(), "seconds": 9, "pnr": r,
+                       "yosys": {"luts": 1, "carries": 1, "ffs": 1, "brams": 1, "mults": 1}})
+    assert "| Fmax estimated after placement (not routed) | 41.38 MHz (asked 100) |" in md
+    assert "Fmax after routing" not in md
+
+
 def test_place_and_route_stopped_by_a_signal_says_so(monkeypatch, tmp_path):
     # A nextpnr stopped from outside leaves a progress line last in its log: the report must
     # name the signal, not quote that line as the failure.

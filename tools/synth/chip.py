@@ -26,8 +26,8 @@ from . import fit, flow
 from .targets import TARGETS, target as get_target
 
 
-def build(target, params: spec.HwParams, out: Path, *, place: bool = True, freq: float | None = None,
-          progress=print) -> dict:
+def build(target, params: spec.HwParams, out: Path, *, place: bool = True, route: bool = True,
+          freq: float | None = None, progress=print) -> dict:
     """Synthesise (and place and route) one configuration; write report.json / report.md."""
     spec.check_rtl_size(params, "synthesis")
     out.mkdir(parents=True, exist_ok=True)
@@ -38,7 +38,7 @@ def build(target, params: spec.HwParams, out: Path, *, place: bool = True, freq:
     report = {"target": target.name, "part": target.part, "wrapper": target.wrapper, "params": params.to_dict(),
               "yosys": res, "freq_mhz": freq or target.freq_mhz}
     if place:
-        report["pnr"] = flow.place(target, out, top, freq, progress=progress)
+        report["pnr"] = flow.place(target, out, top, freq, route=route, progress=progress)
     report["seconds"] = round(time.time() - t0)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "report.md").write_text(report_md(target, report))
@@ -68,7 +68,13 @@ def report_md(target, r: dict) -> str:
                          f"({100 * used['logic'][0] / used['logic'][1]:.0f} %) |")
         if "ios" in used:
             lines.append(f"| I/O | {used['ios'][0]} of {used['ios'][1]} |")
-        lines.append(f"| Fmax after routing | {pnr['fmax_mhz']} MHz (asked {pnr['constraint_mhz']:g}) |")
+        if pnr.get("routed", True):
+            lines.append(f"| Fmax after routing | {pnr['fmax_mhz']} MHz (asked {pnr['constraint_mhz']:g}) |")
+        elif pnr.get("fmax_mhz") is not None:
+            lines.append(f"| Fmax estimated after placement (not routed) | {pnr['fmax_mhz']} MHz "
+                         f"(asked {pnr['constraint_mhz']:g}) |")
+        else:
+            lines.append("| Fmax estimated after placement (not routed) | nextpnr's log gives none |")
         cp = pnr.get("critical_path")
         if cp:
             lines.append(f"| critical path | {cp['ns']} ns ({cp['logic_ns']} logic, {cp['routing_ns']} routing, "
@@ -105,6 +111,7 @@ def fit_md(target, result: dict, confirm: dict | None) -> str:
                       f"{q['neurons_per_core']} / {q['axons_per_core']} / {q['synapses_per_core']} / {q['routes_per_core']}: "
                       + (f"placed, {pnr['used'].get('logic', ['?'])[0]} logic cells, "
                          f"{pnr['used'].get('brams', ['?'])[0]} block RAMs, Fmax {pnr['fmax_mhz']} MHz"
+                         + ("" if pnr.get("routed", True) else " (estimated after placement, not routed)")
                          if pnr.get("placed") else f"did NOT place ({pnr.get('error', '?').splitlines()[-1]})")]
     return "\n".join(lines) + "\n"
 
@@ -117,6 +124,9 @@ def main(argv=None) -> int:
     ap.add_argument("--freq", type=float, default=None, help="clock asked of nextpnr in MHz (default: the target's)")
     ap.add_argument("--fit", action="store_true", help="search what fits the part, then place and route the answer")
     ap.add_argument("--no-place", action="store_true", help="synthesis only (no nextpnr)")
+    ap.add_argument("--no-route", action="store_true",
+                    help="place but do not route: nextpnr's Fmax estimate after placement (a chip whose "
+                         "routing takes hours)")
     _hw_options(ap)
     args = ap.parse_args(argv)
     try:
@@ -132,13 +142,13 @@ def main(argv=None) -> int:
             confirm = None
             if result["headline"] and not args.no_place:
                 head = spec.HwParams(**result["headline"]["params"])
-                confirm = build(target, head, out / "headline", freq=args.freq)
+                confirm = build(target, head, out / "headline", route=not args.no_route, freq=args.freq)
                 result["confirm"] = {k: confirm[k] for k in ("params", "yosys", "pnr")}
                 fit.write(result, out)
             (out / "fit.md").write_text(fit_md(target, result, confirm))
             print((out / "fit.md").read_text())
         else:
-            report = build(target, params, out, place=not args.no_place, freq=args.freq)
+            report = build(target, params, out, place=not args.no_place, route=not args.no_route, freq=args.freq)
             print((out / "report.md").read_text())
             del report
     except spec.NeuroMeshError as e:

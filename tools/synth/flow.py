@@ -137,14 +137,17 @@ UTILISATION = {  # nextpnr's cell type -> resource
 }
 
 
-def place(target, work: Path, top: str, freq_mhz: float | None = None, *, progress=print) -> dict:
+def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route: bool = True,
+          progress=print) -> dict:
     """nextpnr on `work/top.json`: utilisation, Fmax after routing, critical path. A missed
-    clock target is a figure to report, not an error (--timing-allow-fail)."""
+    clock target is a figure to report, not an error (--timing-allow-fail). `route=False`
+    stops after placement: the Fmax is then nextpnr's estimate from the placed design (its log;
+    the JSON report has no Fmax or path without routing), `routed` says which."""
     freq = freq_mhz or target.freq_mhz
     exe, *device = target.nextpnr
     constraints = "--pcf-allow-unconstrained" if target.family == "ice40" else "--lpf-allow-unconstrained"
     cmd = [tool(exe), *device, "--json", f"{top}.json", "--freq", str(freq), constraints,
-           "--timing-allow-fail", "--report", "pnr.json", "--log", "nextpnr.log"]
+           "--timing-allow-fail", "--report", "pnr.json", "--log", "nextpnr.log"] + ([] if route else ["--no-route"])
     t0 = time.time()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
     seconds = round(time.time() - t0)
@@ -159,7 +162,20 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, progre
         return {"placed": False, "seconds": seconds, "error": tail}
     report = json.loads((work / "pnr.json").read_text())
     progress(f"  {exe}: {seconds} s")
-    return {"placed": True, "seconds": seconds, **summarise(report)}
+    out = {"placed": True, "routed": route, "seconds": seconds, **summarise(report)}
+    if not route:
+        out["fmax_mhz"], out["constraint_mhz"] = placed_fmax(text)
+    return out
+
+
+def placed_fmax(log: str) -> tuple:
+    """(estimated MHz, asked MHz) from the last "Max frequency for clock" line of a nextpnr log,
+    (None, None) if it has none."""
+    found = re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+)\s+MHz\s+\((?:PASS|FAIL) at ([\d.]+) MHz\)", log)
+    if not found:
+        return None, None
+    mhz, asked = found[-1]
+    return round(float(mhz), 2), float(asked)
 
 
 def _signal_name(number: int) -> str:
