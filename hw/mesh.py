@@ -159,8 +159,8 @@ class Chip(wiring.Component):
         # Domain 0's tick pulses leave flip-flops (section 5): flip in h+1, start one cycle after
         # the start condition (h in one domain, g in several). The registered busy above does not
         # yet show what starts in a cycle, so `busy` also holds while a spike_in flit accepted in
-        # the cycle before is in (0, 0)'s FIFO (`injected`) and for the two cycles of the start
-        # pulse and its first cycle of work (`start0`, `start0_q`).
+        # the cycle before is in (0, 0)'s FIFO (`injected`), and in the start pulse's cycle and
+        # the next (`start0`, `start0_q`), until the cores' work shows in their registered busy.
         flip0, start0, start0_q, injected = Signal(), Signal(), Signal(), Signal()
         m.d.sync += [flip0.eq(handshake), start0_q.eq(start0),
                      injected.eq(self.spike_in.valid & self.spike_in.ready)]
