@@ -23,6 +23,7 @@ from pathlib import Path
 
 from neuromesh import spec
 
+from ..synth.flow import last_max_frequency
 from ..synth.flow import tool as _tool  # one lookup of the yowasp tools (venv first, then PATH)
 from .protocol import DEFAULT_BAUD
 
@@ -69,20 +70,17 @@ def _platform(board: Board):
 
 
 def parse_nextpnr(text: str) -> dict:
-    """Utilisation ("Info:  TRELLIS_COMB:  1234/ 83640  1%") and, for the design's clock
-    (`cd_sync.clk`; nextpnr-ecp5 calls it `$glbnet$cd_sync.clk`), the LAST Max frequency line
-    (an "Info:", or a "Warning:" when it fails): nextpnr prints one after placement (an
-    estimate) and one after routing. `$PACKER_GND_NET...` (the constant net) is not a clock of
-    the design."""
+    """Utilisation ("Info:  TRELLIS_COMB:  1234/ 83640  1%") and the design clock's (`cd_sync.clk`;
+    nextpnr-ecp5 calls it `$glbnet$cd_sync.clk`) Fmax after routing: the log's last Max
+    frequency line (`synth.flow.last_max_frequency`)."""
     used = {}
     for name, n, total in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M):
         used[name] = [int(n), int(total)]
-    freqs = re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+)\s+MHz\s+\((PASS|FAIL) at ([\d.]+) MHz\)", text)
-    freqs = [f for f in freqs if not f[0].startswith("$PACKER")]
     out = {"used": used}
-    if freqs:
-        clock, fmax, verdict, target = freqs[-1]
-        out.update(clock=clock, fmax_mhz=float(fmax), target_mhz=float(target), timing=verdict)
+    last = last_max_frequency(text)
+    if last:
+        clock, fmax, verdict, target = last
+        out.update(clock=clock, fmax_mhz=fmax, target_mhz=target, timing=verdict)
     return out
 
 

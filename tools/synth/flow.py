@@ -168,14 +168,23 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route:
     return out
 
 
-def placed_fmax(log: str) -> tuple:
-    """(estimated MHz, asked MHz) from the last "Max frequency for clock" line of a nextpnr log,
-    (None, None) if it has none."""
-    found = re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+)\s+MHz\s+\((?:PASS|FAIL) at ([\d.]+) MHz\)", log)
+def last_max_frequency(log: str):
+    """The LAST "Max frequency for clock" line of a nextpnr log (an "Info:", or a "Warning:" when
+    it fails; nextpnr prints one after placement, an estimate, and one after routing), as (clock,
+    MHz, "PASS"/"FAIL", asked MHz); None if there is none. `$PACKER_GND_NET...` (the constant
+    net) is not a clock of the design."""
+    found = re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+)\s+MHz\s+\((PASS|FAIL) at ([\d.]+) MHz\)", log)
+    found = [f for f in found if not f[0].startswith("$PACKER")]
     if not found:
-        return None, None
-    mhz, asked = found[-1]
-    return round(float(mhz), 2), float(asked)
+        return None
+    clock, mhz, verdict, asked = found[-1]
+    return clock, float(mhz), verdict, float(asked)
+
+
+def placed_fmax(log: str) -> tuple:
+    """(estimated MHz, asked MHz) after placement, from a log that stops there; (None, None)."""
+    last = last_max_frequency(log)
+    return (round(last[1], 2), last[3]) if last else (None, None)
 
 
 def _signal_name(number: int) -> str:
