@@ -3,13 +3,14 @@ Tiles in one or more clock domains, the host ports at the west edge of tile (0, 
 handshake and barrier, `busy`, the configuration decoder (hw/cfg_decoder.py) and the chip
 registers.
 
-- Links: tile (x, y)'s east output is tile (x+1, y)'s west input, its north output tile
-  (x, y+1)'s south input, and so on; edge inputs have `valid = 0`, edge outputs `ready = 0`
-  (XY routing never asks for them). `spike_in` is tile (0, 0)'s west input, `spike_out` its
-  west output. Between tiles of different domains the link is an `AsyncLink` (section 8.2).
-- One domain: `busy` = some router input FIFO held a flit or some core was not idle in the
-  cycle before (registered per tile), or spike_in took a flit in the cycle before, or the tick
-  start is on its way (links are wires and hold nothing; section 5). `tick.ready = ~busy`; the
+- Links: tile (x, y)'s east output feeds tile (x+1, y)'s west input, its north output tile
+  (x, y+1)'s south input, and so on, through a hop register (a `spec.HOP_DEPTH` FIFO; section
+  3); edge inputs have `valid = 0`, edge outputs `ready = 0` (XY routing never asks for them).
+  `spike_in` is tile (0, 0)'s west input, `spike_out` its west output (no hop register).
+  Between tiles of different domains the link is an `AsyncLink` (section 8.2) instead.
+- One domain: `busy` = some router input FIFO or hop register held a flit or some core was not
+  idle in the cycle before (registered per tile and per hop register), or spike_in took a flit
+  in the cycle before, or the tick start is on its way (section 5). `tick.ready = ~busy`; the
   handshake (cycle h) flips `parity` and increments `ticks`, and registers pulse `tick_flip` and
   `tick_start` into every core in h+1. `busy_cycles` counts the cycles with `busy`.
 - Several domains (`partition`: the domain of each tile; domain k >= 1 is clocked by the input
@@ -25,6 +26,7 @@ from neuromesh import spec
 from neuromesh.hw.async_link import AsyncLink
 from neuromesh.hw.cfg_decoder import CfgDecoder, check_partition
 from neuromesh.hw.domain_bridge import DomainBridge
+from neuromesh.hw.fifo import StreamFIFO
 from neuromesh.hw.tile import LINK_PORTS, Tile
 
 VERILOG_NAME = "neuromesh_chip"
@@ -108,7 +110,8 @@ class Chip(wiring.Component):
             m.submodules[f"tile_{x}_{y}"] = tile if k == 0 else DomainRenamer({"sync": domain_name(k)})(tile)
 
         # Links between neighbours: wires inside a domain, an AsyncLink between domains.
-        link_busy = [[] for _ in range(n_dom)]   # busy of the links each domain sends on
+        link_busy = [[] for _ in range(n_dom)]   # busy of the links each domain sends on (hop
+                                                 # registers and asynchronous links)
         for (x, y), tile in self.tiles.items():
             for port in LINK_PORTS:
                 dx, dy = spec.PORT_DELTA[port]
@@ -117,7 +120,14 @@ class Chip(wiring.Component):
                     continue
                 a, b = self.domain_of[(x, y)], self.domain_of[(x + dx, y + dy)]
                 if a == b:
-                    wiring.connect(m, tile.link_out(port), neighbour.link_in(spec.OPPOSITE[port]))
+                    # The hop register (architecture 3): one cycle more per hop, no path from a
+                    # router's FIFO through its grant across the wire into the neighbour's FIFO.
+                    hop = StreamFIFO(spec.flit_layout(), spec.HOP_DEPTH)
+                    m.submodules[f"hop_{x}_{y}_{spec.PORTS[port]}"] = (
+                        hop if a == 0 else DomainRenamer({"sync": domain_name(a)})(hop))
+                    wiring.connect(m, tile.link_out(port), hop.w)
+                    wiring.connect(m, hop.r, neighbour.link_in(spec.OPPOSITE[port]))
+                    link_busy[a].append(~hop.empty)
                 else:
                     link = AsyncLink(domain_name(a), domain_name(b))
                     m.submodules[f"link_{x}_{y}_{spec.PORTS[port]}"] = link

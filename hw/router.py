@@ -14,8 +14,8 @@ Structure, per cycle k:
 Everything that decides a grant is registered state (FIFO contents, rr, the held grant), so `outputs[o].valid`
 and the payload are combinational functions of registered state, and `inputs[i].ready` is the
 FIFO's `level < depth`: no combinational path crosses a link in either direction. A flit at the
-head of a FIFO in cycle c that transfers in c is at the head of the neighbour's FIFO in c+1:
-one hop per cycle.
+head of a FIFO in cycle c that transfers in c is at the head of the next FIFO in c+1; in the
+chip that is the hop register hw/mesh.py puts on each link, so a hop takes two cycles.
 
 The route (`spec.route_port`) and the refusal test (`spec.flit_refused`) of a flit depend on
 the flit and the router's place only, so they are computed as the flit is written into its

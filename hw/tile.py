@@ -1,7 +1,7 @@
 """One tile of the mesh: a Router and a NeuronCore (docs/architecture.md sections 3-5).
 
 The core's output stream feeds the router's local input FIFO and the router's local output
-feeds the core. The other four router ports are the tile's links, named `<port>_in` /
+feeds the core through a hop register (a `spec.HOP_DEPTH` FIFO, architecture 3). The other four router ports are the tile's links, named `<port>_in` /
 `<port>_out` (`north_in`, ..., `west_out`); the chip top wires them to the neighbours.
 
 Configuration: one `cfg` bus per tile, shared by core and router. The router answers region
@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from neuromesh import spec
 from neuromesh.hw.cfg_bus import READ_LATENCY, CfgBusSignature
+from neuromesh.hw.fifo import StreamFIFO
 from neuromesh.hw.neuron_core import NeuronCore
 from neuromesh.hw.router import Router, check_tile
 
@@ -64,13 +65,17 @@ class Tile(wiring.Component):
         m.submodules.core = core
 
         wiring.connect(m, core.out, router.inputs[spec.LOCAL])
-        wiring.connect(m, router.outputs[spec.LOCAL], core.inp)
+        # The core's hop register (architecture 3): the router's grant ends at a register, and
+        # the walker's axon-table address starts at one.
+        m.submodules.core_hop = core_hop = StreamFIFO(spec.flit_layout(), spec.HOP_DEPTH)
+        wiring.connect(m, router.outputs[spec.LOCAL], core_hop.w)
+        wiring.connect(m, core_hop.r, core.inp)
         for p in LINK_PORTS:
             wiring.connect(m, wiring.flipped(self.link_in(p)), router.inputs[p])
             wiring.connect(m, router.outputs[p], wiring.flipped(self.link_out(p)))
 
         m.d.comb += [core.tick_flip.eq(self.tick_flip), core.tick_start.eq(self.tick_start)]
-        m.d.comb += self.busy.eq(router.busy | ~core.idle)
+        m.d.comb += self.busy.eq(router.busy | ~core_hop.empty | ~core.idle)
 
         # Crossings received over asynchronous links, per input port (0 for a synchronous one).
         crossings = []

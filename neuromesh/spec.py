@@ -89,6 +89,11 @@ OPPOSITE = {NORTH: SOUTH, SOUTH: NORTH, EAST: WEST, WEST: EAST}
 PORT_DELTA = {NORTH: (0, 1), EAST: (1, 0), SOUTH: (0, -1), WEST: (-1, 0)}
 # Round-robin pointer after reset: "last granted = west", so local has the first priority.
 RR_RESET = WEST
+# The hop register between two neighbouring routers of one clock domain (docs/architecture.md
+# section 3): a FIFO of this depth on every such link, so no path runs from a router's FIFO
+# through its grant and across the wire into the neighbour's FIFO in one cycle. Two entries
+# keep one flit per cycle with a `ready` that is a function of registered state.
+HOP_DEPTH = 2
 
 
 def flit_refused(word: int, width: int, height: int) -> bool:

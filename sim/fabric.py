@@ -3,8 +3,10 @@ section 3), BookSim style: an *evaluate* phase reads only start-of-cycle state (
 levels, round-robin pointers, the cores' `in.ready`, the asynchronous links' sender `ready`) and
 decides every grant and transfer; a *commit* phase then pops, pushes and counts. No result
 depends on the order in which routers are visited, and only routers with a non-empty input FIFO
-cost any work. An output is wired to a FIFO of the same fabric, a core, the host (`spike_out`),
-a traffic sink, or the sender half of an asynchronous link (`sim/async_link.py`).
+cost any work. An output is wired to a FIFO of the same fabric or to its tile's core, each
+through a hop register (`sim/fifo.py` `Hop`: the router's output writes it, its head moves on
+when the FIFO or core is ready, one cycle more), the host (`spike_out`), a traffic sink, or the
+sender half of an asynchronous link (`sim/async_link.py`).
 
 `sim/mesh.py` builds a whole synchronous mesh on one fabric (`Mesh`, `TrafficMesh`) and the chip
 on one fabric per clock domain (`sim/domain.py`).
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 from neuromesh import spec
 
+from .fifo import Hop
 from .router import GRANT, NOWHERE, REFUSED, TO_CORE, TO_FIFO, TO_HOST, TO_LINK, Router
 
 
 def wire(params: spec.HwParams) -> list:
     """Every router of the mesh (index y * width + x), each output wired to its neighbour's
-    opposite input FIFO; edge outputs stay NOWHERE."""
+    opposite input FIFO through a hop register; edge outputs stay NOWHERE."""
     routers = [Router(params, x, y) for x, y in params.tiles()]
     for r in routers:
         for port, (dx, dy) in spec.PORT_DELTA.items():
@@ -27,6 +30,7 @@ def wire(params: spec.HwParams) -> list:
                 out = r.outputs[port]
                 out.kind = TO_FIFO
                 out.sink = routers[ny * params.width + nx].inputs[spec.OPPOSITE[port]]
+                out.hop = Hop(spec.HOP_DEPTH, out.sink)
     return routers
 
 
@@ -40,7 +44,8 @@ class Fabric:
     def __init__(self):
         self.requested = set()
         self.refused = []
-        self.nonempty = 0
+        self.nonempty = 0             # FIFOs and hop registers holding a flit
+        self.hops = set()             # the hop registers holding a flit
         self.out_ready = lambda cycle: True  # spike_out.ready as a function of the cycle
         self.out_flits = []           # [(cycle, flit)] that left on spike_out
         self.delivered = []           # TO_SINK deliveries [(cycle, x, y, flit)] (if recording)
@@ -91,11 +96,8 @@ class Fabric:
         moves = []
         for out in self.requested:
             kind = out.kind
-            if kind == TO_FIFO:
-                d = out.sink
-                ready = len(d.q) < d.depth
-            elif kind == TO_CORE:
-                ready = out.sink.walk_ready <= k
+            if kind == TO_FIFO or kind == TO_CORE:
+                ready = len(out.hop.q) < spec.HOP_DEPTH
             elif kind == TO_HOST:
                 ready = self.out_ready(k)
             elif kind == TO_LINK:
@@ -111,6 +113,11 @@ class Fabric:
                 moves.append((out.router.inputs[grant], out))
             else:
                 out.held = grant
+        hop_moves = []
+        for h in self.hops:
+            s = h.sink
+            if (s.walk_ready <= k) if h.to_core else (len(s.q) < s.depth):
+                hop_moves.append(h)
         # Commit (pops and pushes inlined from `_pop_fifo` / `push`: this loop is the hot path).
         if self.refused:
             refused, self.refused = self.refused, []
@@ -118,7 +125,6 @@ class Fabric:
                 f.router.errors += 1
                 self._pop_fifo(f)
         requested = self.requested
-        grown = []  # FIFOs that may have reached a new peak (checked once all pops are done)
         for f, out in moves:
             q = f.q
             flit = q.popleft()[0]
@@ -139,27 +145,12 @@ class Fabric:
             out.rr = port
             out.count += 1
             kind = out.kind
-            if kind == TO_FIFO:
-                d = out.sink
-                dq = d.q
-                dout = d.router._routes.get(flit)
-                if dout is None:
-                    dout = d.router.route(flit)
-                dq.append((flit, dout))
-                n = len(dq)
-                if n == 1:
+            if kind == TO_FIFO or kind == TO_CORE:
+                hq = out.hop.q
+                hq.append(flit)
+                if len(hq) == 1:
                     self.nonempty += 1
-                    if dout is REFUSED:
-                        self.refused.append(d)
-                    else:
-                        dout.req |= 1 << d.port
-                        requested.add(dout)
-                if n > d.peak:
-                    grown.append(d)
-            elif kind == TO_CORE:
-                end = out.sink.accept(flit, k, self.fill)
-                if end > self.idle_max:
-                    self.idle_max = end
+                    self.hops.add(out.hop)
             elif kind == TO_HOST:
                 self.out_flits.append((k, flit))
             elif kind == TO_LINK:
@@ -169,8 +160,17 @@ class Fabric:
                 if self.record_sink:
                     r = out.router
                     self.delivered.append((k, r.x, r.y, flit))
+        # The hop registers' heads move on after the routers' pops, like any outside writer.
+        for h in hop_moves:
+            hq = h.q
+            if h.to_core:
+                end = h.sink.accept(hq.popleft(), k, self.fill)
+                if end > self.idle_max:
+                    self.idle_max = end
+            else:
+                self.push(h.sink, hq.popleft())
+            if not hq:
+                self.nonempty -= 1
+                self.hops.discard(h)
         for d, flit in pushes:
             self.push(d, flit)
-        for d in grown:
-            if len(d.q) > d.peak:
-                d.peak = len(d.q)

@@ -34,3 +34,22 @@ class Fifo:
 
     def __repr__(self) -> str:
         return f"Fifo({self.router.x},{self.router.y}:{self.port} level {len(self.q)}/{self.depth})"
+
+
+class Hop:
+    """A hop register (docs/architecture.md section 3), the twin of the `StreamFIFO` that
+    hw/mesh.py puts on every link between two routers of one clock domain and hw/tile.py between
+    a router's local output and its core: `spec.HOP_DEPTH` entries with the timing of a `Fifo`
+    (a router output is ready on the start-of-cycle level; written in cycle c, at the head from
+    c+1), whose head goes into `sink`, the neighbour's input FIFO or the core (`to_core`), in any
+    cycle that sink is ready (sim/fabric.py)."""
+    __slots__ = ("q", "depth", "sink", "to_core")
+
+    def __init__(self, depth: int, sink, to_core: bool = False):
+        self.q = deque()
+        self.depth = depth
+        self.sink = sink
+        self.to_core = to_core
+
+    def __repr__(self) -> str:
+        return f"Hop(to {self.sink!r}, level {len(self.q)}/{self.depth})"

@@ -17,6 +17,7 @@ from neuromesh.result import Transport
 from .async_link import AsyncLink
 from .domain import Domain
 from .fabric import Fabric, wire
+from .fifo import Hop
 from .neuron_core import NeuronCore
 from .router import TO_CORE, TO_FIFO, TO_HOST, TO_LINK, TO_SINK, Router
 
@@ -121,11 +122,12 @@ class Chip(Transport):
             core = NeuronCore(params, r.x, r.y, index, dom.unpack)
             r.outputs[spec.LOCAL].kind = TO_CORE
             r.outputs[spec.LOCAL].sink = core
+            r.outputs[spec.LOCAL].hop = Hop(spec.HOP_DEPTH, core, to_core=True)
             core.out_fifo = r.inputs[spec.LOCAL]
             dom.cores.append(core)
             self.cores.append(core)
             self.domain_of.append(dom)
-        # Links between domains: an AsyncLink in place of the wire (architecture 8.2).
+        # Links between domains: an AsyncLink in place of the hop register (architecture 8.2).
         self.links = {}           # (x, y, input port) of the receiving tile -> AsyncLink
         for index, r in enumerate(self.routers):
             for out in r.outputs:
@@ -135,7 +137,7 @@ class Chip(Transport):
                 a, b = self.domain_of[index], self.domain_of[fifo.router.y * params.width + fifo.router.x]
                 if a is not b:
                     link = AsyncLink(a, b, fifo, self.edges)
-                    out.kind, out.sink = TO_LINK, link
+                    out.kind, out.sink, out.hop = TO_LINK, link, None
                     a.links_out.append(link)
                     b.links_in.append(link)
                     self.links[(fifo.router.x, fifo.router.y, fifo.port)] = link

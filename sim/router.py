@@ -19,7 +19,8 @@ from neuromesh import spec
 
 from .fifo import Fifo
 
-# What an output port is wired to (docs/architecture.md sections 3, 5 and 8.2).
+# What an output port is wired to (docs/architecture.md sections 3, 5 and 8.2); TO_FIFO: a
+# neighbour's input FIFO, TO_CORE: the tile's core, each through the hop register `Output.hop`.
 TO_FIFO, TO_CORE, TO_HOST, TO_SINK, NOWHERE, TO_LINK = range(6)
 
 
@@ -35,7 +36,7 @@ REFUSED = Refused()
 
 class Output:
     """One output port: round-robin pointer, what it drives, its forward counter."""
-    __slots__ = ("router", "port", "rr", "kind", "sink", "count", "req", "held")
+    __slots__ = ("router", "port", "rr", "kind", "sink", "hop", "count", "req", "held")
 
     def __init__(self, router: "Router", port: int):
         self.router = router
@@ -43,6 +44,7 @@ class Output:
         self.rr = spec.RR_RESET
         self.kind = NOWHERE
         self.sink = None
+        self.hop = None  # TO_FIFO, TO_CORE: the hop register in front of `sink` (sim/fifo.py `Hop`)
         self.count = 0
         self.req = 0  # bit i: input i's head requests this output (kept by sim/fabric.py)
         self.held = -1  # the input granted without a transfer, granted again until it transfers

@@ -300,12 +300,13 @@ async def tick_and_busy(dut):
 
 
 @bounded_test(cycles=BUDGET)
-async def one_cycle_per_hop(dut):
+async def two_cycles_per_hop(dut):
     """For each tile alone: its neuron 0 fires in the tick handshaked in h (start pulse in h+1,
     architecture 5; fires in h+8, 4.3), the core offers the first route flit in h+15 (4.4, neuron
     0), it is at the head of the local FIFO in h+16, and with no contention each router forwards
-    it in its first cycle at the head: a host-bound flit from (x, y) leaves on spike_out in cycle
-    h + 16 + x + y."""
+    it in its first cycle at the head, into a hop register whose head enters the next FIFO a
+    cycle later (architecture 3): a host-bound flit from (x, y) leaves on spike_out in cycle
+    h + 16 + 2 (x + y)."""
     tb = Bench(dut)
     await tb.start()
     vth_max = (1 << spec.VTH_BITS) - 1
@@ -319,5 +320,5 @@ async def one_cycle_per_hop(dut):
         before = len(tb.sink.received)
         h, _q = await tb.tick.run_tick()
         await tb.cfg.write(spec.tile_addr(x, y, "param", 1), silent)
-        assert tb.sink.received[before:] == [(h + 16 + x + y, word)], ((x, y), h, tb.sink.received[before:])
+        assert tb.sink.received[before:] == [(h + 16 + 2 * (x + y), word)], ((x, y), h, tb.sink.received[before:])
     assert not tb.violations, tb.violations[:5]

@@ -132,19 +132,20 @@ def test_spike_to_host_from_origin_tile(n):
     assert r.counters["routers"][0]["fwd_west"] == 1
 
 
-def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
+def test_one_hop_east_adds_two_cycles_and_multicast_one_per_cycle():
     # Tile (1,0), neuron 2 with three host routes, h = 0: offered in h+15+n = 17, 18, 19; each
-    # is at the head of (1,0)'s local FIFO a cycle later (west), and leaves (0,0) west one cycle
-    # after that: spike_out in 19, 20, 21 (= h+16+n plus one hop). Emitter IDLE in 20; the last
-    # busy cycle is 21, so q = 23.
+    # is at the head of (1,0)'s local FIFO a cycle later and leaves west into the hop register,
+    # enters (0,0)'s east FIFO the cycle after and leaves (0,0) west one cycle after that:
+    # spike_out in 20, 21, 22 (= h+16+n plus one hop of two cycles). Emitter IDLE in 20; the
+    # last busy cycle is 22, so q = 24.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(1, 0, 2, bias_mant=1, refractory=15)
     flits = [spec.host_flit(c, 1, 0) for c in (10, 11, 12)]
     img.routes(1, 0, 2, flits)
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(19, flits[0]), (20, flits[1]), (21, flits[2])]
-    assert r.completions == [23]
+    assert r.out_flits == [(20, flits[0]), (21, flits[1]), (22, flits[2])]
+    assert r.completions == [24]
     assert counters_of(r, params, 1, 0, "routers")["fwd_west"] == 3
     assert counters_of(r, params, 0, 0, "routers")["fwd_west"] == 3
     assert r.extras["links"][0] == {"from": "host", "to": [0, 0], "port": "spike_in", "flits": 0}
@@ -154,15 +155,15 @@ def test_one_hop_east_adds_one_cycle_and_multicast_one_per_cycle():
 
 
 def test_host_bound_path_from_far_tile():
-    # Tile (2,1) on 3x2, neuron 0: offered h+15 = 15, (2,1) west in 16, (1,1) west in 17,
-    # (0,1) south in 18, (0,0) west = spike_out in 19.
+    # Tile (2,1) on 3x2, neuron 0: offered h+15 = 15, (2,1) west in 16, (1,1) west in 18,
+    # (0,1) south in 20, (0,0) west = spike_out in 22 (two cycles per hop).
     params = small(w=3, h=2, n=4)
     img = Image(params)
     img.neuron(2, 1, 0, bias_mant=1, refractory=15)
     flit = spec.host_flit(0, 2, 1)
     img.routes(2, 1, 0, [flit])
     r = run(params, img.writes, [[]], HostBehaviour())
-    assert r.out_flits == [(19, flit)]
+    assert r.out_flits == [(22, flit)]
     assert counters_of(r, params, 2, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 1, 1, "routers")["fwd_west"] == 1
     assert counters_of(r, params, 0, 1, "routers")["fwd_south"] == 1
@@ -191,8 +192,8 @@ def test_empty_route_lists_take_two_emitter_cycles():
 
 @pytest.mark.parametrize("length", [0, 1, 5])
 def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_5(length):
-    # The host offers the flit in 0 (accepted: spike_in's FIFO is empty), at the head in 1 and
-    # taken by the walker in c = 1. Last accumulator write in c + len + 5; idle from c + len + 6
+    # The host offers the flit in 0 (accepted: spike_in's FIFO is empty), at the head in 1, into
+    # the core's hop register in 1 and taken by the walker in c = 2. Last accumulator write in c + len + 5; idle from c + len + 6
     # (empty list: LOOKUP in c + 2, idle from c + 3). tick.valid from 1; the handshake a cycle
     # after the core is idle (the registered busy, architecture 5). Neuron 1 (all parameters 0,
     # so vth = 0) fires with any input: in h+9, popped in h+12 and, with no route entry, the
@@ -202,25 +203,27 @@ def test_synapse_list_keeps_the_core_busy_until_c_plus_len_plus_5(length):
     img.axon(0, 0, 3, [(1, 1)] * length)
     flit = spec.pack_flit(3, 0, 0)
     r = run(params, img.writes, [[flit]], HostBehaviour())
-    c = 1
+    c = 2
     h = c + length + 7 if length else c + 4
     tick = 16 if length else 4 + 9
     assert r.handshakes == [h]
     assert r.completions == [h + tick]
     assert counters_of(r, params, 0, 0)["sops"] == length
-    # busy: cycle 1 (flit in the FIFO), then the core up to h - 1, then the tick (h+1 .. q-1).
+    # busy: cycle 1 (spike_in took the flit), 2 (in the FIFO), 3 (in the hop register), then the
+    # core up to h - 1, then the tick (h+1 .. q-1).
     assert r.counters["chip"]["busy_cycles"] == (h - 1) + tick - 1
 
 
 def test_back_to_back_flits_wait_for_the_walker():
-    # Two flits for an axon of len 3: first taken in c1 = 1; in.ready again in c1 + 2 + 3 = 6,
-    # so the second is taken in 6; last write 6 + 3 + 5 = 14, handshake in 16.
+    # Two flits for an axon of len 3: first taken in c1 = 2 (FIFO head and hop register in 1);
+    # the second waits in the hop register from 3; in.ready again in c1 + 2 + 3 = 7, so it is
+    # taken in 7; last write 7 + 3 + 5 = 15, handshake in 17.
     params = small(n=4)
     img = Image(params)
     img.axon(0, 0, 0, [(0, 1), (1, 1), (2, 1)])
     flit = spec.pack_flit(0, 0, 0)
     r = run(params, img.writes, [[flit, flit]], HostBehaviour())
-    assert r.handshakes == [16]
+    assert r.handshakes == [17]
     assert counters_of(r, params, 0, 0)["sops"] == 6
 
 
@@ -228,9 +231,9 @@ def test_bad_axon_is_counted_and_dropped():
     params = small(n=4)   # 8 axons
     r = run(params, [], [[spec.pack_flit(9, 0, 0), spec.pack_flit(4095, 0, 0)]], HostBehaviour())
     assert counters_of(r, params, 0, 0)["errors"] == 2
-    # in 0 and 1; taken in 1 and 2 (the walker stays IDLE); busy (registered) in 2 and 3,
-    # handshake in 4.
-    assert r.handshakes == [4]
+    # in 0 and 1; into the core's hop register in 1 and 2, taken in 2 and 3 (the walker stays
+    # IDLE); busy (registered) in 2 .. 4, handshake in 5.
+    assert r.handshakes == [5]
 
 
 def test_refused_host_flit_counted_at_origin_router():
@@ -246,10 +249,11 @@ def test_refused_host_flit_counted_at_origin_router():
 def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     # A = (0,0) neuron 0 fires in tick 1 and sends one flit to axon 0 of (1,0), whose synapse
     # (weight 127 << 7 = 16256) drives B = (1,0) neuron 2 over threshold in tick 2; B reports to
-    # the host. Tick 1: A fires 8, pop 11, offered 15, east in 16, walker takes it in 17, last
-    # write 17 + 1 + 5 = 23, q1 = 25 = h2. Tick 2: B fires h2 + 8 + 2 = 35, offered
-    # h2 + 15 + 2 = 42, west from (1,0) in 43, spike_out at 44, q2 = 46. Tick 3: silent, 4 + 9
-    # cycles.
+    # the host. Tick 1: A fires 8, pop 11, offered 15, east in 16 (the hop register), in
+    # (1,0)'s FIFO in 17, into the core's hop register in 18, walker takes it in 19, last write
+    # 19 + 1 + 5 = 25, q1 = 27 = h2. Tick 2: B fires h2 + 8 + 2 = 37, offered h2 + 15 + 2 = 44,
+    # west from (1,0) in 45, in (0,0)'s FIFO in 46, spike_out at 47, q2 = 49. Tick 3: silent,
+    # 4 + 9 cycles.
     params = small(w=2, n=4)
     img = Image(params)
     img.neuron(0, 0, 0, bias_mant=100, refractory=15)
@@ -259,16 +263,17 @@ def test_spike_in_tick_t_acts_in_tick_t_plus_1():
     out = spec.host_flit(2, 1, 0)
     img.routes(1, 0, 2, [out])
     r = run(params, img.writes, [[], [], []], HostBehaviour())
-    assert r.handshakes == [0, 25, 46]
-    assert r.completions == [25, 46, 59]
-    assert r.out_flits == [(44, out)]
+    assert r.handshakes == [0, 27, 49]
+    assert r.completions == [27, 49, 62]
+    assert r.out_flits == [(47, out)]
     assert counters_of(r, params, 1, 0)["sops"] == 1
 
 
 def test_input_before_tick_acts_in_that_tick():
     # The host's flit for tick 2 (accepted in q1 = 4 + 9 = 13) is integrated before h2 and
-    # fires the neuron in tick 2: walker takes it in 14, idle from 14 + 1 + 6 = 21, h2 = 22;
-    # fires h2 + 8 + 1, offered h2 + 15 + 1, spike_out h2 + 16 + 1 = 39.
+    # fires the neuron in tick 2: at the FIFO's head and into the core's hop register in 14,
+    # walker takes it in 15, idle from 15 + 1 + 6 = 22, h2 = 23; fires h2 + 8 + 1, offered
+    # h2 + 15 + 1, spike_out h2 + 16 + 1 = 40.
     params = small(n=4)
     img = Image(params)
     img.neuron(0, 0, 1, du=4095, vth=1)
@@ -276,8 +281,8 @@ def test_input_before_tick_acts_in_that_tick():
     out = spec.host_flit(1, 0, 0)
     img.routes(0, 0, 1, [out])
     r = run(params, img.writes, [[], [spec.pack_flit(5, 0, 0)]], HostBehaviour())
-    assert r.handshakes == [0, 22]
-    assert r.out_flits == [(39, out)]
+    assert r.handshakes == [0, 23]
+    assert r.out_flits == [(40, out)]
 
 
 # -- the host: gaps and back-pressure ----------------------------------------------------------
@@ -289,12 +294,13 @@ def test_host_gaps_delay_offers():
     host = HostBehaviour(seed=5, max_gap=4, gap_prob=1.0)
     g0, g1 = host.gap(0), host.gap(1)
     r = run(params, img.writes, [[spec.pack_flit(0, 0, 0)] * 2], host)
-    # first offered and taken in g0, walker in g0+1 (empty list, ready again g0+4); second
-    # offered from g0+1+g1, in the FIFO, taken by the walker no earlier than g0+4; idle 3
-    # cycles after the walker takes it, `busy` low (registered) one cycle later.
-    c1 = g0 + 1
+    # first offered and taken in g0, the core's hop register in g0+1, walker in g0+2 (empty
+    # list, ready again g0+5); second offered from g0+1+g1, in the FIFO, the hop register a
+    # cycle later, taken by the walker no earlier than g0+5; idle 3 cycles after the walker
+    # takes it, `busy` low (registered) one cycle later.
+    c1 = g0 + 2
     a2 = g0 + 1 + g1
-    c2 = max(a2 + 1, c1 + 3)
+    c2 = max(a2 + 2, c1 + 3)
     assert r.handshakes == [c2 + 4]
 
 
@@ -480,14 +486,16 @@ def test_jumps_equal_stepping_every_cycle(seed):
 
 
 def test_fifo_peaks_reported():
-    # Three host flits for an axon with 4 synapses: the walker takes one every 6 cycles, so the
-    # west FIFO of (0,0) holds 1, then 2 (the second arrives while the first waits)...: offered
-    # and taken in 0, 1, 2; the first leaves in 1, so the level peaks at 2.
+    # Five host flits for an axon with 4 synapses: the walker takes one every 6 cycles (the
+    # first in 2), so the core's hop register holds the second and third from the start of 4;
+    # the west FIFO of (0,0) took the flits in 0 .. 4 and passed the first three on in 1, 2, 3,
+    # so it holds the fourth and fifth from the start of 5 until the walker takes the second
+    # (in 8): the level peaks at 2.
     params = small(n=4)
     img = Image(params)
     img.axon(0, 0, 0, [(0, 1)] * 4)
     flit = spec.pack_flit(0, 0, 0)
-    r = run(params, img.writes, [[flit] * 3], HostBehaviour())
+    r = run(params, img.writes, [[flit] * 5], HostBehaviour())
     peaks = {tuple(p["tile"]): p["peak"] for p in r.extras["fifo_peak"]}
     assert peaks[(0, 0)] == {"local": 0, "north": 0, "east": 0, "south": 0, "west": 2}
 

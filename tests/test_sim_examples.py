@@ -16,16 +16,17 @@ def test_tiny_spikes_and_first_tick_cycles_by_hand():
             "out": {0: [2, 3, 4, 6, 8, 9], 1: [3, 6, 9]}}
     for pop, per_neuron in want.items():
         assert r["spikes"][pop] == sorted([t, n] for n, ticks in per_neuron.items() for t in ticks)
-    # Tick 1: in0's flit (one axon, 2 synapses on tile (0,0)) offered and taken in 0, walker in
-    # c = 1, last write c + 2 + 5 = 8 (architecture 4.2), idle from 9, so `busy` (registered,
-    # section 5) low and the handshake in 10. Start pulse 11; exc0 (slot 0) fires in
-    # 10 + 8 = 18 (4.3), pop 21, LIST 23, route flits offered in 25 (to (1,0)) and 26 (host)
-    # (4.4): the host flit leaves in 27; the first one is east in 26, taken by (1,0)'s walker in
-    # 27 (1 synapse): idle from 27 + 1 + 6 = 34, `busy` low from 35 = q1 (the updaters were done
-    # after 10 + 3 + 7).
-    assert r["handshakes"][0] == 10
-    assert r["completions"][0] == 35
-    assert r["output_flits"][0]["cycle"] == 27
+    # Tick 1: in0's flit (one axon, 2 synapses on tile (0,0)) offered and taken in 0, into the
+    # core's hop register in 1, walker in c = 2, last write c + 2 + 5 = 9 (architecture 4.2),
+    # idle from 10, so `busy` (registered, section 5) low and the handshake in 11. Start pulse
+    # 12; exc0 (slot 0) fires in 11 + 8 = 19 (4.3), pop 22, LIST 24, route flits offered in 26
+    # (to (1,0)) and 27 (host) (4.4): the host flit leaves in 28; the first one is east in 27
+    # (into the hop register), in (1,0)'s FIFO in 28, its core's hop register in 29, taken by its
+    # walker in 30 (1 synapse): idle from 30 + 1 + 6 = 37, `busy` low from 38 = q1 (the
+    # updaters were done after 11 + 3 + 7).
+    assert r["handshakes"][0] == 11
+    assert r["completions"][0] == 38
+    assert r["output_flits"][0]["cycle"] == 28
     assert r["output_flits"][0]["population"] == "exc" and r["output_flits"][0]["index"] == 0
 
 

@@ -1,5 +1,7 @@
 """The golden model's routers and mesh (docs/architecture.md section 3), BookSim style: flits
-injected at the local inputs, always-ready sinks at the local outputs."""
+injected at the local inputs, always-ready sinks at the local outputs. A hop takes two cycles:
+a flit at the head of a router's FIFO in cycle c leaves into the hop register in c, moves into
+the neighbour's FIFO in c+1 and is at its head in c+2."""
 import random
 
 import pytest
@@ -27,12 +29,13 @@ def fwd(m, x, y):
 
 def test_xy_route_timing_and_counters():
     # (0,0) -> (2,1) on 3x2: enters the local FIFO in cycle 0, at the head in 1 and out east
-    # in 1; (1,0) east in 2; (2,0) north in 3 (X first); (2,1) local in 4.
+    # (into the hop register) in 1; (1,0)'s FIFO in 2, east in 3; (2,0) north in 5 (X first);
+    # (2,1) local in 7.
     m = mesh(3, 2)
     flit = spec.pack_flit(7, 2, 1)
     m.inject(0, 0, flit)
     run_until_idle(m)
-    assert m.delivered == [(4, 2, 1, flit)]
+    assert m.delivered == [(7, 2, 1, flit)]
     assert fwd(m, 0, 0)["fwd_east"] == 1 and fwd(m, 1, 0)["fwd_east"] == 1
     assert fwd(m, 2, 0)["fwd_north"] == 1 and fwd(m, 2, 1)["fwd_local"] == 1
     total = sum(sum(m.router(x, y).counters()) for x, y in m.params.tiles())
@@ -41,12 +44,12 @@ def test_xy_route_timing_and_counters():
 
 
 def test_y_before_nothing_when_x_done_and_south_west():
-    # (2,2) -> (0,0) on 3x3: west, west, then south twice, then local: 5 cycles.
+    # (2,2) -> (0,0) on 3x3: west, west, then south twice, then local: 1 + 4 hops x 2 cycles.
     m = mesh(3, 3)
     flit = spec.pack_flit(1, 0, 0)
     m.inject(2, 2, flit)
     run_until_idle(m)
-    assert m.delivered == [(5, 0, 0, flit)]
+    assert m.delivered == [(9, 0, 0, flit)]
     assert fwd(m, 2, 2)["fwd_west"] == 1 and fwd(m, 1, 2)["fwd_west"] == 1
     assert fwd(m, 0, 2)["fwd_south"] == 1 and fwd(m, 0, 1)["fwd_south"] == 1
 
@@ -57,7 +60,7 @@ def test_host_bound_flit_routes_as_to_origin_and_leaves_west():
     flit = spec.host_flit(5, 2, 1)
     m.inject(2, 1, flit)
     run_until_idle(m)
-    assert m.out_flits == [(4, flit)]   # (2,1) in 1, (1,1) in 2, (0,1) in 3, (0,0) west in 4
+    assert m.out_flits == [(7, flit)]   # (2,1) in 1, (1,1) in 3, (0,1) in 5, (0,0) west in 7
     assert fwd(m, 2, 1)["fwd_west"] == 1 and fwd(m, 1, 1)["fwd_west"] == 1
     assert fwd(m, 0, 1)["fwd_south"] == 1 and fwd(m, 0, 0)["fwd_west"] == 1
     assert m.link_hops() == 3
@@ -72,37 +75,44 @@ def test_refused_flits_are_counted_at_the_first_router():
         m.inject(0, 0, f)
     run_until_idle(m)
     # reserved: in FIFO from 0, head in 1, dropped in 1; outside: in at 1, dropped in 2;
-    # good: in at 2, east in 3, local at (1,0) in 4.
+    # good: in at 2, east in 3, (1,0)'s FIFO in 4, local in 5.
     assert m.router(0, 0).errors == 2
-    assert m.delivered == [(4, 1, 0, good)]
+    assert m.delivered == [(5, 1, 0, good)]
     assert sum(m.router(1, 1).counters()) == 0
 
 
 def test_round_robin_order_under_contention():
-    # Five sources aim at tile (1,1) of a 3x3 mesh, two flits each.  (1,1)'s own flit reaches
-    # the local output first (cycle 1, rr -> local); from cycle 2 all five inputs hold a head,
-    # and the grants follow rr+1, rr+2, ...: north, east, south, west, local, north, ...
+    # Five sources aim at tile (1,1) of a 3x3 mesh, two flits each. The neighbours' flits enter
+    # their local FIFOs in cycles 0 and 1, leave in 1 and 2 and are at (1,1)'s heads from 3;
+    # (1,1)'s own flits are injected two cycles later (its FIFO in 2 and 3, head from 3). From
+    # cycle 3 all five inputs hold a head, and the grants follow rr+1, rr+2, ... from the reset
+    # pointer (west): local, north, east, south, west, local, ...
     m = mesh(3, 3)
     src = {"L": (1, 1), "N": (1, 2), "E": (2, 1), "S": (1, 0), "W": (0, 1)}
     for rep in range(2):
         for i, (name, (x, y)) in enumerate(src.items()):
-            m.inject(x, y, spec.pack_flit(16 * rep + i, 1, 1))
-    run_until_idle(m)
+            if name != "L":
+                m.inject(x, y, spec.pack_flit(16 * rep + i, 1, 1))
+    m.cycle(0)
+    m.cycle(1)
+    for rep in range(2):
+        m.inject(1, 1, spec.pack_flit(16 * rep, 1, 1))
+    run_until_idle(m, start=2)
     names = list(src)
     order = [(k, names[f & 15] + str(1 + ((f & 0xFFF) >> 4))) for k, _x, _y, f in m.delivered]
-    assert order == [(1, "L1"), (2, "N1"), (3, "E1"), (4, "S1"), (5, "W1"),
-                     (6, "L2"), (7, "N2"), (8, "E2"), (9, "S2"), (10, "W2")]
+    assert order == [(3, "L1"), (4, "N1"), (5, "E1"), (6, "S1"), (7, "W1"),
+                     (8, "L2"), (9, "N2"), (10, "E2"), (11, "S2"), (12, "W2")]
 
 
 def test_depth_one_fifo_passes_one_flit_every_two_cycles():
     # docs/architecture.md 3: ready ignores a pop in the same cycle. Flit 0 enters (0,0)'s
-    # local FIFO in 0, goes east in 1, ejects at (1,0) in 2; the local FIFO (level 1 at the
-    # start of 1) takes flit 1 only in 2, and so on.
+    # local FIFO in 0, goes east in 1, enters (1,0)'s FIFO in 2 and ejects in 3; the local FIFO
+    # (level 1 at the start of 1) takes flit 1 only in 2, and so on.
     m = mesh(2, 1, depth=1)
     for i in range(4):
         m.inject(0, 0, spec.pack_flit(i, 1, 0))
     run_until_idle(m)
-    assert [k for k, *_ in m.delivered] == [2, 4, 6, 8]
+    assert [k for k, *_ in m.delivered] == [3, 5, 7, 9]
 
 
 def test_depth_two_sustains_one_flit_per_cycle():
@@ -110,7 +120,7 @@ def test_depth_two_sustains_one_flit_per_cycle():
     for i in range(4):
         m.inject(0, 0, spec.pack_flit(i, 1, 0))
     run_until_idle(m)
-    assert [k for k, *_ in m.delivered] == [2, 3, 4, 5]
+    assert [k for k, *_ in m.delivered] == [3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("w, h, depth, load", [(4, 3, 1, 0.3), (4, 4, 2, 0.5), (3, 5, 4, 0.8), (1, 4, 3, 0.6)])
