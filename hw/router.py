@@ -19,11 +19,13 @@ chip that is the hop register hw/mesh.py puts on each link, so a hop takes two c
 
 The route (`spec.route_port`) and the refusal test (`spec.flit_refused`) of a flit depend on
 the flit and the router's place only, so they are computed as the flit is written into its
-input FIFO and stored beside it: the head's request is then a decode of stored bits, and the
-comparisons are off the path from a FIFO head through the grant to the neighbour's FIFO (the
-router's critical path on an ECP5, docs/fpga.md). The timing is the same either way.
+input FIFO and stored beside it, the output one-hot (none for a refused flit): a head's request
+for an output is one stored bit and its FIFO's valid. Grants are one-hot too, so the payload
+multiplexer is an AND-OR of the heads. Both keep logic off the path from a FIFO head through
+the grant to the next register (the router's critical path on an ECP5, docs/fpga.md); the
+timing is the same either way.
 """
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -60,27 +62,28 @@ class Router(wiring.Component):
         })
 
     def _route(self, m, flit, port):
-        """Drive `port` with spec.route_port for the (not refused) `flit`."""
+        """Drive `port` with spec.route_port for the (not refused) `flit`, one-hot (bit p)."""
         tx = Mux(flit.host, 0, flit.x)
         ty = Mux(flit.host, 0, flit.y)
         with m.If(tx > self.x):
-            m.d.comb += port.eq(spec.EAST)
+            m.d.comb += port.eq(1 << spec.EAST)
         with m.Elif(tx < self.x):
-            m.d.comb += port.eq(spec.WEST)
+            m.d.comb += port.eq(1 << spec.WEST)
         with m.Elif(ty > self.y):
-            m.d.comb += port.eq(spec.NORTH)
+            m.d.comb += port.eq(1 << spec.NORTH)
         with m.Elif(ty < self.y):
-            m.d.comb += port.eq(spec.SOUTH)
+            m.d.comb += port.eq(1 << spec.SOUTH)
         with m.Elif(flit.host):
-            m.d.comb += port.eq(spec.WEST)
+            m.d.comb += port.eq(1 << spec.WEST)
         with m.Else():
-            m.d.comb += port.eq(spec.LOCAL)
+            m.d.comb += port.eq(1 << spec.LOCAL)
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        # A FIFO entry: the flit, the output it requests here and whether it is refused.
-        entry = data.StructLayout({"flit": spec.flit_layout(), "port": range(N_PORTS), "refused": 1})
+        # A FIFO entry: the flit, the output it requests here (one-hot; none if refused) and
+        # whether it is refused. One-hot, so that a head's request is one bit, not a compare.
+        entry = data.StructLayout({"flit": spec.flit_layout(), "port": N_PORTS, "refused": 1})
 
         fifos = []
         refused = []      # head is present and refused: popped this cycle, counted
@@ -91,20 +94,22 @@ class Router(wiring.Component):
             m.submodules[f"fifo_{PORTS[i]}"] = q
             incoming = self.inputs[i].payload
             # spec.flit_refused: reserved bits set, or a tile-bound flit outside the mesh.
-            port_in = Signal(range(N_PORTS), name=f"route_{PORTS[i]}")
+            port_in = Signal(N_PORTS, name=f"route_{PORTS[i]}")
             self._route(m, incoming, port_in)
+            refused_in = Signal(name=f"refused_in_{PORTS[i]}")
             m.d.comb += [
                 q.w.valid.eq(self.inputs[i].valid), self.inputs[i].ready.eq(q.w.ready),
-                q.w.payload.flit.eq(incoming), q.w.payload.port.eq(port_in),
-                q.w.payload.refused.eq((incoming.reserved != 0)
-                                       | (~incoming.host & ((incoming.x >= p.width) | (incoming.y >= p.height)))),
+                q.w.payload.flit.eq(incoming), q.w.payload.port.eq(Mux(refused_in, 0, port_in)),
+                refused_in.eq((incoming.reserved != 0)
+                              | (~incoming.host & ((incoming.x >= p.width) | (incoming.y >= p.height)))),
+                q.w.payload.refused.eq(refused_in),
             ]
             head = q.r.payload
             bad = Signal(name=f"refused_{PORTS[i]}")
             m.d.comb += bad.eq(q.r.valid & head.refused)
             request.append([Signal(name=f"req_{PORTS[i]}_{PORTS[o]}") for o in range(N_PORTS)])
             for o in range(N_PORTS):
-                m.d.comb += request[i][o].eq(q.r.valid & ~head.refused & (head.port == o))
+                m.d.comb += request[i][o].eq(q.r.valid & head.port[o])
             m.d.comb += q.r.ready.eq(bad | pop[i])
             fifos.append(q)
             refused.append(bad)
@@ -114,40 +119,37 @@ class Router(wiring.Component):
         for o in range(N_PORTS):
             out = self.outputs[o]
             rr = Signal(range(N_PORTS), init=RR_RESET, name=f"rr_{PORTS[o]}")
-            grant = Signal(range(N_PORTS), name=f"grant_{PORTS[o]}")
+            # Grants are one-hot (bit i: input i), so the payload multiplexer is an AND-OR of
+            # the heads and the pops are single bits: no binary grant to encode and decode on
+            # the path from a FIFO's head to the next register (docs/fpga.md).
+            first = Signal(N_PORTS, name=f"first_{PORTS[o]}")
+            grant = Signal(N_PORTS, name=f"grant_{PORTS[o]}")
             # A grant offered without a transfer is kept until it transfers (stream rule: the
             # payload holds while valid & ~ready). The held input still requests this output:
             # its head pops only on this output's transfer.
             stalled = Signal(name=f"stalled_{PORTS[o]}")
-            held = Signal(range(N_PORTS), name=f"held_{PORTS[o]}")
+            held = Signal(N_PORTS, name=f"held_{PORTS[o]}")
             req = [request[i][o] for i in range(N_PORTS)]
-            with m.If(stalled):
-                m.d.comb += grant.eq(held)
-            with m.Else():
-                # First requester in the order rr+1, rr+2, ..., rr+5 (mod 5).
-                with m.Switch(rr):
-                    for r in range(N_PORTS):
-                        with m.Case(r):
-                            order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]
-                            with m.If(req[order[0]]):
-                                m.d.comb += grant.eq(order[0])
-                            for i in order[1:]:
-                                with m.Elif(req[i]):
-                                    m.d.comb += grant.eq(i)
+            # first: the first requester in the order rr+1, rr+2, ..., rr+5 (mod 5).
+            with m.Switch(rr):
+                for r in range(N_PORTS):
+                    with m.Case(r):
+                        order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]
+                        for rank, i in enumerate(order):
+                            m.d.comb += first[i].eq(req[i] & ~_any(req[j] for j in order[:rank]))
+            m.d.comb += grant.eq(Mux(stalled, held, first))
             any_req = Signal(name=f"any_req_{PORTS[o]}")
             m.d.comb += any_req.eq(_any(req))
             m.d.comb += out.valid.eq(any_req)
-            with m.Switch(grant):
-                for i in range(N_PORTS):
-                    with m.Case(i):
-                        m.d.comb += out.payload.eq(fifos[i].r.payload.flit)
+            m.d.comb += out.payload.eq(_any(Mux(grant[i], Value.cast(fifos[i].r.payload.flit), 0)
+                                            for i in range(N_PORTS)))
             transfer = Signal(name=f"xfer_{PORTS[o]}")
             m.d.comb += transfer.eq(any_req & out.ready)
             m.d.sync += [stalled.eq(any_req & ~out.ready), held.eq(grant)]
             with m.If(transfer):
-                m.d.sync += [rr.eq(grant), counters[o].eq(counters[o] + 1)]
+                m.d.sync += [rr.eq(_index(grant)), counters[o].eq(counters[o] + 1)]
             for i in range(N_PORTS):
-                pops_by_output[i].append(transfer & (grant == i))
+                pops_by_output[i].append(transfer & grant[i])
         for i in range(N_PORTS):
             m.d.comb += pop[i].eq(_any(pops_by_output[i]))
 
@@ -172,6 +174,14 @@ def _any(signals):
     v = Const(0, 1)
     for s in signals:
         v = v | s
+    return v
+
+
+def _index(onehot):
+    """The index of the set bit of a one-hot value (0 if none is set)."""
+    v = Const(0, range(N_PORTS))
+    for i in range(1, len(onehot)):
+        v = v | Mux(onehot[i], i, 0)
     return v
 
 

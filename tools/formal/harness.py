@@ -211,22 +211,24 @@ def name_property_cells(text: str) -> str:
 
 def _common_lemmas(ctx: Context):
     """Invariants every job needs for induction: a round-robin pointer names a port (rr is a
-    3-bit register; values 5..7 are unreachable, and from them the router would grant input 0);
+    3-bit register; values 5..7 are unreachable, and from them the router would grant no input);
     every flit a FIFO holds has beside it the route decision the reference rules give it (the
-    router computes them as the flit is written; other contents are unreachable); a stalled
-    output's held grant names an input that still requests it (its head pops only on that
-    output's transfer)."""
+    router computes them as the flit is written: the output one-hot, none for a refused flit;
+    other contents are unreachable); a stalled output's held grant is one-hot and names an input
+    that still requests it (its head pops only on that output's transfer)."""
     for o in range(N_PORTS):
         ctx.lemma(f"rr_in_range_{PORTS[o]}", ctx.probes.rr[o] < N_PORTS)
         held, stalled = ctx.probes.held[o], ctx.probes.stalled[o]
         still = Value.cast(0)
         for i in range(N_PORTS):
-            still = still | ((held == i) & ctx.request[i][o])
-        ctx.lemma(f"held_requests_{PORTS[o]}", ~stalled | still)
+            still = still | (held[i] & ctx.request[i][o])
+        one_hot = (held != 0) & ((held & (held - 1)) == 0)
+        ctx.lemma(f"held_requests_{PORTS[o]}", ~stalled | (still & one_hot))
     for i, f in enumerate(ctx.probes.fifos):
         for k, (port, refused) in enumerate(f.stored):
             flit = f.slots[k]
-            ok = (refused == ctx.refused(flit)) & (ctx.refused(flit) | (port == ctx.route(flit)))
+            want = Mux(ctx.refused(flit), 0, Const(1, N_PORTS) << ctx.route(flit))
+            ok = (refused == ctx.refused(flit)) & (port == want)
             ctx.lemma(f"stored_route_{PORTS[i]}_{k}", ~ctx.slot_valid(i, k) | ok)
 
 

@@ -78,7 +78,8 @@ def find_signals(fragment: Fragment, prefix: str = "") -> dict[str, Signal]:
 class FifoProbes:
     """One input FIFO: its head (what the router sees), occupancy and storage. A FIFO entry is
     the flit (its low FLIT_WIDTH bits) and the route decision the router stored with it when it
-    was written (`hw/router.py`: the output port, then the refused bit)."""
+    was written (`hw/router.py`: the output port one-hot, none if refused, then the refused
+    bit)."""
     head_valid: Signal
     head: object            # raw flit bits of the head slot
     pop: object             # a flit leaves the FIFO this cycle (read enable and not empty)
@@ -93,7 +94,7 @@ class RouterProbes:
     fifos: list             # [FifoProbes] by input port
     rr: list                # round-robin pointer by output port
     stalled: list           # by output port: last cycle's grant did not transfer
-    held: list              # by output port: that grant, granted again while stalled
+    held: list              # by output port: that grant (one-hot), granted again while stalled
     counters: dict          # name in spec.ROUTER_COUNTERS -> counter register
 
     @classmethod
@@ -117,7 +118,7 @@ class RouterProbes:
             if len(slots) != depth:
                 raise ProbeError(f"{q} has {len(slots)} slots, expected fifo_depth {depth}")
             head_valid = get(f"{q}.r__valid")
-            port_bits = (N_PORTS - 1).bit_length()
+            port_bits = N_PORTS                             # one-hot
             fifos.append(FifoProbes(
                 head_valid=head_valid, head=get(f"{q}.r__payload")[:FLIT_WIDTH],
                 pop=get(f"{q}.r_en") & head_valid, level=get(f"{q}.level"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from amaranth.hdl import Array, Mux, Signal, Value
+from amaranth.hdl import Array, Const, Mux, Signal, Value
 
 from neuromesh import spec
 from neuromesh.spec import N_PORTS, PORTS, REGION, ROUTER_COUNTERS, COUNTER_BITS
@@ -112,7 +112,8 @@ def build_arbitration(ctx: Context):
             with m.If(granted_by[i][o]):
                 m.d.sync += held.eq(i)
         ctx.lemma(f"arbitration_stalled_{PORTS[o]}", ctx.probes.stalled[o] == stalled)
-        ctx.lemma(f"arbitration_held_{PORTS[o]}", ~stalled | (ctx.probes.held[o] == held))
+        # The router keeps its held grant one-hot (hw/router.py).
+        ctx.lemma(f"arbitration_held_{PORTS[o]}", ~stalled | (ctx.probes.held[o] == (Const(1, N_PORTS) << held)))
         ctx.check(f"arbitration_valid_{PORTS[o]}", out.valid == _any(requests))
         expected = _any(granted_by[i][o].replicate(spec.FLIT_WIDTH) & fifos[i].head for i in range(N_PORTS))
         ctx.check(f"arbitration_payload_{PORTS[o]}", ~out.valid | (_payload(out) == expected))
@@ -149,10 +150,10 @@ def _wait_counters(ctx: Context, per_cycle: bool):
             # A grant held through a stall goes to an input ranked before i, or i began
             # requesting during the stall (nothing else transfers then, so wait is still 0).
             held = ctx.probes.held[o]
-            ranked_before = _any((held == j) & (_priority(j, rr) < _priority(i, rr))
+            ranked_before = _any(held[j] & (_priority(j, rr) < _priority(i, rr))
                                  for j in range(N_PORTS) if j != i)
             ctx.lemma(f"{prop}_held_{PORTS[i]}_to_{PORTS[o]}",
-                      ~ctx.request[i][o] | ~ctx.probes.stalled[o] | (held == i) | ranked_before | (wait == 0))
+                      ~ctx.request[i][o] | ~ctx.probes.stalled[o] | held[i] | ranked_before | (wait == 0))
             waits.append(wait)
         if o in reachable_outputs(ctx.params, ctx.x, ctx.y):
             ctx.cover(f"cover_{prop}_bound_{PORTS[o]}", _any(w == bound for w in waits))
