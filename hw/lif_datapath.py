@@ -15,8 +15,13 @@ array that has a whole cycle.
     stage 1 (operand cycle): a = sat16(acc), the decay factors, the bias       -> registers
     stage 2: the two products u * ku, v * kv                                    -> registers
     stage 3: u = wrap24(dec(u*ku) + (a << 6)), w = dec(v*kv) + bias             -> registers
-    stage 4: v = clipv(w + u)                                                   -> registers
-    output (write-back cycle): refractory, threshold compare, reset, spike
+    stage 4: v = clipv(w + u), and whether v > vth << 6                         -> registers
+    output (write-back cycle): refractory, reset, spike
+
+The threshold compare sits in stage 4, beside the clip, on the unclipped sum: clipv(x) > T
+exactly when x > T, for every threshold T = vth << 6 (0 <= T <= (2^17 - 1) << 6 < V_LIMIT). In
+the output cycle it was a 24-bit compare feeding the spike queue's count and pointers (the ECP5
+2 x 2's critical path, docs/fpga.md); now the spike is a flip-flop and the refractory test.
 """
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
@@ -29,6 +34,9 @@ SAT_MIN = -(1 << (spec.ACC_SAT_BITS - 1))
 # Register stages between the operands and the write-back (hw/neuron_core.py adds the read and
 # the registered words: spec.UPDATE_LATENCY).
 STAGES = 4
+# The stage-4 threshold compare reads the unclipped sum; that equals comparing clipv's result
+# only while every threshold lies below the clip limit (see the top).
+assert ((1 << spec.VTH_BITS) - 1) << spec.VTH_SHIFT < spec.V_LIMIT
 
 
 def _dec(m: Module, prod, name: str):
@@ -111,21 +119,23 @@ class LifDatapath(wiring.Component):
         w3 = Signal(signed(sb + 2))
         m.d.sync += [u3.eq((hu + (a2 << spec.INPUT_SHIFT) + ru)[:sb]), w3.eq(hv + bias2 + rv)]
 
-        # ---- stage 4: v = clipv(w + u), with the NEW u.
+        # ---- stage 4: v = clipv(w + u), with the NEW u; above4 = v > vth << 6 (see the top).
         v_sum = Signal(signed(sb + 3))
         m.d.comb += v_sum.eq(w3 + u3)
         u4, v4 = Signal(signed(sb)), Signal(signed(sb))
+        above4 = Signal()
         m.d.sync += [u4.eq(u3),
-                     v4.eq(Mux(v_sum > spec.V_LIMIT, spec.V_LIMIT, Mux(v_sum < -spec.V_LIMIT, -spec.V_LIMIT, v_sum)))]
+                     v4.eq(Mux(v_sum > spec.V_LIMIT, spec.V_LIMIT, Mux(v_sum < -spec.V_LIMIT, -spec.V_LIMIT, v_sum))),
+                     above4.eq(v_sum > (s[3]["vth"] << spec.VTH_SHIFT))]
 
-        # ---- output: refractory first, then the threshold (compared with the unsigned vth << 6).
+        # ---- output: refractory first, then the threshold (compared in stage 4).
         last = s[STAGES]
         theta = Signal(unsigned(spec.VTH_BITS + spec.VTH_SHIFT))
         m.d.comb += theta.eq(last["vth"] << spec.VTH_SHIFT)
         m.d.comb += [self.out_valid.eq(last["valid"]), self.out_tag.eq(last["tag"]), self.u_next.eq(u4)]
         with m.If(last["r"] != 0):
             m.d.comb += [self.v_next.eq(0), self.r_next.eq(last["r"] - 1), self.spike.eq(0)]
-        with m.Elif(v4 > theta):
+        with m.Elif(above4):
             m.d.comb += [self.spike.eq(1), self.r_next.eq(last["refractory"]),
                          self.v_next.eq(Mux(last["reset"], v4 - theta, 0))]
         with m.Else():
