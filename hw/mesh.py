@@ -109,7 +109,7 @@ class Chip(wiring.Component):
             k = self.domain_of[(x, y)]
             m.submodules[f"tile_{x}_{y}"] = tile if k == 0 else DomainRenamer({"sync": domain_name(k)})(tile)
 
-        # Links between neighbours: wires inside a domain, an AsyncLink between domains.
+        # Links between neighbours: a hop register inside a domain, an AsyncLink between domains.
         link_busy = [[] for _ in range(n_dom)]   # busy of the links each domain sends on (hop
                                                  # registers and asynchronous links)
         for (x, y), tile in self.tiles.items():

@@ -1,8 +1,9 @@
 """One tile of the mesh: a Router and a NeuronCore (docs/architecture.md sections 3-5).
 
 The core's output stream feeds the router's local input FIFO and the router's local output
-feeds the core through a hop register (a `spec.HOP_DEPTH` FIFO, architecture 3). The other four router ports are the tile's links, named `<port>_in` /
-`<port>_out` (`north_in`, ..., `west_out`); the chip top wires them to the neighbours.
+feeds the core through a hop register (a `spec.HOP_DEPTH` FIFO, architecture 3). The other four
+router ports are the tile's links, named `<port>_in` / `<port>_out` (`north_in`, ...,
+`west_out`); the chip top wires them to the neighbours.
 
 Configuration: one `cfg` bus per tile, shared by core and router. The router answers region
 `router_cnt`, the tile itself `link_cnt`, the core every other region; each answers 0 for the
