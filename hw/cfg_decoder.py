@@ -7,8 +7,9 @@ Timing, for a request accepted in cycle c (`cfg_req.valid & cfg_req.ready`):
   register's value during c is latched at the end of c. For a tile of domain k >= 1, or domain
   k's busy counter, the request goes to domain k's bridge (`start` in c).
 - c+1: for a tile of domain 0, `we` or `re` is driven on that tile's bus (a write takes effect at
-  the end of c+1). Registering the access keeps the chip-wide `busy` (which gates `ready`) off
-  the paths into the tiles' memories (docs/fpga.md).
+  the end of c+1), from registers of that tile's own. Registering the access keeps the
+  chip-wide `busy` (which gates `ready`) and the decoder's long wires off the paths into the
+  tiles' memories (docs/fpga.md).
 - c+1+READ_LATENCY = c+4: the tile answers on its `rdata` (hw/cfg_bus.py); the answer, or the
   latched chip register, or 0 for an unmapped address, is latched into the response register.
 - c+5 on: `cfg_resp.valid` is high with the word, until it is taken.
@@ -134,25 +135,28 @@ class CfgDecoder(wiring.Component):
         bridged = Signal()         # goes through a domain bridge
         m.d.comb += bridged.eq((tile_hit & (domain != 0)) | (dom_hit & (dom_reg != 0)))
 
-        # The access to a domain-0 tile, registered: driven on its bus in c+1.
-        a_valid, a_write = Signal(), Signal()
-        a_region, a_offset = Signal.like(region), Signal.like(offset)
-        a_wdata = Signal(spec.CFG_WORD_BITS)
-        a_tile = Signal(range(max(2, len(self.members[0]))))
-        m.d.sync += a_valid.eq(accept & tile_hit & (domain == 0) & (~req.write | writable))
-        m.d.sync += [a_write.eq(req.write), a_region.eq(region), a_offset.eq(offset), a_wdata.eq(req.data),
-                     a_tile.eq(local)]
+        # The access to a domain-0 tile, registered: driven on its bus in c+1. Each tile's bus
+        # has its own registers, loaded only by an access to that tile, so placement can keep
+        # them beside the tile: the long wires from `cfg_req` end at these flip-flops in cycle
+        # c instead of running, with a tile-index compare, into a core's memory write in c+1
+        # (the ECP5 critical path before, docs/fpga.md). A bus's region, offset and data hold
+        # its last access; its targets look at them only with `we` or `re`.
+        local_go = Signal()
+        m.d.comb += local_go.eq(accept & tile_hit & (domain == 0) & (~req.write | writable))
         for j, i in enumerate(self.members[0]):
             bus = self.tiles[j]
-            here = Signal(name=f"sel_{i % p.width}_{i // p.width}")
-            m.d.comb += [
-                here.eq(a_valid & (a_tile == j)),
-                bus.region.eq(a_region),
-                bus.offset.eq(a_offset),
-                bus.wdata.eq(a_wdata),
-                bus.we.eq(here & a_write),
-                bus.re.eq(here & ~a_write),
-            ]
+            xy = f"{i % p.width}_{i // p.width}"
+            go = Signal(name=f"go_{xy}")
+            we, re = Signal(name=f"we_{xy}"), Signal(name=f"re_{xy}")
+            t_region = Signal.like(region, name=f"region_{xy}")
+            t_offset = Signal.like(offset, name=f"offset_{xy}")
+            t_wdata = Signal(spec.CFG_WORD_BITS, name=f"wdata_{xy}")
+            m.d.comb += go.eq(local_go & (local == j))
+            m.d.sync += [we.eq(go & req.write), re.eq(go & ~req.write)]
+            with m.If(go):
+                m.d.sync += [t_region.eq(region), t_offset.eq(offset), t_wdata.eq(req.data)]
+            m.d.comb += [bus.region.eq(t_region), bus.offset.eq(t_offset), bus.wdata.eq(t_wdata),
+                         bus.we.eq(we), bus.re.eq(re)]
         for k in range(1, self.n_domains):
             br = self.bridges[k - 1]
             to_k = Signal(name=f"to_domain_{k}")
