@@ -443,14 +443,15 @@ def test_long_hypothesis():
 def test_long_regression_catches_a_mutant(monkeypatch):
     """Sensitivity: an RTL whose round-robin pointers reset to `local` instead of `west`
     (architecture section 3) differs from the golden model only in who wins the first contested
-    grant of each output; the 3x2 cases must expose it."""
+    grant of each output; the one-domain 2x2 cases must expose it (`first_grant_contested` is
+    built for it: since the hop registers no random default case has such a first contest)."""
     import neuromesh.hw.router as hw_router
     from neuromesh.sim.engine import run as golden_run
     from neuromesh.tools.cosim import engine as rtl_engine
     monkeypatch.setattr(hw_router, "RR_RESET", spec.LOCAL)
-    params = netgen.MESHES["3x2"]
+    params = netgen.MESHES["2x2"]
     model = rtl_engine.build_model(params, verilog=rtl_engine.chip_verilog(params), label="mutant-rr-reset")
-    cases = [c for c in HAND if c.mesh == "3x2"] + random_cases("3x2", range(16))
+    cases = [c for c in HAND if c.mesh == "2x2" and c.clocks.n_domains == 1] + random_cases("2x2", range(16))
     jobs, golden = [], {}
     for c in cases:
         compiled, ticks = c.inputs()
