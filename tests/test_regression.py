@@ -326,6 +326,28 @@ def test_cases_cover_every_mesh_host_and_clock_scenario():
     assert any(c.clocks.n_domains > 1 for c in HAND)
 
 
+def test_first_grant_contested_keeps_its_contest(monkeypatch):
+    """`first_grant_contested` exists for one contest (docs/regression.md): the first transfer
+    through (0, 0) west after reset wanted by the core's flit and tile (1, 0)'s in the same cycle.
+    A timing change can move one of them away silently (the hop registers did that to
+    `host_all_tiles`), so hold the model to it: with the reset pointer at west the local flit
+    leaves first (architecture 3), with it at local the east one does."""
+    from neuromesh.sim.engine import run as golden_run
+    case = next(c for c in HAND if c.name == "first_grant_contested-ready")
+    params = netgen.MESHES[case.mesh]
+    compiled, ticks = case.inputs()
+
+    def first_two_sources():
+        run = golden_run(params, compiled.writes, ticks, case.host)
+        fields = [spec.unpack_flit(flit) for _, flit in run.out_flits[:2]]
+        assert all(f["host"] for f in fields)
+        return [(f["x"], f["y"], f["axon"]) for f in fields]
+
+    assert first_two_sources() == [(0, 0, 2), (1, 0, 0)]
+    monkeypatch.setattr(spec, "RR_RESET", spec.LOCAL)
+    assert first_two_sources() == [(1, 0, 0), (0, 0, 2)]
+
+
 def test_regression_sees_a_different_host():
     """Not vacuous: the RTL observations of a back-pressured 1x1 case, compared against a golden
     run whose only change is the back-pressure seed, must be reported as different."""
