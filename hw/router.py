@@ -35,6 +35,29 @@ from neuromesh.hw.cfg_bus import CfgBusSignature
 from neuromesh.hw.fifo import StreamFIFO
 
 
+def xy_turns(x: int, y: int) -> frozenset:
+    """The (input, output) pairs that dimension-order routing can ask of the router at (x, y)
+    when every router of the mesh routes XY (architecture 3). A flit from a neighbour was sent
+    by the neighbour's XY rule: one that came in moving east or west never turns back, one
+    moving north or south never turns into X, except a host-bound flit turning west at (0, 0),
+    the end of its path. The local input and `spike_in` (the west input of (0, 0)) carry any
+    flit. Routers in a mesh build only these requests (`Tile`), which takes a third of the
+    grant and payload multiplexers of an interior router; `tests/test_hw_router.py` traces
+    every path of small meshes against this set."""
+    every = {(i, o) for i in range(N_PORTS) for o in range(N_PORTS)}
+    if (x, y) == (0, 0):
+        anything = {spec.LOCAL, spec.WEST}
+    else:
+        anything = {spec.LOCAL}
+    allowed = {
+        spec.WEST: {o for o in range(N_PORTS) if o != spec.WEST},
+        spec.EAST: {o for o in range(N_PORTS) if o != spec.EAST},
+        spec.SOUTH: {spec.NORTH, spec.LOCAL},
+        spec.NORTH: {spec.SOUTH, spec.LOCAL} | ({spec.WEST} if (x, y) == (0, 0) else set()),
+    }
+    return frozenset((i, o) for i, o in every if i in anything or o in allowed[i])
+
+
 def check_tile(params: spec.HwParams, x: int, y: int) -> None:
     for name, value, limit in (("x", x, params.width), ("y", y, params.height)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
@@ -48,11 +71,17 @@ class Router(wiring.Component):
     `cfg` answers reads of region `router_cnt` (counters in `spec.ROUTER_COUNTERS` order) one
     cycle after `re`, with 0 for any other region or offset; writes are ignored (read-only).
     `busy` is high while any input FIFO holds a flit.
+
+    `turns`: the (input, output) pairs built (default every pair: a router alone forwards any
+    flit on any input). A flit whose route is not among them is never granted, so only give
+    a router the turns its traffic can make (`xy_turns` in a mesh).
     """
 
-    def __init__(self, params: spec.HwParams, x: int, y: int):
+    def __init__(self, params: spec.HwParams, x: int, y: int, turns=None):
         check_tile(params, x, y)
         self.params, self.x, self.y = params, x, y
+        self.turns = frozenset((i, o) for i in range(N_PORTS) for o in range(N_PORTS)) if turns is None \
+            else frozenset(turns)
         flit = stream.Signature(spec.flit_layout())
         super().__init__({
             "inputs": In(flit).array(N_PORTS),
@@ -109,7 +138,8 @@ class Router(wiring.Component):
             m.d.comb += bad.eq(q.r.valid & head.refused)
             request.append([Signal(name=f"req_{PORTS[i]}_{PORTS[o]}") for o in range(N_PORTS)])
             for o in range(N_PORTS):
-                m.d.comb += request[i][o].eq(q.r.valid & head.port[o])
+                if (i, o) in self.turns:
+                    m.d.comb += request[i][o].eq(q.r.valid & head.port[o])
             m.d.comb += q.r.ready.eq(bad | pop[i])
             fifos.append(q)
             refused.append(bad)
@@ -137,7 +167,9 @@ class Router(wiring.Component):
                         order = [(r + k) % N_PORTS for k in range(1, N_PORTS + 1)]
                         for rank, i in enumerate(order):
                             m.d.comb += first[i].eq(req[i] & ~_any(req[j] for j in order[:rank]))
-            m.d.comb += grant.eq(Mux(stalled, held, first))
+            # A turn not built never requests, so its grant bit is a constant 0 and yosys
+            # removes its share of the multiplexer and of the held grant.
+            m.d.comb += grant.eq(Mux(stalled, held, first) & _mask(i for i in range(N_PORTS) if (i, o) in self.turns))
             any_req = Signal(name=f"any_req_{PORTS[o]}")
             m.d.comb += any_req.eq(_any(req))
             m.d.comb += out.valid.eq(any_req)
@@ -175,6 +207,10 @@ def _any(signals):
     for s in signals:
         v = v | s
     return v
+
+
+def _mask(bits):
+    return Const(sum(1 << b for b in bits), N_PORTS)
 
 
 def _index(onehot):

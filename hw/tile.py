@@ -24,7 +24,7 @@ from neuromesh import spec
 from neuromesh.hw.cfg_bus import READ_LATENCY, CfgBusSignature
 from neuromesh.hw.fifo import StreamFIFO
 from neuromesh.hw.neuron_core import NeuronCore
-from neuromesh.hw.router import Router, check_tile
+from neuromesh.hw.router import Router, check_tile, xy_turns
 
 LINK_PORTS = spec.LINK_PORTS
 
@@ -38,7 +38,7 @@ class Tile(wiring.Component):
             raise spec.ConfigError("async_inputs", sorted(async_inputs), "must be link ports (north, east, south, west)")
         self.params, self.x, self.y = params, x, y
         self.async_inputs = frozenset(async_inputs)
-        self.router = Router(params, x, y)
+        self.router = Router(params, x, y, turns=xy_turns(x, y))
         self.core = NeuronCore(params, core_init)
         flit = stream.Signature(spec.flit_layout())
         members = {}
