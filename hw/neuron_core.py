@@ -471,13 +471,18 @@ class NeuronCore(wiring.Component):
         rd_src2 = Signal.like(rd_src)
         cnt_value, cnt_value2 = Signal(spec.COUNTER_BITS), Signal(spec.COUNTER_BITS)
         rdata = Signal(spec.CFG_WORD_BITS)
+        # Accesses come only while the tile is quiescent (architecture 5), when no engine uses
+        # a port, so every memory's address and write data follow the bus on any access to the
+        # tile, and only the write enable waits for the region decode (`hit`): the decode is
+        # off the path into the address and data multiplexers (docs/fpga.md).
         names = list(mems)
+        access = Signal()
+        m.d.comb += access.eq(cfg.re | cfg.we)
         for name in names:
-            with m.If(hit[name]):
-                m.d.comb += rd[name].addr.eq(cfg_row(name))
-                with m.If(cfg.we):
-                    m.d.comb += [wr[name].en.eq(1), wr[name].addr.eq(cfg_row(name)),
-                                 wr[name].data.eq(layout[name][1].store(cfg.wdata))]
+            with m.If(access):
+                m.d.comb += [rd[name].addr.eq(cfg_row(name)), wr[name].addr.eq(cfg_row(name)),
+                             wr[name].data.eq(layout[name][1].store(cfg.wdata)),
+                             wr[name].en.eq(cfg.we & hit[name])]
         m.d.sync += [rd_src.eq(0), rd_src2.eq(rd_src), cnt_value2.eq(cnt_value), rdata.eq(0)]
         with m.If(cfg.re):
             for i, name in enumerate(names):
