@@ -306,3 +306,25 @@ def test_bad_image_refused_before_simulation(stub_model, tmp_path):
 def simulator_fst_available() -> bool:
     from neuromesh.tools.cosim.simulator import fst_available
     return fst_available()
+
+
+@pytest.mark.rtl
+def test_a_build_left_broken_is_rebuilt_from_scratch(monkeypatch, tmp_path):
+    """A compiler killed midway leaves object files that make trusts (newer than their sources):
+    the next build must start again from an empty folder, not fail on them for ever."""
+    import os
+    from neuromesh.tools.cosim import simulator
+    monkeypatch.setattr(simulator, "BUILD_ROOT", tmp_path)
+    text = "module blinker(input clk, output reg q); always @(posedge clk) q <= ~q; endmodule\n"
+    _runner, build_dir = simulator.build(text, "blinker", label="blinker")
+    objects = sorted(build_dir.glob("*.o"))
+    assert objects and (build_dir / "blinker").exists()
+    later = objects[0].stat().st_mtime + 3600
+    for obj in objects:                       # what a crash leaves: garbage make takes as done
+        obj.write_bytes(b"\0garbage")
+        os.utime(obj, (later, later))
+    (build_dir / "blinker").unlink()
+    (build_dir / ".built").unlink()
+    _runner, again = simulator.build(text, "blinker", label="blinker")
+    assert again == build_dir
+    assert (build_dir / "blinker").exists() and all(o.read_bytes()[:8] != b"\0garbage" for o in objects)

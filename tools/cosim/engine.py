@@ -97,8 +97,9 @@ def build_model(params: spec.HwParams, *, waves: bool = False, verilog: str | No
         hint = ""
         if waves and logs and "lz4.h" in logs[-1].read_text(errors="replace"):
             hint = " (FST traces need the lz4 headers: apt-get install liblz4-dev)"
+        tail = f": {simulator.log_tail(where)}" if logs else ""
         raise RtlEngineError(f"rtl engine: Verilator build of {TOPLEVEL} failed "
-                             f"({type(e).__name__}){hint}; see {where}") from None
+                             f"({type(e).__name__}){hint}; see {where}{tail}") from None
     return Model(runner, Path(build_dir), time.perf_counter() - t0, waves)
 
 

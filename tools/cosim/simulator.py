@@ -75,12 +75,43 @@ def build(verilog_text: str, toplevel: str, *, waves: bool = False, label: str =
     runner = get_runner("verilator")
     args = list(VERILATOR_ARGS) + (["--trace-fst", "--trace-structs"] if waves else [])
     stamp = build_dir / ".built"
+    log = build_dir / "build.log"
     with _locked(build_dir):
-        # A finished build is reused as it stands; an interrupted one is rebuilt.
-        runner.build(sources=[src], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
-                     waves=waves, always=not stamp.exists(), log_file=build_dir / "build.log")
+        # A finished build is reused as it stands; an interrupted one is rebuilt. A failed build
+        # is tried once more from an empty folder, since what a killed or crashed compiler left
+        # behind (a truncated object file, a stale dependency list) fails every later make.
+        for attempt in (1, 2):
+            try:
+                runner.build(sources=[src], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
+                             waves=waves, always=attempt == 2 or not stamp.exists(), log_file=log)
+                break
+            except RuntimeError as e:
+                if attempt == 2:
+                    raise RuntimeError(f"Verilator build of {toplevel} failed ({log}): {e}; "
+                                       f"the log ends: {log_tail(log)}") from None
+                _empty(build_dir, keep={src.name, ".lock", log.name})
         stamp.touch()
     return runner, build_dir
+
+
+def log_tail(log: Path, lines: int = 12) -> str:
+    """The compiler's complaints from a build log, else its last lines, on one line."""
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    errors = [ln.strip() for ln in text if "error" in ln.lower() or "killed" in ln.lower()]
+    return " | ".join((errors or [ln.strip() for ln in text])[-lines:]) or "(empty log)"
+
+
+def _empty(folder: Path, keep: set[str]) -> None:
+    for entry in folder.iterdir():
+        if entry.name in keep:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 @contextmanager
