@@ -198,6 +198,10 @@ async def registers_and_cfg_timing(dut):
     writes = program(routes)
     await cfg.write_all(writes)
     assert await cfg.readback(P, writes) == []
+    # an access drives its own tile's bus only: every other tile's registers still hold its last
+    # read (data 0), and a write elsewhere must not write that (hw/cfg_decoder.py)
+    await cfg.write(*writes[0])
+    assert await cfg.readback(P, writes) == []
     assert not tb.violations, tb.violations[:5]
 
 
