@@ -328,3 +328,4 @@ def test_a_build_left_broken_is_rebuilt_from_scratch(monkeypatch, tmp_path):
     _runner, again = simulator.build(text, "blinker", label="blinker")
     assert again == build_dir
     assert (build_dir / "blinker").exists() and all(o.read_bytes()[:8] != b"\0garbage" for o in objects)
+    assert "Error" in (build_dir / "build.failed.log").read_text()     # why the first try failed

@@ -89,7 +89,9 @@ def build(verilog_text: str, toplevel: str, *, waves: bool = False, label: str =
                 if attempt == 2:
                     raise RuntimeError(f"Verilator build of {toplevel} failed ({log}): {e}; "
                                        f"the log ends: {log_tail(log)}") from None
-                _empty(build_dir, keep={src.name, ".lock", log.name})
+                if log.exists():                               # kept: why the first try failed
+                    log.replace(build_dir / "build.failed.log")
+                _empty(build_dir, keep={src.name, ".lock", "build.failed.log"})
         stamp.touch()
     return runner, build_dir
 
