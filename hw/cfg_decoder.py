@@ -140,26 +140,20 @@ class CfgDecoder(wiring.Component):
         # them beside the tile: the long wires from `cfg_req` end at these flip-flops in cycle
         # c instead of running, with a tile-index compare, into a core's memory write in c+1
         # (the ECP5 critical path before, docs/fpga.md). A bus's region, offset and data hold
-        # the last request offered for its tile, accepted or not: its targets look at them only
-        # with `we` or `re`, which only an accepted access raises (in the cycle after the load
-        # of the same request), so the chip-wide `busy` behind `ready` drives the strobes of
-        # each tile alone and not the enables of all their registers (docs/fpga.md).
+        # its last access; its targets look at them only with `we` or `re`.
         local_go = Signal()
-        local_offer = Signal()
-        m.d.comb += [local_go.eq(accept & tile_hit & (domain == 0) & (~req.write | writable)),
-                     local_offer.eq(self.cfg_req.valid & tile_hit & (domain == 0))]
+        m.d.comb += local_go.eq(accept & tile_hit & (domain == 0) & (~req.write | writable))
         for j, i in enumerate(self.members[0]):
             bus = self.tiles[j]
             xy = f"{i % p.width}_{i // p.width}"
-            go, load = Signal(name=f"go_{xy}"), Signal(name=f"load_{xy}")
+            go = Signal(name=f"go_{xy}")
             we, re = Signal(name=f"we_{xy}"), Signal(name=f"re_{xy}")
             t_region = Signal.like(region, name=f"region_{xy}")
             t_offset = Signal.like(offset, name=f"offset_{xy}")
             t_wdata = Signal(spec.CFG_WORD_BITS, name=f"wdata_{xy}")
             m.d.comb += go.eq(local_go & (local == j))
-            m.d.comb += load.eq(local_offer & (local == j))
             m.d.sync += [we.eq(go & req.write), re.eq(go & ~req.write)]
-            with m.If(load):
+            with m.If(go):
                 m.d.sync += [t_region.eq(region), t_offset.eq(offset), t_wdata.eq(req.data)]
             m.d.comb += [bus.region.eq(t_region), bus.offset.eq(t_offset), bus.wdata.eq(t_wdata),
                          bus.we.eq(we), bus.re.eq(re)]

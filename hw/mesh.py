@@ -159,20 +159,11 @@ class Chip(wiring.Component):
         parity = Signal()
         handshake = Signal()
         m.d.comb += [self.busy.eq(busy), self.tick.ready.eq(~busy), handshake.eq(self.tick.valid & ~busy)]
-        # The chip registers count one cycle late, from flip-flops of their own (`flip0` for the
-        # tick; `busy_was`, `busy0_was`), so the chip-wide OR ends at one flip-flop each rather
-        # than at the enables of three 32-bit counters across the die (the ECP5 critical path,
-        # docs/fpga.md). Every read answers what counting the handshake and `busy` themselves
-        # would: the busy counts are read as count plus the cycle still in flight (a read can be
-        # accepted in the first cycle `busy` is low), `ticks` and `parity` as they stand (`busy`
-        # is high in the cycle after a handshake, so no read is accepted while `flip0` is).
-        flip0, busy_was, busy0_was = Signal(), Signal(), Signal()
-        m.d.sync += [flip0.eq(handshake), busy_was.eq(busy), busy0_was.eq(local_busy[0])]
-        with m.If(flip0):
+        with m.If(handshake):
             m.d.sync += [ticks.eq(ticks + 1), parity.eq(~parity)]
-        with m.If(busy_was):
+        with m.If(busy):
             m.d.sync += busy_cycles.eq(busy_cycles + 1)
-        with m.If(busy0_was):
+        with m.If(local_busy[0]):
             m.d.sync += domain0_busy_cycles.eq(domain0_busy_cycles + 1)
 
         # Domain 0's tick pulses leave flip-flops (section 5): flip in h+1, start one cycle after
@@ -180,8 +171,9 @@ class Chip(wiring.Component):
         # yet show what starts in a cycle, so `busy` also holds while a spike_in flit accepted in
         # the cycle before is in (0, 0)'s FIFO (`injected`), and in the start pulse's cycle and
         # the next (`start0`, `start0_q`), until the cores' work shows in their registered busy.
-        start0, start0_q, injected = Signal(), Signal(), Signal()
-        m.d.sync += [start0_q.eq(start0), injected.eq(self.spike_in.valid & self.spike_in.ready)]
+        flip0, start0, start0_q, injected = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [flip0.eq(handshake), start0_q.eq(start0),
+                     injected.eq(self.spike_in.valid & self.spike_in.ready)]
         tiles0 = [t for xy, t in self.tiles.items() if self.domain_of[xy] == 0]
         for tile in tiles0:
             m.d.comb += [tile.tick_flip.eq(flip0), tile.tick_start.eq(start0)]
@@ -227,9 +219,8 @@ class Chip(wiring.Component):
             m.d.comb += [br.cfg_start.eq(req.start), br.cfg_region.eq(req.region), br.cfg_offset.eq(req.offset),
                          br.cfg_wdata.eq(req.wdata), br.cfg_we.eq(req.we), br.cfg_tile.eq(req.tile),
                          br.cfg_counter.eq(req.counter), req.done.eq(br.cfg_done), req.rdata.eq(br.cfg_rdata)]
-        m.d.comb += [dec.busy.eq(busy), dec.ticks.eq(ticks), dec.busy_cycles.eq(busy_cycles + busy_was),
-                     dec.domain0_busy_cycles.eq(domain0_busy_cycles + busy0_was),
-                     dec.parity.eq(parity)]
+        m.d.comb += [dec.busy.eq(busy), dec.ticks.eq(ticks), dec.busy_cycles.eq(busy_cycles),
+                     dec.domain0_busy_cycles.eq(domain0_busy_cycles), dec.parity.eq(parity)]
         return m
 
 
