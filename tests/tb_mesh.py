@@ -198,8 +198,8 @@ async def registers_and_cfg_timing(dut):
     writes = program(routes)
     await cfg.write_all(writes)
     assert await cfg.readback(P, writes) == []
-    # an access drives its own tile's bus only: every other tile's registers still hold its last
-    # read (data 0), and a write elsewhere must not write that (hw/cfg_decoder.py)
+    # an access drives its own tile's bus only: after every tile was read back, a write to one
+    # tile leaves every other tile's words as they were (hw/cfg_decoder.py)
     await cfg.write(*writes[0])
     assert await cfg.readback(P, writes) == []
     assert not tb.violations, tb.violations[:5]
@@ -299,8 +299,8 @@ async def tick_and_busy(dut):
     got = tb.sink.received
     assert [w for _c, w in got] == entries          # in order: one source, one path
     assert h3 == got[-1][0] + 2, (h3, got[-1])
-    # A read offered while the chip is busy is taken in the first quiet cycle and counts the
-    # busy cycle just before it (the RTL counts it from a flip-flop a cycle late: architecture 5)
+    # A read offered while the chip is busy is taken in the first quiet cycle and counts every
+    # busy cycle before it, the last one included (architecture 5)
     await tb.tick.tick()
     await ReadOnly()
     assert int(dut.busy.value) == 1
