@@ -83,7 +83,7 @@ def build(verilog_text: str, toplevel: str, *, waves: bool = False, label: str =
         for attempt in (1, 2):
             try:
                 runner.build(sources=[src], hdl_toplevel=toplevel, build_dir=build_dir, build_args=args,
-                             waves=waves, always=attempt == 2 or not stamp.exists(), log_file=log)
+                             waves=waves, always=not stamp.exists(), log_file=log)
                 break
             except RuntimeError as e:
                 if attempt == 2:
