@@ -193,3 +193,125 @@ def test_every_target_names_its_tools_and_a_buildable_default():
         assert t.family in flow.CELLS and t.nextpnr[0].startswith("yowasp-nextpnr-")
         assert set(t.capacity) >= {"logic", "brams", "mults", "ios"}
         spec.check_rtl_size(t.default)
+
+
+# A placed design's SDF as nextpnr-ecp5 0.11 writes it (`--no-route --sdf`): 1 ps units, names
+# escaped with '\', the routing of every connection predicted from the placement. Worked by hand:
+#   ff_a.Q (clk-to-q 500) -> lut.A 1000 -> lut.Z 200 -> ff_c.DI 2000, setup 150: 3850 ps
+#   ff_b.Q (clk-to-q 400) -> lut.B  400 -> lut.Z 300 -> ff_c.DI: 3550, ff_c's worst stays 3850
+#   ff_a.Q -> ff_b.DI 3000, setup 100 (the larger of its two edges): 3600 ps
+#   ff_c.Q (500) -> ff_b.DI 100, setup 100: 700 ps, not ff_b's worst
+# A path starts at a register's clock pin: the clock net's 5000 ps into ff_c.CLK is not on it
+# (else ff_b.DI would be 5700), and the input pad's 9000 ps into ff_a.DI starts none (else
+# 9050). The cell `$auto$ff.cc:266/x` holds a '/' of its own.
+PLACED_SDF = r"""(DELAYFILE
+  (SDFVERSION "3.0")
+  (DIVIDER /)
+  (TIMESCALE 1ps)
+  (CELL
+    (CELLTYPE "top")
+    (INSTANCE )
+    (DELAY
+      (ABSOLUTE
+        (INTERCONNECT \$gbuf\$clk/CLKO \$auto\$ff.cc\:266/x/CLK (0:0:0) (0:0:0))
+        (INTERCONNECT \$gbuf\$clk/CLKO ff_b\[0\]/CLK (0:0:0) (0:0:0))
+        (INTERCONNECT \$gbuf\$clk/CLKO tile_0_0.core.ff_c_TRELLIS_FF_Q/CLK (5000:5000:5000) (5000:5000:5000))
+        (INTERCONNECT pad/O \$auto\$ff.cc\:266/x/DI (9000:9000:9000) (9000:9000:9000))
+        (INTERCONNECT \$auto\$ff.cc\:266/x/Q lut/A (900:950:1000) (800:900:990))
+        (INTERCONNECT \$auto\$ff.cc\:266/x/Q ff_b\[0\]/DI (3000:3000:3000) (3000:3000:3000))
+        (INTERCONNECT ff_b\[0\]/Q lut/B (400:400:400) (400:400:400))
+        (INTERCONNECT lut/Z tile_0_0.core.ff_c_TRELLIS_FF_Q/DI (2000:2000:2000) (1900:1950:2000))
+        (INTERCONNECT tile_0_0.core.ff_c_TRELLIS_FF_Q/Q ff_b\[0\]/DI (100:100:100) (100:100:100))
+      )
+    )
+  )
+  (CELL
+    (CELLTYPE "TRELLIS_FF")
+    (INSTANCE \$auto\$ff.cc\:266/x)
+    (DELAY
+      (ABSOLUTE
+        (IOPATH CLK Q (500:500:500) (450:480:500))
+      )
+    )
+    (TIMINGCHECK
+      (SETUPHOLD (posedge DI) (posedge CLK) (50:50:50) (0:0:0))
+    )
+  )
+  (CELL
+    (CELLTYPE "TRELLIS_FF")
+    (INSTANCE ff_b\[0\])
+    (DELAY
+      (ABSOLUTE
+        (IOPATH CLK Q (400:400:400) (400:400:400))
+      )
+    )
+    (TIMINGCHECK
+      (SETUPHOLD (posedge DI) (posedge CLK) (80:80:80) (0:0:0))
+      (SETUPHOLD (negedge DI) (posedge CLK) (90:95:100) (0:0:0))
+    )
+  )
+  (CELL
+    (CELLTYPE "TRELLIS_COMB")
+    (INSTANCE lut)
+    (DELAY
+      (ABSOLUTE
+        (IOPATH A Z (200:200:200) (150:180:200))
+        (IOPATH B Z (300:300:300) (300:300:300))
+      )
+    )
+  )
+  (CELL
+    (CELLTYPE "TRELLIS_FF")
+    (INSTANCE tile_0_0.core.ff_c_TRELLIS_FF_Q)
+    (DELAY
+      (ABSOLUTE
+        (IOPATH CLK Q (500:500:500) (500:500:500))
+      )
+    )
+    (TIMINGCHECK
+      (SETUPHOLD (posedge DI) (posedge CLK) (150:150:150) (0:0:0))
+    )
+  )
+)
+"""
+
+
+def test_longest_paths_of_a_placed_design_from_its_sdf():
+    from neuromesh.tools.synth.placed_timing import worst_paths
+    paths = worst_paths(PLACED_SDF, 5)
+    assert [p["ns"] for p in paths] == [3.85, 3.6]        # two endpoints reached from a register
+    steps = paths[0]["path"]
+    assert [(s["type"], s["from"]["cell"], s["from"]["port"], s["to"]["port"], s["delay"]) for s in steps] == [
+        ("clk-to-q", "$auto$ff.cc:266/x", "CLK", "Q", 0.5),
+        ("routing", "$auto$ff.cc:266/x", "Q", "A", 1.0),
+        ("logic", "lut", "A", "Z", 0.2),
+        ("routing", "lut", "Z", "DI", 2.0),
+        ("setup", "tile_0_0.core.ff_c_TRELLIS_FF_Q", "DI", "DI", 0.15)]
+    assert paths[1]["path"][-1] == {"type": "setup", "from": {"cell": "ff_b[0]", "port": "DI"},
+                                    "to": {"cell": "ff_b[0]", "port": "DI"}, "delay": 0.1}
+    summary = flow.worst_placed_paths(PLACED_SDF)
+    assert [(p["ns"], p["logic_ns"], p["routing_ns"], p["cells"], p["to"]) for p in summary] == [
+        (3.85, 0.85, 3.0, 1, "tile_0_0.core.ff_c"), (3.6, 0.6, 3.0, 0, "ff_b[0]")]
+
+
+def test_place_without_routing_names_the_estimated_critical_path(monkeypatch, tmp_path):
+    # --no-route also asks nextpnr for the placed design's SDF; the report names its longest
+    # path as an estimate, and lists the worst start -> end pairs.
+    (tmp_path / "fixture.sdf").write_text(PLACED_SDF)
+    fake = tmp_path / "fake-nextpnr"
+    fake.write_text("#!/bin/sh\n"
+                    "case \"$*\" in *'--sdf placed.sdf'*) cp fixture.sdf placed.sdf ;; *) exit 1 ;; esac\n"
+                    "echo '{\"fmax\": {}, \"utilization\": {}}' > pnr.json\n"
+                    "echo \"Info: Max frequency for clock 'clk': 259.74 MHz (PASS at 100.00 MHz)\" > nextpnr.log\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
+    t = TARGETS["ecp5-85k"]
+    r = flow.place(t, tmp_path, "top", route=False, progress=lambda *_: None)
+    assert r["critical_path"]["ns"] == 3.85 and r["critical_path"]["from"] == "$auto$ff.cc:266/x"
+    assert len(r["worst_paths"]) == 2
+    from neuromesh.tools.synth.chip import report_md
+    md = report_md(t, {"params": t.default.to_dict(), "seconds": 9, "pnr": r,
+                       "yosys": {"luts": 1, "carries": 1, "ffs": 1, "brams": 1, "mults": 1}})
+    assert ("| critical path (estimated after placement) | 3.85 ns (0.85 logic, 3.0 routing, 1 logic cells): "
+            "`$auto$ff.cc:266/x` -> `tile_0_0.core.ff_c` |") in md
+    assert "| 3.6 | 0.6 | 3.0 | 0 | `$auto$ff.cc:266/x` | `ff_b[0]` |" in md

@@ -76,13 +76,24 @@ def report_md(target, r: dict) -> str:
         else:
             lines.append("| Fmax estimated after placement (not routed) | nextpnr's log gives none |")
         cp = pnr.get("critical_path")
+        routed = pnr.get("routed", True)
         if cp:
-            lines.append(f"| critical path | {cp['ns']} ns ({cp['logic_ns']} logic, {cp['routing_ns']} routing, "
-                         f"{cp['cells']} logic cells): `{cp['from']}` -> `{cp['to']}` |")
+            lines.append(f"| critical path{'' if routed else ' (estimated after placement)'} | {_path(cp)} |")
         lines.append(f"| wall time | {r['seconds']} s (nextpnr {pnr['seconds']} s) |")
+        if pnr.get("worst_paths"):
+            lines += ["", "Longest paths estimated after placement, one per start and end (nextpnr's SDF of the "
+                      "placed design, predicted wire delays; tools/synth/placed_timing.py):", "",
+                      "| ns | logic | routing | cells | from | to |", "|---|---|---|---|---|---|"]
+            lines += [f"| {p['ns']} | {p['logic_ns']} | {p['routing_ns']} | {p['cells']} | `{p['from']}` | `{p['to']}` |"
+                      for p in pnr["worst_paths"]]
     elif pnr:
         lines.append(f"| place and route | failed: {pnr.get('error', '?').splitlines()[-1] if pnr.get('error') else '?'} |")
     return "\n".join(lines) + "\n"
+
+
+def _path(cp: dict) -> str:
+    return (f"{cp['ns']} ns ({cp['logic_ns']} logic, {cp['routing_ns']} routing, {cp['cells']} logic cells): "
+            f"`{cp['from']}` -> `{cp['to']}`")
 
 
 def fit_md(target, result: dict, confirm: dict | None) -> str:

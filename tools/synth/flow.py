@@ -147,7 +147,9 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route:
     exe, *device = target.nextpnr
     constraints = "--pcf-allow-unconstrained" if target.family == "ice40" else "--lpf-allow-unconstrained"
     cmd = [tool(exe), *device, "--json", f"{top}.json", "--freq", str(freq), constraints,
-           "--timing-allow-fail", "--report", "pnr.json", "--log", "nextpnr.log"] + ([] if route else ["--no-route"])
+           "--timing-allow-fail", "--report", "pnr.json", "--log", "nextpnr.log"]
+    if not route:
+        cmd += ["--no-route", "--sdf", PLACED_SDF]
     t0 = time.time()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
     seconds = round(time.time() - t0)
@@ -165,6 +167,31 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route:
     out = {"placed": True, "routed": route, "seconds": seconds, **summarise(report)}
     if not route:
         out["fmax_mhz"], out["constraint_mhz"] = placed_fmax(text)
+        if (work / PLACED_SDF).exists():
+            worst = worst_placed_paths((work / PLACED_SDF).read_text())
+            if worst:
+                out["critical_path"], out["worst_paths"] = worst[0], worst
+    return out
+
+
+PLACED_SDF = "placed.sdf"
+
+
+def worst_placed_paths(sdf: str, count: int = 10, searched: int = 500) -> list[dict]:
+    """The longest register-to-register paths of a placed design (tools/synth/placed_timing.py),
+    summarised like a routed critical path, one per (start, end) pair of design signals (a
+    32-bit counter's bits are one entry), longest first: where to look when routing does not
+    finish."""
+    from .placed_timing import worst_paths
+    seen, out = set(), []
+    for p in worst_paths(sdf, searched):
+        summary = critical_path(p)
+        key = (summary["from"], summary["to"])
+        if key not in seen:
+            seen.add(key)
+            out.append(summary)
+        if len(out) == count:
+            break
     return out
 
 
