@@ -13,6 +13,7 @@ BOARD   ?= ulx3s
 TARGET  ?= ice40-hx8k
 FIT     ?=
 NOROUTE ?=
+NOFLOORPLAN ?=
 BAUD    ?= 115200
 PYTEST_FLAGS ?=
 
@@ -62,9 +63,9 @@ verilog: $(STAMP)
 
 # FPGA synthesis and place and route (docs/fpga.md): TARGET=ice40-hx8k|ice40-up5k|ecp5-85k,
 # FIT=1 to search what fits the part first, NOROUTE=1 to stop after placement (nextpnr's estimate),
-# HW="--width 2 ..." for another chip.
+# NOFLOORPLAN=1 to leave the block RAMs' places to nextpnr, HW="--width 2 ..." for another chip.
 synth: $(STAMP)
-	$(PY) -m neuromesh.tools.synth --target $(TARGET) --out build/synth/$(TARGET) $(if $(FIT),--fit) $(if $(NOROUTE),--no-route) $(HW)
+	$(PY) -m neuromesh.tools.synth --target $(TARGET) --out build/synth/$(TARGET) $(if $(FIT),--fit) $(if $(NOROUTE),--no-route) $(if $(NOFLOORPLAN),--no-floorplan) $(HW)
 
 # A bitstream for a board (docs/board.md): BOARD=ulx3s|icebreaker, BAUD, HW="--width 1 ...".
 bitstream: $(STAMP)

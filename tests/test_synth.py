@@ -315,3 +315,48 @@ def test_place_without_routing_names_the_estimated_critical_path(monkeypatch, tm
     assert ("| critical path (estimated after placement) | 3.85 ns (0.85 logic, 3.0 routing, 1 logic cells): "
             "`$auto$ff.cc:266/x` -> `tile_0_0.core.ff_c` |") in md
     assert "| 3.6 | 0.6 | 3.0 | 0 | `$auto$ff.cc:266/x` | `ff_b[0]` |" in md
+
+
+def test_floorplan_fixes_each_tiles_block_rams_by_mesh_position():
+    from neuromesh.tools.synth.floorplan import ecp5_85k_brams
+    # A 2 x 2 of three block RAMs a tile: mesh rows 0 and 1 on the die's middle block RAM rows
+    # (Y 46, 70); a row of 52 sites is two stretches of 26, a tile's three in the middle of
+    # its stretch (sites 11-13 and 37-39 of the row: columns 28, 31, 33 and 89, 91, 93; a site's
+    # EBR number is its index mod 4).
+    names = [f"tile_{x}_{y}.core.{t}_mem.0.0" for x in range(2) for y in range(2) for t in ("b", "a", "c")]
+    sites, said = ecp5_85k_brams(names)
+    assert sites["tile_0_0.core.a_mem.0.0"] == "X28/Y46/EBR3"
+    assert sites["tile_0_0.core.b_mem.0.0"] == "X31/Y46/EBR0"
+    assert sites["tile_0_0.core.c_mem.0.0"] == "X33/Y46/EBR1"
+    assert sites["tile_1_1.core.a_mem.0.0"] == "X89/Y70/EBR1"
+    assert sites["tile_1_1.core.c_mem.0.0"] == "X93/Y70/EBR3"
+    assert len(set(sites.values())) == 12
+    assert said == "block RAMs fixed per tile: 2 mesh rows on block RAM rows 46, 70, 26 sites a tile"
+    # What does not fit the part's rows is left to nextpnr, and said.
+    assert ecp5_85k_brams(["tile_0_4.core.a_mem"]) == ({}, "no floorplan: 5 mesh rows, the part has 4 block RAM rows")
+    assert ecp5_85k_brams([f"tile_{x}_0.core.m{i}" for x in range(4) for i in range(14)])[1] == (
+        "no floorplan: 14 block RAMs a tile, 13 sites a tile in a row of 4 tiles")
+    assert ecp5_85k_brams(["cfg.rom"]) == ({}, "no floorplan: block RAM `cfg.rom` belongs to no tile")
+
+
+def test_floorplan_goes_into_the_netlist_nextpnr_reads(monkeypatch, tmp_path):
+    import json
+    netlist = {"modules": {"neuromesh_chip": {"attributes": {"top": "00000000000000000000000000000001"}, "cells": {
+        "tile_0_0.core.axon_mem.0.0": {"type": "DP16KD", "attributes": {"src": "x"}},
+        "tile_0_0.core.lif.v1_TRELLIS_FF_Q": {"type": "TRELLIS_FF", "attributes": {}}}}}}
+    (tmp_path / "top.json").write_text(json.dumps(netlist))
+    fake = tmp_path / "fake-nextpnr"
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *'--json floorplanned.json'*) ;; *) exit 1 ;; esac\n"
+                    "echo '{\"fmax\": {}, \"utilization\": {}}' > pnr.json\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
+    r = flow.place(TARGETS["ecp5-85k"], tmp_path, "top", route=False, progress=lambda *_: None)
+    assert r["placed"] and r["floorplan"].startswith("block RAMs fixed per tile: 1 mesh rows")
+    cells = json.loads((tmp_path / "floorplanned.json").read_text())["modules"]["neuromesh_chip"]["cells"]
+    assert cells["tile_0_0.core.axon_mem.0.0"]["attributes"] == {"src": "x", "BEL": "X60/Y46/EBR1"}   # site 25 of 52, row 46
+    assert "BEL" not in cells["tile_0_0.core.lif.v1_TRELLIS_FF_Q"]["attributes"]
+    # --no-floorplan: nextpnr reads the netlist as synthesised (the fake then refuses it)
+    assert flow.place(TARGETS["ecp5-85k"], tmp_path, "top", route=False, floorplan=False,
+                      progress=lambda *_: None)["placed"] is False
+    # iCE40 targets have no floorplan
+    assert flow.place(TARGETS["ice40-hx8k"], tmp_path, "top", route=False, progress=lambda *_: None)["placed"] is False

@@ -27,7 +27,7 @@ from .targets import TARGETS, target as get_target
 
 
 def build(target, params: spec.HwParams, out: Path, *, place: bool = True, route: bool = True,
-          freq: float | None = None, progress=print) -> dict:
+          freq: float | None = None, floorplan: bool = True, progress=print) -> dict:
     """Synthesise (and place and route) one configuration; write report.json / report.md."""
     spec.check_rtl_size(params, "synthesis")
     out.mkdir(parents=True, exist_ok=True)
@@ -38,7 +38,7 @@ def build(target, params: spec.HwParams, out: Path, *, place: bool = True, route
     report = {"target": target.name, "part": target.part, "wrapper": target.wrapper, "params": params.to_dict(),
               "yosys": res, "freq_mhz": freq or target.freq_mhz}
     if place:
-        report["pnr"] = flow.place(target, out, top, freq, route=route, progress=progress)
+        report["pnr"] = flow.place(target, out, top, freq, route=route, floorplan=floorplan, progress=progress)
     report["seconds"] = round(time.time() - t0)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "report.md").write_text(report_md(target, report))
@@ -68,6 +68,8 @@ def report_md(target, r: dict) -> str:
                          f"({100 * used['logic'][0] / used['logic'][1]:.0f} %) |")
         if "ios" in used:
             lines.append(f"| I/O | {used['ios'][0]} of {used['ios'][1]} |")
+        if pnr.get("floorplan"):
+            lines.append(f"| floorplan | {pnr['floorplan']} |")
         if pnr.get("routed", True):
             lines.append(f"| Fmax after routing | {pnr['fmax_mhz']} MHz (asked {pnr['constraint_mhz']:g}) |")
         elif pnr.get("fmax_mhz") is not None:
@@ -138,6 +140,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-route", action="store_true",
                     help="place but do not route: nextpnr's Fmax estimate after placement (a chip whose "
                          "routing takes hours)")
+    ap.add_argument("--no-floorplan", action="store_true",
+                    help="leave all placement to nextpnr (default: the target's floorplan fixes each tile's "
+                         "block RAMs by mesh position; tools/synth/floorplan.py)")
     _hw_options(ap)
     args = ap.parse_args(argv)
     try:
@@ -153,13 +158,15 @@ def main(argv=None) -> int:
             confirm = None
             if result["headline"] and not args.no_place:
                 head = spec.HwParams(**result["headline"]["params"])
-                confirm = build(target, head, out / "headline", route=not args.no_route, freq=args.freq)
+                confirm = build(target, head, out / "headline", route=not args.no_route, freq=args.freq,
+                                floorplan=not args.no_floorplan)
                 result["confirm"] = {k: confirm[k] for k in ("params", "yosys", "pnr")}
                 fit.write(result, out)
             (out / "fit.md").write_text(fit_md(target, result, confirm))
             print((out / "fit.md").read_text())
         else:
-            report = build(target, params, out, place=not args.no_place, route=not args.no_route, freq=args.freq)
+            report = build(target, params, out, place=not args.no_place, route=not args.no_route, freq=args.freq,
+                           floorplan=not args.no_floorplan)
             print((out / "report.md").read_text())
             del report
     except spec.NeuroMeshError as e:

@@ -138,15 +138,22 @@ UTILISATION = {  # nextpnr's cell type -> resource
 
 
 def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route: bool = True,
-          progress=print) -> dict:
+          floorplan: bool = True, progress=print) -> dict:
     """nextpnr on `work/top.json`: utilisation, Fmax after routing, critical path. A missed
     clock target is a figure to report, not an error (--timing-allow-fail). `route=False`
     stops after placement: the Fmax is then nextpnr's estimate from the placed design (its log;
-    the JSON report has no Fmax or path without routing), `routed` says which."""
+    the JSON report has no Fmax or path without routing), `routed` says which. `floorplan`:
+    the target's floorplan (tools/synth/floorplan.py) fixes each tile's block RAMs first."""
     freq = freq_mhz or target.freq_mhz
     exe, *device = target.nextpnr
     constraints = "--pcf-allow-unconstrained" if target.family == "ice40" else "--lpf-allow-unconstrained"
-    cmd = [tool(exe), *device, "--json", f"{top}.json", "--freq", str(freq), constraints,
+    netlist, planned = f"{top}.json", None
+    if floorplan and (work / netlist).exists():    # (else nextpnr says what is missing)
+        from . import floorplan as plan
+        planned = plan.apply(target.name, work / netlist, work / FLOORPLANNED)
+        if planned is not None:
+            netlist = FLOORPLANNED
+    cmd = [tool(exe), *device, "--json", netlist, "--freq", str(freq), constraints,
            "--timing-allow-fail", "--report", "pnr.json", "--log", "nextpnr.log"]
     if not route:
         cmd += ["--no-route", "--sdf", PLACED_SDF]
@@ -164,7 +171,7 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route:
         return {"placed": False, "seconds": seconds, "error": tail}
     report = json.loads((work / "pnr.json").read_text())
     progress(f"  {exe}: {seconds} s")
-    out = {"placed": True, "routed": route, "seconds": seconds, **summarise(report)}
+    out = {"placed": True, "routed": route, "seconds": seconds, "floorplan": planned, **summarise(report)}
     if not route:
         out["fmax_mhz"], out["constraint_mhz"] = placed_fmax(text)
         if (work / PLACED_SDF).exists():
@@ -175,6 +182,7 @@ def place(target, work: Path, top: str, freq_mhz: float | None = None, *, route:
 
 
 PLACED_SDF = "placed.sdf"
+FLOORPLANNED = "floorplanned.json"
 
 
 def worst_placed_paths(sdf: str, count: int = 10, searched: int = 500) -> list[dict]:
