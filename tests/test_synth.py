@@ -320,22 +320,22 @@ def test_place_without_routing_names_the_estimated_critical_path(monkeypatch, tm
 def test_floorplan_fixes_each_tiles_block_rams_by_mesh_position():
     from neuromesh.tools.synth.floorplan import ecp5_85k_brams
     # A 2 x 2 of three block RAMs a tile: mesh rows 0 and 1 on the die's middle block RAM rows
-    # (Y 46, 70); a row of 52 sites is two stretches of 26, a tile's three in the middle of
-    # its stretch (sites 11-13 and 37-39 of the row: columns 28, 31, 33 and 89, 91, 93; a site's
-    # EBR number is its index mod 4).
+    # (Y 46, 70); in a row of 52 sites the two tiles' six sit side by side in the middle, from
+    # site (52 - 6) // 2 = 23: tile x = 0 on sites 23-25 (columns 55, 58, 60), x = 1 on 26-28
+    # (62, 64, 69); a site's EBR number is its index mod 4.
     names = [f"tile_{x}_{y}.core.{t}_mem.0.0" for x in range(2) for y in range(2) for t in ("b", "a", "c")]
     sites, said = ecp5_85k_brams(names)
-    assert sites["tile_0_0.core.a_mem.0.0"] == "X28/Y46/EBR3"
-    assert sites["tile_0_0.core.b_mem.0.0"] == "X31/Y46/EBR0"
-    assert sites["tile_0_0.core.c_mem.0.0"] == "X33/Y46/EBR1"
-    assert sites["tile_1_1.core.a_mem.0.0"] == "X89/Y70/EBR1"
-    assert sites["tile_1_1.core.c_mem.0.0"] == "X93/Y70/EBR3"
+    assert sites["tile_0_0.core.a_mem.0.0"] == "X55/Y46/EBR3"
+    assert sites["tile_0_0.core.b_mem.0.0"] == "X58/Y46/EBR0"
+    assert sites["tile_0_0.core.c_mem.0.0"] == "X60/Y46/EBR1"
+    assert sites["tile_1_1.core.a_mem.0.0"] == "X62/Y70/EBR2"
+    assert sites["tile_1_1.core.c_mem.0.0"] == "X69/Y70/EBR0"
     assert len(set(sites.values())) == 12
-    assert said == "block RAMs fixed per tile: 2 mesh rows on block RAM rows 46, 70, 26 sites a tile"
+    assert said == "block RAMs fixed per tile: 2 mesh rows on block RAM rows 46, 70, 3 sites a tile from site 23 of 52"
     # What does not fit the part's rows is left to nextpnr, and said.
     assert ecp5_85k_brams(["tile_0_4.core.a_mem"]) == ({}, "no floorplan: 5 mesh rows, the part has 4 block RAM rows")
     assert ecp5_85k_brams([f"tile_{x}_0.core.m{i}" for x in range(4) for i in range(14)])[1] == (
-        "no floorplan: 14 block RAMs a tile, 13 sites a tile in a row of 4 tiles")
+        "no floorplan: 4 tiles of 14 block RAMs a row, the part has 52 sites a row")
     assert ecp5_85k_brams(["cfg.rom"]) == ({}, "no floorplan: block RAM `cfg.rom` belongs to no tile")
 
 

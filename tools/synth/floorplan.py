@@ -4,8 +4,8 @@ Left to itself, nextpnr's placer scatters a large mesh over the ECP5-85F: on the
 the 208 block RAMs) tiles ended up far from their mesh neighbours and each one's logic spread
 across the die after its block RAMs, so wires inside a tile ran 10-19 ns (docs/fpga.md section
 3). The block RAMs are the cells whose sites are fewest and fixed in rows, so fixing them by
-mesh position is enough: mesh row y takes a block RAM row of the die, mesh column x a stretch
-of that row, and the placer then pulls each tile's logic around its own block RAMs and the hop
+mesh position is enough: mesh row y takes a block RAM row of the die, the tiles of a mesh row
+sit side by side along it in mesh order, and the placer then pulls each tile's logic around its own block RAMs and the hop
 registers between neighbours. nextpnr honours a cell's `BEL` attribute as a fixed placement.
 
 The ECP5-85F's block RAM sites (DP16KD) as nextpnr-ecp5 names them, read off its placements of
@@ -29,9 +29,9 @@ _TILE = re.compile(r"(?:^|\.)tile_(\d+)_(\d+)\.")
 
 def ecp5_85k_brams(names: list[str]) -> tuple[dict[str, str], str]:
     """Block RAM cell name -> DP16KD site, and a line saying what was done (or why nothing
-    was). Mesh row y -> block RAM row (the middle rows when the mesh has fewer than four), mesh
-    column x -> the x-th of `width` equal stretches of the row, the tile's block RAMs in the
-    middle of it, in name order (a table's block RAMs side by side)."""
+    was). Mesh row y -> block RAM row (the middle rows when the mesh has fewer than four); in
+    the row, the tiles side by side in mesh order, `per` sites each (the most any tile has),
+    the mesh centred; a tile's block RAMs in name order (a table's side by side)."""
     per_tile = defaultdict(list)
     for name in names:
         m = _TILE.search(name)
@@ -44,20 +44,21 @@ def ecp5_85k_brams(names: list[str]) -> tuple[dict[str, str], str]:
     height = 1 + max(y for _, y in per_tile)
     most = max(len(v) for v in per_tile.values())
     rows, columns = ECP5_85K_EBR_ROWS, ECP5_85K_EBR_COLUMNS
-    stretch = len(columns) // width
     if height > len(rows):
         return {}, f"no floorplan: {height} mesh rows, the part has {len(rows)} block RAM rows"
-    if most > stretch:
-        return {}, f"no floorplan: {most} block RAMs a tile, {stretch} sites a tile in a row of {width} tiles"
+    if width * most > len(columns):
+        return {}, (f"no floorplan: {width} tiles of {most} block RAMs a row, "
+                    f"the part has {len(columns)} sites a row")
     first_row = (len(rows) - height) // 2
+    first_site = (len(columns) - width * most) // 2
     sites = {}
     for (x, y), tile_names in per_tile.items():
-        start = x * stretch + (stretch - len(tile_names)) // 2
         for i, name in enumerate(sorted(tile_names)):
-            k = start + i
+            k = first_site + x * most + i
             sites[name] = f"X{columns[k]}/Y{rows[first_row + y]}/EBR{k % 4}"
     return sites, (f"block RAMs fixed per tile: {height} mesh rows on block RAM rows "
-                   f"{', '.join(map(str, rows[first_row:first_row + height]))}, {stretch} sites a tile")
+                   f"{', '.join(map(str, rows[first_row:first_row + height]))}, {most} sites a tile "
+                   f"from site {first_site} of {len(columns)}")
 
 
 FLOORPLANS = {"ecp5-85k": ecp5_85k_brams}
