@@ -366,3 +366,25 @@ def test_the_sample_is_killed(tmp_path):
     shared = out / "cache" / "verilator"          # no baseline: nothing shared was built
     assert not shared.exists() or not list(shared.iterdir())
     assert not (out / "cache" / "slots").exists()  # the mutants' own models were removed
+
+
+def test_mutants_that_finish_with_an_interrupt_are_kept_whatever_order_the_wait_gives(tmp_path, monkeypatch):
+    # On a loaded machine one wait can return finished mutants together with the one that was
+    # interrupted, in any order; those that finished are recorded, and only the rest is not run.
+    import concurrent.futures as cf
+    from neuromesh.tools.mutants import run as run_mod
+    real_wait, first = cf.wait, [True]
+
+    def late_wait(fs, timeout=None, return_when=None):
+        if not first[0]:
+            return real_wait(fs, timeout=timeout, return_when=return_when)
+        first[0] = False
+        three = list(fs)[:3]                    # UART[0..2] in selection order, the third interrupted
+        real_wait(three, timeout=30)
+        return list(reversed(three)), set()     # the interrupt first
+    monkeypatch.setattr(run_mod.concurrent.futures, "wait", late_wait)
+    verdicts = {i: ("killed", UART_RX) for i in UART}
+    _fake_runs(monkeypatch, verdicts, interrupt_at=UART[2])
+    assert _main(tmp_path, *[a for i in UART for a in ("--only", i)]) == 130
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["id"] for r in data["mutants"]] == UART[:2] and data["not_run"] == UART[2:]

@@ -365,9 +365,19 @@ def _mutants(root, nodes, apps, cache, args, base, previous, progress, equivalen
         while running:
             finished, _ = concurrent.futures.wait(running, timeout=1.0,
                                                   return_when=concurrent.futures.FIRST_COMPLETED)
-            for fut in finished:
+            # In selection order, and every one that finished is recorded before an interrupt
+            # that came with it is raised: two can finish within one wait (a loaded machine).
+            interrupted = False
+            for fut in sorted(finished, key=lambda f: running[f][0]):
                 k, app, key, head = running.pop(fut)
-                finish(k, _record(app, fut.result(), equivalent.get(app.mutant.id)), key)
+                try:
+                    outcome = fut.result()
+                except KeyboardInterrupt:
+                    interrupted = True
+                    continue
+                finish(k, _record(app, outcome, equivalent.get(app.mutant.id)), key)
+            if interrupted:
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
