@@ -7,6 +7,9 @@ yosys's resource counts), then places and routes the headline answer to confirm 
 Targets (tools/synth/targets.py): ice40-hx8k (default), ice40-up5k, ecp5-85k. Reports go to
 `--out` (default build/synth/TARGET): report.md, report.json, fit.md and fit.json with --fit,
 and the tools' logs. Hardware options override the target's default configuration.
+`--no-route` stops after placement and names the paths estimated from the placed design
+(tools/synth/placed_timing.py); on the ECP5 each tile's block RAMs are first fixed by its mesh
+position (tools/synth/floorplan.py; `--no-floorplan` leaves them to nextpnr).
 
 Not part of `make test`: the first yowasp call compiles WebAssembly (about 80 s); a chip takes
 1-10 minutes of yosys and 2-30 minutes of nextpnr on this machine (docs/fpga.md). Resource
