@@ -10,8 +10,9 @@ Timing, for a request accepted in cycle c (`cfg_req.valid & cfg_req.ready`):
   the end of c+1), from registers of that tile's own. Registering the access keeps the
   chip-wide `busy` (which gates `ready`) and the decoder's long wires off the paths into the
   tiles' memories (docs/fpga.md).
-- c+1+READ_LATENCY = c+4: the tile answers on its `rdata` (hw/cfg_bus.py); the answer, or the
-  latched chip register, or 0 for an unmapped address, is latched into the response register.
+- c+1+READ_LATENCY = c+4: the tile answers on its `rdata` (hw/cfg_bus.py); the OR of every
+  tile's `rdata` (all but the answering one drive 0) and the latched chip register (0 for a
+  tile or an unmapped address) is latched into the response register.
 - c+5 on: `cfg_resp.valid` is high with the word, until it is taken.
 - A bridged access is done in the domain-0 cycle y its bridge reports `done` (section 8.5): a
   read answers on `cfg_resp` from y+1, a write frees `cfg_req` from y+1.
@@ -22,7 +23,10 @@ writes leave no pending state: they can go back to back, one per cycle.
 Unmapped addresses (spec.decode_addr refuses them) read as 0 and writes to them, to counters
 and to chip registers are ignored. Field positions all come from neuromesh.spec.
 """
-from amaranth.hdl import Array, Const, Module, Mux, Signal
+import operator
+from functools import reduce
+
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -193,8 +197,6 @@ class CfgDecoder(wiring.Component):
         # `rdata` then, or the chip register latched in c, or 0), answered from the cycle after.
         depth = 1 + READ_LATENCY
         stage = [Signal(name=f"rd_stage{k}") for k in range(depth)]      # stage[k]: in cycle c+1+k
-        stage_tile = [Signal(name=f"rd_tile{k}") for k in range(depth)]
-        stage_index = [Signal(range(max(2, len(self.members[0]))), name=f"rd_index{k}") for k in range(depth)]
         stage_value = Signal(spec.CFG_WORD_BITS)                # chip register value, or 0 if unmapped
         local_chip = Signal()
         m.d.comb += local_chip.eq(chip_hit | (dom_hit & (dom_reg == 0)))
@@ -203,25 +205,23 @@ class CfgDecoder(wiring.Component):
         inflight_read = Signal()
         m.d.sync += stage[0].eq(0)
         for k in range(1, depth):
-            m.d.sync += [stage[k].eq(stage[k - 1]), stage_tile[k].eq(stage_tile[k - 1]),
-                         stage_index[k].eq(stage_index[k - 1])]
+            m.d.sync += stage[k].eq(stage[k - 1])
         with m.If(accept & bridged):
             m.d.sync += [pending.eq(1), inflight.eq(Mux(tile_hit, domain, dom_reg)),
                          inflight_read.eq(~req.write)]
         with m.Elif(accept & ~req.write):
-            m.d.sync += [pending.eq(1), stage[0].eq(1), stage_tile[0].eq(tile_hit),
-                         stage_index[0].eq(local),
+            m.d.sync += [pending.eq(1), stage[0].eq(1),
                          stage_value.eq(local_chip.replicate(spec.CFG_WORD_BITS) & chip_value)]
 
         resp_valid = Signal()
         resp_data = Signal(spec.CFG_WORD_BITS)
-        rdata = Array(bus.rdata for bus in self.tiles) if self.tiles else None
-        last = depth - 1
-        with m.If(stage[last]):
-            m.d.sync += [resp_valid.eq(1), resp_data.eq(stage_value)]
-            if rdata is not None:
-                with m.If(stage_tile[last]):
-                    m.d.sync += resp_data.eq(rdata[stage_index[last]])
+        # A tile answers its own read on `rdata` and drives 0 in every other cycle (hw/cfg_bus.py),
+        # and `stage_value` is 0 for a tile's read: so the answer is the OR of all of them, with
+        # no select across the chip into `cfg_resp` (docs/fpga.md).
+        answer = Signal(spec.CFG_WORD_BITS)
+        m.d.comb += answer.eq(reduce(operator.or_, [bus.rdata for bus in self.tiles], stage_value))
+        with m.If(stage[depth - 1]):
+            m.d.sync += [resp_valid.eq(1), resp_data.eq(answer)]
         for k in range(1, self.n_domains):
             br = self.bridges[k - 1]
             with m.If(pending & (inflight == k) & br.done):

@@ -9,7 +9,7 @@ registers.
   `spike_in` is tile (0, 0)'s west input, `spike_out` its west output (no hop register).
   Between tiles of different domains the link is an `AsyncLink` (section 8.2) instead.
 - One domain: `busy` = some router input FIFO or hop register held a flit or some core was not
-  idle in the cycle before (registered per tile and per hop register), or spike_in took a flit
+  idle in the cycle before (one flip-flop after their OR), or spike_in took a flit
   in the cycle before, or the tick start is on its way (section 5). `tick.ready = ~busy`; the
   handshake (cycle h) flips `parity` and increments `ticks`, and registers pulse `tick_flip` and
   `tick_start` into every core in h+1. `busy_cycles` counts the cycles with `busy`.
@@ -138,17 +138,18 @@ class Chip(wiring.Component):
         wiring.connect(m, wiring.flipped(self.spike_in), origin.link_in(spec.WEST))
         wiring.connect(m, origin.link_out(spec.WEST), wiring.flipped(self.spike_out))
 
-        # Each domain's local busy (architecture 8.4). Domain 0's is registered part by part
-        # (section 5): each tile's and link's busy has its own flip-flop beside it, so the
-        # chip-wide OR starts from flip-flops and no path runs from a tile's state across the
-        # whole chip and back into the tiles in one cycle (docs/fpga.md).
+        # Each domain's local busy (architecture 8.4). Domain 0's is registered (section 5): the
+        # OR of its tiles' and links' busy ends at one flip-flop, which then gates the tick
+        # handshake and the configuration accesses, so the gather across the chip and the
+        # broadcast back into the tiles fall in different cycles (docs/fpga.md).
         local_busy = []
         for k in range(n_dom):
             b = Signal(name=f"busy_domain_{k}")
             parts = [t.busy for xy, t in self.tiles.items() if self.domain_of[xy] == k] + link_busy[k]
             if k == 0:
-                parts = [_registered(m, part, f"busy_q_{i}") for i, part in enumerate(parts)]
-            m.d.comb += b.eq(Cat(parts).any())
+                m.d.sync += b.eq(Cat(parts).any())
+            else:
+                m.d.comb += b.eq(Cat(parts).any())
             local_busy.append(b)
 
         # Quiescence, the tick handshake and (several domains) the barrier of section 8.3.
@@ -222,13 +223,6 @@ class Chip(wiring.Component):
         m.d.comb += [dec.busy.eq(busy), dec.ticks.eq(ticks), dec.busy_cycles.eq(busy_cycles),
                      dec.domain0_busy_cycles.eq(domain0_busy_cycles), dec.parity.eq(parity)]
         return m
-
-
-def _registered(m, signal, name):
-    """`signal` one cycle late, in domain 0."""
-    q = Signal(name=name)
-    m.d.sync += q.eq(signal)
-    return q
 
 
 def chip_verilog(params: spec.HwParams, init=None, partition=None) -> str:
